@@ -1,0 +1,125 @@
+"""Command line: ``ffsim validate`` and ``ffsim events``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import click
+
+from . import __version__
+from .protocol import Camera
+from .scenario import Scenario, ScenarioError, load_scenario
+from .units import parse_duration, parse_start
+
+
+class _Duration(click.ParamType):
+    name = "DURATION"
+
+    def convert(self, value, param, ctx):
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class _Instant(click.ParamType):
+    name = "ISO-TIME"
+
+    def convert(self, value, param, ctx):
+        try:
+            return parse_start(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _load_or_exit(path: str) -> Scenario:
+    try:
+        return load_scenario(path)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+
+
+def start_time(scenario: Scenario, override_us: int | None) -> int:
+    """Virtual t=0 as epoch microseconds: --start, else the scenario's, else now (read once)."""
+    if override_us is not None:
+        return override_us
+    if scenario.start_us is not None:
+        return scenario.start_us
+    return time.time_ns() // 1000
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ffsim")
+def main() -> None:
+    """Simulate the camera side of CAMMRA / AXIS License Plate Verifier FF-Events."""
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing for valid files.")
+def validate(files: tuple[str, ...], quiet: bool) -> None:
+    """Check scenario FILES; print FILE:LINE:COL: message for each problem."""
+    failed = False
+    for path in files:
+        try:
+            load_scenario(path)
+        except ScenarioError as exc:
+            failed = True
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            continue
+        if not quiet:
+            click.echo(f"{path}: ok")
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--profile", "profile_id", type=int, help="Only this profile's packets.")
+@click.option("--until", "until_us", type=_Duration(), help="Stop at this virtual time (e.g. 1h); inclusive.")
+@click.option("--start", "start_us", type=_Instant(), help="Virtual t=0 (ISO 8601, UTC if no zone).")
+@click.option("--payload-only", is_flag=True, help="Print each payload exactly as the camera's JSON bytes.")
+def events(file: str, profile_id: int | None, until_us: int | None, start_us: int | None, payload_only: bool) -> None:
+    """Print every event the camera would send, in send order, without sending.
+
+    One JSON line per packet: {"time": <send time, epoch ms>, "profile": N, "payload": {...}}.
+    """
+    scenario = _load_or_exit(file)
+    if scenario.traffic and until_us is None and any(f.until_us is None for f in scenario.traffic):
+        click.echo(f"{file}: a traffic flow has no `until`; the output never ends (use --until)", err=True)
+    profiles = None
+    if profile_id is not None:
+        if scenario.profile(profile_id) is None:
+            defined = ", ".join(str(p.id) for p in scenario.profiles)
+            click.echo(f"ffsim: error: profile {profile_id} is not defined in {file} (profiles: {defined})", err=True)
+            sys.exit(1)
+        profiles = [profile_id]
+    camera = Camera(scenario, start_time(scenario, start_us), profiles)
+    out = sys.stdout.buffer
+    try:
+        if payload_only:
+            for packet in camera.packets(until_us):
+                out.write(packet.json_bytes())
+        else:
+            dumps = json.JSONEncoder(ensure_ascii=False).encode
+            for packet in camera.packets(until_us):
+                line = '{"time": %d, "profile": %d, "payload": %s}\n' % (
+                    packet.epoch_ms, packet.profile, dumps(packet.payload))
+                out.write(line.encode("utf-8"))
+        out.flush()
+    except BrokenPipeError:
+        # the reader (head, less) has gone; that is not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,167 @@
+"""Vehicles for the engine: from the scenario's list, and generated from traffic flows."""
+
+from __future__ import annotations
+
+import math
+
+from ..scenario.model import Flow, Scenario, VehicleSpec
+from . import geometry
+from .plates import (
+    BRANDS,
+    COLOR_WEIGHTS,
+    GENERATORS,
+    TYPE_WEIGHTS,
+    Rng,
+    misread,
+    plate_size,
+    region_of,
+)
+from .vehicle import Reading, Trajectory, Vehicle
+
+SEPARATORS = str.maketrans("", "", " -·.")
+
+
+def make_normaliser(keep_separators: bool):
+    """Plates are written as the vehicle shows them; the camera reports them without separators."""
+    if keep_separators:
+        return lambda text: text.strip()
+    return lambda text: text.translate(SEPARATORS)
+
+
+def _view(points) -> str:
+    dy = points[-1][1] - points[0][1]
+    return "rear" if dy < 0 else "front"  # moving down the image = towards the camera
+
+
+def vehicle_from_spec(spec: VehicleSpec, index: int, seq: int, scenario: Scenario, normalise) -> Vehicle:
+    rng = Rng(scenario.seed, "vehicle", index)
+    default_conf = round(rng.uniform(0.80, 0.98), 4)
+    points = [(w.x, w.y, w.wait_us) for w in spec.path]
+    trajectory = Trajectory(spec.at_us, points, spec.speed, spec.duration_us)
+    reported = normalise(spec.plate)
+    if spec.reads:
+        reads = [
+            Reading(normalise(r.text), default_conf if r.confidence < 0 else r.confidence, r.for_us)
+            for r in spec.reads
+        ]
+    else:
+        reads = [Reading(reported, default_conf, None)]
+    region, code, iso = region_of(spec.country, reported)
+    conf_mmr = rng.uniform(0.85, 0.999)
+    conf_color = rng.uniform(0.85, 0.999)
+    w, h = spec.plate_size or plate_size(spec.country, scenario.camera.width)
+    return Vehicle(
+        seq=seq,
+        trajectory=trajectory,
+        hidden=[(spec.at_us + a, spec.at_us + b) for a, b in spec.hidden],
+        reads=reads,
+        plate=spec.plate,
+        country=spec.country,
+        region=spec.region if spec.region is not None else region,
+        region_code=spec.region_code if spec.region_code is not None else code,
+        iso3166_2=spec.iso3166_2,
+        brand=spec.brand,
+        model=spec.model,
+        color=spec.color,
+        type=spec.type,
+        view=spec.view or _view(points),
+        confidence_mmr=spec.confidence_mmr if spec.confidence_mmr is not None else (round(conf_mmr, 4) if spec.brand else 0.0),
+        confidence_color=spec.confidence_color if spec.confidence_color is not None else (round(conf_color, 4) if spec.color else 0.0),
+        plate_w=w,
+        plate_h=h,
+    )
+
+
+class FlowGenerator:
+    """Poisson arrivals of vehicles crossing one zone along or against its arrow."""
+
+    def __init__(self, flow: Flow, index: int, scenario: Scenario, normalise):
+        self.flow = flow
+        self.rng = Rng(scenario.seed, "traffic", index)
+        self.normalise = normalise
+        self.width, self.height = scenario.camera.width, scenario.camera.height
+        self.frame_period_us = 1e6 / float(scenario.camera.fps)
+        zone = next(z for z in scenario.zones if z.id == flow.zone)
+        self.arrow = zone.arrow
+        self.centre = geometry.polygon_centroid(zone.polygon)
+        self.countries = list(flow.countries)
+        self.next_us: int | None = flow.from_us
+        self.advance()
+
+    def advance(self) -> None:
+        """Draw the next arrival time (None once the flow has ended)."""
+        if self.next_us is None:
+            return
+        nxt = self.next_us + int(round(self.rng.expovariate(self.flow.rate_per_s) * 1e6))
+        until = self.flow.until_us
+        self.next_us = nxt if until is None or nxt < until else None
+
+    def _crossing(self, going_in: bool, lateral: float) -> list[tuple[float, float, int]]:
+        ax, ay = self.arrow if going_in else (-self.arrow[0], -self.arrow[1])
+        nx, ny = -ay, ax
+        cx = min(max(self.centre[0] + lateral * nx, 0.0), float(self.width))
+        cy = min(max(self.centre[1] + lateral * ny, 0.0), float(self.height))
+
+        def reach(dx: float, dy: float) -> float:
+            limits = []
+            if dx > 1e-12:
+                limits.append((self.width - cx) / dx)
+            elif dx < -1e-12:
+                limits.append(-cx / dx)
+            if dy > 1e-12:
+                limits.append((self.height - cy) / dy)
+            elif dy < -1e-12:
+                limits.append(-cy / dy)
+            return min(limits) if limits else 0.0
+
+        back, ahead = reach(-ax, -ay), reach(ax, ay)
+
+        def clamp(x: float, y: float) -> tuple[float, float, int]:
+            return (min(max(x, 0.0), float(self.width)), min(max(y, 0.0), float(self.height)), 0)
+
+        return [clamp(cx - ax * back, cy - ay * back), clamp(cx + ax * ahead, cy + ay * ahead)]
+
+    def make(self, seq: int) -> Vehicle:
+        rng, flow = self.rng, self.flow
+        at_us = self.next_us
+        going_in = rng.random() < flow.p_in
+        country = rng.weighted(self.countries)
+        shown, region, code, iso = GENERATORS[country](rng)
+        speed = rng.uniform(flow.speed_min, flow.speed_max)
+        lateral = rng.uniform(*flow.lateral)
+        brand, models = rng.choice(BRANDS[country])
+        model = rng.choice(models)
+        color = rng.weighted(COLOR_WEIGHTS)
+        kind = rng.weighted(TYPE_WEIGHTS)
+        conf = round(rng.uniform(0.75, 0.99), 4)
+        conf_mmr = round(rng.uniform(0.6, 0.999), 4)
+        conf_color = round(rng.uniform(0.7, 0.999), 4)
+        reported = self.normalise(shown)
+        reads = [Reading(reported, conf, None)]
+        if rng.random() < flow.misread:
+            frames = 1 + rng.index(3)
+            wrong = misread(reported, rng)
+            wrong_conf = round(rng.uniform(0.35, 0.65), 4)
+            reads.insert(0, Reading(wrong, wrong_conf, int(math.ceil(frames * self.frame_period_us))))
+        points = self._crossing(going_in, lateral)
+        w, h = plate_size(country, self.width)
+        return Vehicle(
+            seq=seq,
+            trajectory=Trajectory(at_us, points, speed, None),
+            hidden=[],
+            reads=reads,
+            plate=shown,
+            country=country,
+            region=region,
+            region_code=code,
+            iso3166_2=iso,
+            brand=brand,
+            model=model,
+            color=color,
+            type=kind,
+            view=_view(points),
+            confidence_mmr=conf_mmr,
+            confidence_color=conf_color,
+            plate_w=w,
+            plate_h=h,
+        )

@@ -1,0 +1,368 @@
+"""One vehicle: where it is, on which frames the camera recognises it, and the
+events of each of its passages.
+
+The rules are stated per frame (see README, "Engine semantics"). Walking every
+frame of every vehicle would make a day of traffic cost millions of Python
+steps, so the work here is done on *boundaries* instead: the times where the
+answer to "recognised, and in which zone?" can change (path pieces, zone edge
+crossings, hidden intervals, read changes). Frames next to a boundary are
+checked one by one with the exact per-frame test; the frames between two
+boundaries share one state, checked once. ``tests/reference.py`` holds a plain
+frame-by-frame implementation of the same rules; property tests compare both.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from . import geometry
+from .frames import FrameClock
+
+NEW, UPDATE, LOST = "new", "update", "lost"
+STATE_RANK = {NEW: 0, UPDATE: 1, LOST: 2}
+
+
+class Trajectory:
+    """Plate centre over time: straight moves and waits, times in float microseconds."""
+
+    __slots__ = ("pieces", "_starts", "start", "end")
+
+    def __init__(self, at_us: int, points: Sequence[tuple[float, float, int]], speed: float | None,
+                 duration_us: int | None):
+        """points: (x, y, wait_us) waypoints; speed in px/s, or the moving time of the whole path."""
+        length = sum(math.hypot(b[0] - a[0], b[1] - a[1]) for a, b in zip(points, points[1:]))
+        if length > 0:
+            if speed is None:
+                speed = length / (duration_us / 1e6)
+            us_per_px = 1e6 / speed
+        else:
+            us_per_px = 0.0
+        pieces: list[tuple[float, float, float, float, float, float]] = []
+        t = float(at_us)
+        x, y, wait = points[0]
+        if wait:
+            pieces.append((t, t + wait, x, y, x, y))
+            t += wait
+        for nx, ny, nwait in points[1:]:
+            dist = math.hypot(nx - x, ny - y)
+            if dist > 0:
+                pieces.append((t, t + dist * us_per_px, x, y, nx, ny))
+                t += dist * us_per_px
+            x, y = nx, ny
+            if nwait:
+                pieces.append((t, t + nwait, x, y, x, y))
+                t += nwait
+        if length == 0 and duration_us:
+            pieces.append((t, t + duration_us, x, y, x, y))
+            t += duration_us
+        if not pieces:
+            pieces.append((t, t, x, y, x, y))
+        self.pieces = pieces
+        self._starts = [p[0] for p in pieces]
+        self.start = float(at_us)
+        self.end = t
+
+    def position(self, t: float) -> tuple[float, float]:
+        i = bisect_right(self._starts, t) - 1
+        if i < 0:
+            i = 0
+        t0, t1, x0, y0, x1, y1 = self.pieces[i]
+        if t1 <= t0 or t >= t1:
+            return (x1, y1) if t >= t1 else (x0, y0)
+        f = (t - t0) / (t1 - t0)
+        return (x0 + f * (x1 - x0), y0 + f * (y1 - y0))
+
+    def pieces_between(self, t_from: float, t_to: float):
+        i = max(bisect_right(self._starts, t_from) - 1, 0)
+        while i < len(self.pieces) and self.pieces[i][0] <= t_to:
+            yield self.pieces[i]
+            i += 1
+
+
+@dataclass(slots=True)
+class Reading:
+    text: str
+    confidence: float
+    for_us: int | None
+
+
+@dataclass(slots=True, eq=False)
+class Vehicle:
+    """A vehicle ready for the engine (from the scenario or generated)."""
+
+    seq: int
+    trajectory: Trajectory
+    hidden: list[tuple[int, int]]  # absolute [start, end) microseconds
+    reads: list[Reading]
+    plate: str  # as shown on the vehicle
+    country: str
+    region: str
+    region_code: str
+    iso3166_2: str
+    brand: str
+    model: str
+    color: str
+    type: str
+    view: str
+    confidence_mmr: float
+    confidence_color: float
+    plate_w: float
+    plate_h: float
+    cache: dict = field(default_factory=dict)  # per-vehicle memo for the payload layer
+
+
+@dataclass(slots=True, eq=False)
+class Passage:
+    vehicle: Vehicle
+    car_id: int | None = None  # given by the engine when the New is sent
+
+
+@dataclass(slots=True, eq=False)
+class Event:
+    """One event the camera sends, before any profile turns it into a payload."""
+
+    time_us: int  # virtual send time
+    state: str
+    passage: Passage
+    capture_us: int  # frame time of the result (for a Lost, of the last recognition)
+    text: str
+    confidence: float
+    direction: str
+    zone: int
+    x: float
+    y: float
+    plate_shot: tuple[int, str]  # (capture time, plate text) of the plate image this event carries
+    vehicle_shot: tuple[int, str]
+
+
+class Recogniser:
+    """The scenario-wide parts of recognition: zones, frames and settings."""
+
+    def __init__(self, zones, clock: FrameClock, lost_timeout_us: int, min_travel: float, update_interval_us: int):
+        self.zones = [(z.id, z.polygon, z.arrow) for z in zones]
+        self.clock = clock
+        self.lost_timeout_us = lost_timeout_us
+        self.min_travel = min_travel
+        self.update_interval_us = update_interval_us
+
+    # -- the exact per-frame test ----------------------------------------------------
+    def zone_at(self, x: float, y: float) -> int | None:
+        for zone_id, polygon, _ in self.zones:
+            if geometry.contains(polygon, x, y):
+                return zone_id
+        return None
+
+    def state_at(self, v: Vehicle, k: int) -> int | None:
+        """Zone in which v is recognised on frame k, or None."""
+        t = self.clock.time(k)
+        traj = v.trajectory
+        if t < traj.start or t > traj.end:
+            return None
+        for a, b in v.hidden:
+            if a <= t < b:
+                return None
+        return self.zone_at(*traj.position(t))
+
+    # -- runs of recognised frames ---------------------------------------------------
+    def runs(self, v: Vehicle) -> list[tuple[int, int, int]]:
+        """Maximal runs (first frame, last frame, zone) of frames on which v is recognised."""
+        clock, traj = self.clock, v.trajectory
+        k_lo, k_hi = clock.ceil(traj.start), clock.floor(traj.end)
+        if k_lo > k_hi:
+            return []
+        bounds: list[float] = [traj.start, traj.end]
+        for a, b in v.hidden:
+            bounds += (a, b)
+        for t0, t1, x0, y0, x1, y1 in traj.pieces:
+            bounds += (t0, t1)
+            if (x0, y0) != (x1, y1):
+                for _, polygon, _ in self.zones:
+                    for s in geometry.segment_crossings((x0, y0), (x1, y1), polygon):
+                        bounds.append(t0 + s * (t1 - t0))
+        special = {k_lo, k_hi}
+        for b in bounds:
+            k = clock.floor(b)
+            special.add(k)
+            special.add(k + 1)
+        marks = sorted(k for k in special if k_lo <= k <= k_hi)
+        out: list[list] = []
+
+        def emit(k0: int, k1: int, zone: int | None) -> None:
+            if zone is None:
+                return
+            if out and out[-1][2] == zone and out[-1][1] == k0 - 1:
+                out[-1][1] = k1
+            else:
+                out.append([k0, k1, zone])
+
+        for i, k in enumerate(marks):
+            emit(k, k, self.state_at(v, k))
+            nxt = marks[i + 1] if i + 1 < len(marks) else k_hi + 1
+            if nxt > k + 1:
+                emit(k + 1, nxt - 1, self.state_at(v, k + 1))
+        return [tuple(r) for r in out]
+
+    # -- passages and their events ---------------------------------------------------
+    def events(self, v: Vehicle) -> list[Event]:
+        runs = self.runs(v)
+        if not runs:
+            return []
+        clock = self.clock
+        groups: list[list[tuple[int, int, int]]] = [[runs[0]]]
+        for run in runs[1:]:
+            if clock.time(run[0]) - clock.time(groups[-1][-1][1]) > self.lost_timeout_us:
+                groups.append([run])
+            else:
+                groups[-1].append(run)
+        first_us = clock.time(runs[0][0])
+        read_frames: list[int] = []  # frame where read i+1 takes over
+        elapsed = 0
+        for reading in v.reads[:-1]:
+            elapsed += reading.for_us
+            read_frames.append(clock.ceil(first_us + elapsed))
+        out: list[Event] = []
+        for group in groups:
+            out.extend(self._passage(v, group, read_frames))
+        return out
+
+    def _segments(self, group, read_frames):
+        for k0, k1, zone in group:
+            a = k0
+            i = bisect_right(read_frames, a)
+            while i < len(read_frames) and read_frames[i] <= k1:
+                if read_frames[i] > a:
+                    yield a, read_frames[i] - 1, zone, i
+                    a = read_frames[i]
+                i += 1
+            yield a, k1, zone, bisect_right(read_frames, a)
+
+    def _passage(self, v: Vehicle, group, read_frames) -> list[Event]:
+        clock = self.clock
+        reads = v.reads
+        k_first, k_last = group[0][0], group[-1][1]
+        # Changes of the result, frame by frame: (frame, field, value).
+        changes: list[tuple[int, str, object]] = []
+        counts: dict[str, int] = {}
+        reported = conf = zone = None
+        for a, b, z, r in self._segments(group, read_frames):
+            text, c = reads[r].text, reads[r].confidence
+            n = b - a + 1
+            if reported is None:
+                reported, conf, zone = text, c, z
+                counts[text] = n
+                continue
+            if z != zone:
+                changes.append((a, "zone", z))
+                zone = z
+            if text == reported:
+                counts[text] += n
+                if c != conf:
+                    changes.append((a, "conf", c))
+                    conf = c
+            else:
+                before = counts.get(text, 0)
+                need = max(1, counts[reported] - before)
+                if need <= n:
+                    changes.append((a + need - 1, "text", (text, c)))
+                    reported, conf = text, c
+                counts[text] = before + n
+        direction = self._direction(v, group)
+        if direction is not None:
+            changes.append(direction)
+        changes.sort(key=lambda ch: ch[0])
+
+        traj = v.trajectory
+        run_starts = [r[0] for r in group]
+
+        def last_recognised(k: int) -> int:
+            run = group[bisect_right(run_starts, k) - 1]
+            return min(k, run[1])
+
+        first = reads[bisect_right(read_frames, k_first)]
+        first_text = first.text
+        state = {"text": first_text, "conf": first.confidence, "zone": group[0][2], "direction": "unknown"}
+        passage = Passage(v)
+        t_first = clock.time(k_first)
+        x, y = traj.position(t_first)
+        vehicle_shot = plate_shot = (t_first, first_text)
+        events = [Event(t_first, NEW, passage, t_first, first_text, state["conf"], "unknown",
+                        state["zone"], x, y, plate_shot, vehicle_shot)]
+        k_lost = clock.after(clock.time(k_last) + self.lost_timeout_us)
+        sent = (state["text"], state["direction"], state["zone"])
+        i, n_changes = 0, len(changes)
+
+        def apply_until(k: int) -> None:
+            nonlocal i
+            while i < n_changes and changes[i][0] <= k:
+                _, name, value = changes[i]
+                if name == "text":
+                    state["text"], state["conf"] = value
+                else:
+                    state[name] = value
+                i += 1
+
+        while i < n_changes:
+            # next change that can make an Update (a confidence alone does not)
+            j = i
+            while j < n_changes and changes[j][1] == "conf":
+                j += 1
+            if j == n_changes:
+                break
+            trigger = changes[j][0]
+            send = trigger
+            if self.update_interval_us:
+                send = max(trigger, min(clock.floor(clock.time(trigger) + self.update_interval_us), k_lost))
+            apply_until(send)
+            now = (state["text"], state["direction"], state["zone"])
+            if now == sent:
+                continue
+            sent = now
+            k_cap = last_recognised(send)
+            t_cap = clock.time(k_cap)
+            x, y = traj.position(t_cap)
+            plate_shot = (t_cap, state["text"])
+            events.append(Event(clock.time(send), UPDATE, passage, t_cap, state["text"], state["conf"],
+                                state["direction"], state["zone"], x, y, plate_shot, vehicle_shot))
+        apply_until(k_last)
+        t_last = clock.time(k_last)
+        x, y = traj.position(t_last)
+        events.append(Event(clock.time(k_lost), LOST, passage, t_last, state["text"], state["conf"],
+                            state["direction"], state["zone"], x, y, plate_shot, vehicle_shot))
+        return events
+
+    def _direction(self, v: Vehicle, group) -> tuple[int, str, str] | None:
+        """(frame, 'direction', 'in'|'out') of the first recognised frame far enough from the start."""
+        clock, traj, m = self.clock, v.trajectory, self.min_travel
+        x0, y0 = traj.position(clock.time(group[0][0]))
+
+        def far(k: int) -> bool:
+            x, y = traj.position(clock.time(k))
+            return math.hypot(x - x0, y - y0) >= m
+
+        for k0, k1, zone in group:
+            for t0, t1, px, py, qx, qy in traj.pieces_between(clock.time(k0), clock.time(k1)):
+                ka, kb = max(k0, clock.ceil(t0)), min(k1, clock.floor(t1))
+                if ka > kb:
+                    continue
+                found = None
+                if far(ka):
+                    found = ka
+                elif (px, py) != (qx, qy):
+                    s = geometry.first_exit_from_disk((px, py), (qx, qy), (x0, y0), m)
+                    if s is not None:
+                        k = max(ka, clock.ceil(t0 + s * (t1 - t0)))
+                        while k > ka and far(k - 1):
+                            k -= 1
+                        while k <= kb and not far(k):
+                            k += 1
+                        if k <= kb:
+                            found = k
+                if found is not None:
+                    x, y = traj.position(clock.time(found))
+                    arrow = next(a for zid, _, a in self.zones if zid == zone)
+                    dot = (x - x0) * arrow[0] + (y - y0) * arrow[1]
+                    return (found, "direction", "in" if dot > 0 else "out")
+        return None

@@ -1,0 +1,496 @@
+"""Scenario file to validated model, or a list of ``file:line:col: message`` problems."""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path as FsPath
+from urllib.parse import urlsplit
+
+import jsonschema
+
+from ..engine import geometry
+from ..engine.plates import GENERATORS
+from ..units import parse_duration, parse_rate, parse_start
+from . import schema as S
+from .model import (
+    Camera,
+    Flow,
+    ListEntry,
+    Lists,
+    Profile,
+    Read,
+    Recognition,
+    Scenario,
+    VehicleSpec,
+    Waypoint,
+    Zone,
+)
+from .yamlsource import Located, YamlProblem, load
+
+_VALIDATOR = jsonschema.Draft202012Validator(S.SCENARIO)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    file: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+
+class ScenarioError(Exception):
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems, key=lambda p: (p.line, p.column))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def show_path(path) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "the scenario"
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_TYPE_NAMES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "text",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "true or false",
+    "null": "empty",
+}
+
+
+def _type_name(expected) -> str:
+    if isinstance(expected, list):
+        return " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
+    return _TYPE_NAMES.get(expected, expected)
+
+
+def _did_you_mean(word: str, choices) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+class _Collector:
+    def __init__(self, file: str, located: Located):
+        self.file = file
+        self.located = located
+        self.problems: list[Problem] = []
+
+    def add(self, path, message: str, key: bool = False) -> None:
+        line, col = self.located.where(tuple(path), key=key)
+        self.problems.append(Problem(self.file, line, col, message))
+
+    # -- schema errors -----------------------------------------------------------------
+    def schema_error(self, error: jsonschema.ValidationError) -> None:
+        path = tuple(error.absolute_path)
+        where = show_path(path)
+        kind, schema, instance = error.validator, error.schema, error.instance
+        if kind == "additionalProperties":
+            allowed = sorted(schema.get("properties", {}))
+            for extra in sorted(set(instance) - set(allowed)):
+                hint = _did_you_mean(extra, allowed)
+                self.add(
+                    path + (extra,),
+                    f"{where}: unknown key {extra!r}{hint} (allowed: {', '.join(allowed)})",
+                    key=True,
+                )
+            return
+        if kind == "required":
+            for name in error.validator_value:
+                if name not in instance:
+                    self.add(path, f"{where}: missing required key {name!r}")
+            return
+        if kind in ("anyOf", "oneOf"):
+            branch = self._matching_branch(error)
+            if branch is not None:
+                for sub in branch:
+                    self.schema_error(sub)
+                return
+        if "x-message" in schema:
+            self.add(path, f"{where} {schema['x-message']}, got {_short(instance)}")
+            return
+        if kind == "type":
+            self.add(path, f"{where} must be {_type_name(error.validator_value)}, got {_short(instance)}")
+        elif kind == "enum":
+            options = ", ".join(str(o) for o in error.validator_value)
+            hint = _did_you_mean(instance, error.validator_value) if isinstance(instance, str) else ""
+            self.add(path, f"{where} must be one of: {options}; got {_short(instance)}{hint}")
+        elif kind == "const":
+            self.add(path, f"{where} must be {error.validator_value!r}, got {_short(instance)}")
+        elif kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            op = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[kind]
+            self.add(path, f"{where} must be {op} {error.validator_value}, got {_short(instance)}")
+        elif kind == "minItems":
+            self.add(path, f"{where} must have at least {error.validator_value} item(s), got {len(instance)}")
+        elif kind == "maxItems":
+            self.add(path, f"{where} must have at most {error.validator_value} item(s), got {len(instance)}")
+        elif kind == "minLength":
+            self.add(path, f"{where} must not be empty")
+        elif kind == "uniqueItems":
+            self.add(path, f"{where} must not repeat an item")
+        else:
+            self.add(path, f"{where}: {error.message}")
+
+    @staticmethod
+    def _matching_branch(error: jsonschema.ValidationError):
+        """Sub-errors of the one alternative whose type fits the value, if exactly one does."""
+        by_branch: dict[int, list] = {}
+        for sub in error.context or ():
+            by_branch.setdefault(sub.relative_schema_path[0], []).append(sub)
+        fitting = []
+        for index, subschema in enumerate(error.validator_value):
+            subs = by_branch.get(index, [])
+            if not any(s.validator == "type" and not s.relative_path for s in subs):
+                fitting.append(subs)
+        if len(fitting) == 1 and fitting[0]:
+            return fitting[0]
+        return None
+
+
+def _fps(value) -> Fraction:
+    return Fraction(str(value)).limit_denominator(1000)
+
+
+class _Builder:
+    """Semantic checks and conversion of schema-valid data into the model."""
+
+    def __init__(self, c: _Collector):
+        self.c = c
+
+    def duration(self, data: dict, key: str, path, default: int | None = None) -> int | None:
+        if key not in data:
+            return default
+        try:
+            return parse_duration(data[key])
+        except ValueError as exc:
+            self.c.add(path + (key,), f"{show_path(path + (key,))}: {exc}")
+            return default
+
+    def build(self, data: dict, file: str) -> Scenario:
+        start_us = None
+        if data.get("start") is not None:
+            try:
+                start_us = parse_start(data["start"])
+            except ValueError as exc:
+                self.c.add(("start",), f"start: {exc}")
+        camera = self.camera(data.get("camera", {}))
+        recognition = self.recognition(data.get("recognition", {}))
+        zones = self.zones(data["zones"], camera)
+        vehicles = tuple(
+            self.vehicle(v, ("vehicles", i), camera, recognition) for i, v in enumerate(data.get("vehicles", []))
+        )
+        zone_ids = {z.id for z in zones}
+        traffic = tuple(self.flow(f, ("traffic", i), zone_ids) for i, f in enumerate(data.get("traffic", [])))
+        lists = self.lists(data.get("lists", {}), recognition)
+        profiles = self.profiles(data.get("profiles"))
+        return Scenario(
+            name=data.get("name", FsPath(file).stem),
+            seed=data.get("seed", 0),
+            start_us=start_us,
+            camera=camera,
+            recognition=recognition,
+            zones=zones,
+            vehicles=vehicles,
+            traffic=traffic,
+            lists=lists,
+            profiles=profiles,
+            source=file,
+        )
+
+    def camera(self, d: dict) -> Camera:
+        base = Camera()
+        width, height = d.get("resolution", (base.width, base.height))
+        geotag = d.get("geotag", {})
+        folders = d.get("image_folders", {})
+        serial = d.get("serial", base.serial)
+        return Camera(
+            device_id=d.get("device_id", base.device_id),
+            serial=serial,
+            model=d.get("model", base.model),
+            mac=d.get("mac", serial if "serial" in d else base.mac),
+            ip=d.get("ip", base.ip),
+            lat=float(geotag.get("lat", base.lat)),
+            lon=float(geotag.get("lon", base.lon)),
+            geo_target=d.get("geo_target", base.geo_target),
+            width=width,
+            height=height,
+            fps=_fps(d.get("fps", 10)),
+            plate_folder=folders.get("plate", base.plate_folder),
+            vehicle_folder=folders.get("vehicle", base.vehicle_folder),
+        )
+
+    def recognition(self, d: dict) -> Recognition:
+        path = ("recognition",)
+        base = Recognition()
+        return Recognition(
+            lost_timeout_us=self.duration(d, "lost_timeout", path, base.lost_timeout_us),
+            direction_min_travel=float(d.get("direction_min_travel", base.direction_min_travel)),
+            update_interval_us=self.duration(d, "update_interval", path, base.update_interval_us),
+            first_car_id=d.get("first_car_id", base.first_car_id),
+            keep_separators=d.get("plate_separators", "strip") == "keep",
+            fold_ascii=d.get("plate_ascii", "unfolded") == "folded",
+        )
+
+    def _inside_frame(self, point, path, camera: Camera, what: str) -> None:
+        x, y = point
+        if not (0 <= x <= camera.width and 0 <= y <= camera.height):
+            self.c.add(
+                path,
+                f"{show_path(path)}: {what} [{x}, {y}] is outside the {camera.width}x{camera.height} frame",
+            )
+
+    def zones(self, items: list, camera: Camera) -> tuple[Zone, ...]:
+        zones = []
+        seen: set[int] = set()
+        for i, d in enumerate(items):
+            path = ("zones", i)
+            if d["id"] in seen:
+                self.c.add(path + ("id",), f"{show_path(path + ('id',))}: zone id {d['id']} is used twice")
+            seen.add(d["id"])
+            polygon = tuple((float(x), float(y)) for x, y in d["polygon"])
+            for j, point in enumerate(polygon):
+                self._inside_frame(point, path + ("polygon", j), camera, "point")
+            if geometry.polygon_area(polygon) <= 0.0:
+                self.c.add(path + ("polygon",), f"{show_path(path + ('polygon',))}: the polygon has no area")
+            zones.append(Zone(id=d["id"], polygon=polygon, direction=float(d["direction"]) % 360.0))
+        return tuple(sorted(zones, key=lambda z: z.id))
+
+    def vehicle(self, d: dict, path, camera: Camera, recognition: Recognition) -> VehicleSpec:
+        waypoints = []
+        for j, w in enumerate(d["path"]):
+            wpath = path + ("path", j)
+            if isinstance(w, dict):
+                point = w["at"]
+                wait = self.duration(w, "wait", wpath, 0)
+                ppath = wpath + ("at",)
+            else:
+                point, wait, ppath = w, 0, wpath
+            self._inside_frame(point, ppath, camera, "path point")
+            waypoints.append(Waypoint(float(point[0]), float(point[1]), wait))
+        moves = any((a.x, a.y) != (b.x, b.y) for a, b in zip(waypoints, waypoints[1:]))
+        has_duration, has_speed = "duration" in d, "speed" in d
+        where = show_path(path)
+        if has_duration and has_speed:
+            self.c.add(path + ("speed",), f"{where}: give either duration or speed, not both", key=True)
+        elif moves and not (has_duration or has_speed):
+            self.c.add(path + ("path",), f"{where}: a path that moves needs duration (e.g. 4s) or speed (pixels/second)")
+        duration = self.duration(d, "duration", path)
+        if moves and duration == 0:
+            self.c.add(path + ("duration",), f"{where}.duration must be more than 0 for a path that moves")
+        hidden = []
+        for j, (a, b) in enumerate(d.get("hidden", [])):
+            hpath = path + ("hidden", j)
+            try:
+                start, end = parse_duration(a), parse_duration(b)
+            except ValueError as exc:
+                self.c.add(hpath, f"{show_path(hpath)}: {exc}")
+                continue
+            if end <= start:
+                self.c.add(hpath, f"{show_path(hpath)}: the interval must end after it starts, got [{a}, {b}]")
+            hidden.append((start, end))
+        reads = []
+        raw_reads = d.get("reads", [])
+        for j, r in enumerate(raw_reads):
+            rpath = path + ("reads", j)
+            last = j == len(raw_reads) - 1
+            if last and "for" in r:
+                self.c.add(rpath + ("for",), f"{show_path(rpath)}: the last read lasts to the end; remove `for`", key=True)
+            if not last and "for" not in r:
+                self.c.add(rpath, f"{show_path(rpath)}: every read but the last needs `for` (how long it lasts)")
+            for_us = self.duration(r, "for", rpath)
+            if not last and for_us == 0:
+                self.c.add(rpath + ("for",), f"{show_path(rpath)}.for must be more than 0")
+            reads.append(Read(r["text"], r.get("confidence", -1.0), None if last else for_us))
+        plate_size = tuple(float(v) for v in d["plate_size"]) if "plate_size" in d else None
+        return VehicleSpec(
+            plate=d["plate"],
+            country=d.get("country", "CZE"),
+            at_us=self.duration(d, "at", path, 0),
+            path=tuple(waypoints),
+            speed=float(d["speed"]) if has_speed else None,
+            duration_us=duration,
+            hidden=tuple(hidden),
+            reads=tuple(reads),
+            region=d.get("region"),
+            region_code=d.get("region_code"),
+            iso3166_2=d.get("iso3166_2", ""),
+            brand=d.get("brand", ""),
+            model=d.get("model", ""),
+            color=d.get("color", ""),
+            type=d.get("type", "CAR"),
+            view=d.get("view"),
+            confidence_mmr=d.get("confidence_mmr"),
+            confidence_color=d.get("confidence_color"),
+            plate_size=plate_size,
+        )
+
+    def flow(self, d: dict, path, zone_ids: set[int]) -> Flow:
+        where = show_path(path)
+        if d["zone"] not in zone_ids:
+            self.c.add(path + ("zone",), f"{where}.zone {d['zone']} is not defined in zones (defined: {sorted(zone_ids)})")
+        rate = parse_rate(d["rate"])
+        if rate <= 0:
+            self.c.add(path + ("rate",), f"{where}.rate must be more than 0")
+        start = self.duration(d, "from", path, 0)
+        until = self.duration(d, "until", path)
+        if until is not None and start is not None and until <= start:
+            self.c.add(path + ("until",), f"{where}.until must be later than from")
+        direction = d.get("direction", {"in": 0.5, "out": 0.5})
+        p_in, p_out = direction.get("in", 0.0), direction.get("out", 0.0)
+        if p_in + p_out <= 0:
+            self.c.add(path + ("direction",), f"{where}.direction needs a weight above 0 for in or out")
+        speed = d.get("speed", [150, 400])
+        if speed[0] > speed[1]:
+            self.c.add(path + ("speed",), f"{where}.speed must be [min, max] with min <= max, got {speed}")
+        countries = d.get("countries", {"CZE": 1.0})
+        for code in countries:
+            if code not in GENERATORS:
+                self.c.add(
+                    path + ("countries", code),
+                    f"{where}.countries: no plate generator for {code!r}{_did_you_mean(code, GENERATORS)} "
+                    f"(available: {', '.join(sorted(GENERATORS))})",
+                    key=True,
+                )
+        if countries and sum(countries.values()) <= 0:
+            self.c.add(path + ("countries",), f"{where}.countries needs a weight above 0")
+        if not countries:
+            self.c.add(path + ("countries",), f"{where}.countries must name at least one country")
+        lateral = d.get("lateral", [-20, 20])
+        if lateral[0] > lateral[1]:
+            self.c.add(path + ("lateral",), f"{where}.lateral must be [min, max] with min <= max")
+        total = (p_in + p_out) or 1.0
+        return Flow(
+            zone=d["zone"],
+            rate_per_s=rate,
+            from_us=start or 0,
+            until_us=until,
+            p_in=p_in / total,
+            speed_min=float(speed[0]),
+            speed_max=float(speed[1]),
+            countries=tuple((k, float(v)) for k, v in countries.items()),
+            misread=float(d.get("misread", 0.0)),
+            lateral=(float(lateral[0]), float(lateral[1])),
+        )
+
+    def lists(self, d: dict, recognition: Recognition) -> Lists:
+        def entries(name: str) -> tuple[ListEntry, ...]:
+            out = []
+            for e in d.get(name, []):
+                if isinstance(e, str):
+                    out.append(ListEntry(e))
+                else:
+                    out.append(ListEntry(e["plate"], e.get("description", "")))
+            return tuple(out)
+
+        return Lists(entries("allow"), entries("block"), entries("custom"), d.get("match", "soft") == "strict")
+
+    def profiles(self, items: list | None) -> tuple[Profile, ...]:
+        if not items:
+            return (Profile(),)
+        out = []
+        seen: set[int] = set()
+        for i, d in enumerate(items):
+            path = ("profiles", i)
+            if d["id"] in seen:
+                self.c.add(path + ("id",), f"{show_path(path + ('id',))}: profile id {d['id']} is used twice")
+            seen.add(d["id"])
+            protocol = d.get("protocol", "http")
+            url = d.get("url")
+            if url is not None:
+                problem = check_target(protocol, url)
+                if problem:
+                    self.c.add(path + ("url",), f"{show_path(path + ('url',))}: {problem}")
+            out.append(
+                Profile(
+                    id=d["id"],
+                    protocol=protocol,
+                    url=url,
+                    events=frozenset(d.get("events", S.EVENT_TYPES)),
+                    device_id=d.get("device_id"),
+                    image=d.get("image", "vehicle"),
+                    image_format=d.get("image_format", "jpeg"),
+                )
+            )
+        return tuple(sorted(out, key=lambda p: p.id))
+
+
+def check_target(protocol: str, url: str) -> str | None:
+    """A one-line reason why url is not a usable target for protocol, else None."""
+    if protocol == "http":
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return f"must be an http:// or https:// URL, got {url!r}"
+        try:
+            parts.port
+        except ValueError:
+            return f"has an invalid port: {url!r}"
+        return None
+    text = url[len("tcp://") :] if url.startswith("tcp://") else url
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return f"must be HOST:PORT (or tcp://HOST:PORT), got {url!r}"
+    return None
+
+
+def load_scenario(path: str | FsPath) -> Scenario:
+    """Read, validate and convert one scenario file; raise ScenarioError on any problem."""
+    file = str(path)
+    try:
+        raw = FsPath(path).read_bytes()
+    except OSError as exc:
+        raise ScenarioError([Problem(file, 1, 1, f"cannot read the file: {exc.strerror or exc}")]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ScenarioError([Problem(file, line, col, "the file is not UTF-8 text")]) from None
+    try:
+        located = load(text)
+    except YamlProblem as exc:
+        raise ScenarioError([Problem(file, exc.line, exc.column, exc.message)]) from None
+    collector = _Collector(file, located)
+    data = located.data
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}"
+        raise ScenarioError([Problem(file, 1, 1, f"a scenario must be a mapping with version: 1 and zones:, got {kind}")])
+    for error in _VALIDATOR.iter_errors(data):
+        collector.schema_error(error)
+    if collector.problems:
+        raise ScenarioError(collector.problems)
+    for problem in _finite_numbers(data, ()):
+        collector.add(problem, f"{show_path(problem)} must be a finite number")
+    if collector.problems:
+        raise ScenarioError(collector.problems)
+    scenario = _Builder(collector).build(data, file)
+    if collector.problems:
+        raise ScenarioError(collector.problems)
+    return scenario
+
+
+def _finite_numbers(value, path):
+    if isinstance(value, float) and not math.isfinite(value):
+        yield path
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _finite_numbers(v, path + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _finite_numbers(v, path + (i,))

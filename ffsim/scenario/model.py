@@ -1,0 +1,143 @@
+"""The validated scenario: plain immutable values, times in integer microseconds."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Camera:
+    device_id: str = "CAMERA-1"
+    serial: str = "ACCC8E000001"
+    model: str = "AXIS P1465-LE"
+    mac: str = "ACCC8E000001"
+    ip: str = "192.168.0.90"
+    lat: float = 0.0
+    lon: float = 0.0
+    geo_target: str = "Camera"
+    width: int = 1920
+    height: int = 1080
+    fps: Fraction = Fraction(10)
+    plate_folder: int = 12
+    vehicle_folder: int = 13
+
+
+@dataclass(frozen=True, slots=True)
+class Recognition:
+    lost_timeout_us: int = 5_000_000
+    direction_min_travel: float = 40.0
+    update_interval_us: int = 0
+    first_car_id: int = 1
+    keep_separators: bool = False
+    fold_ascii: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    id: int
+    polygon: tuple[Point, ...]
+    direction: float
+
+    @property
+    def arrow(self) -> Point:
+        """Unit vector of the installer's arrow in image coordinates (y grows downwards)."""
+        rad = math.radians(self.direction)
+        return (math.sin(rad), -math.cos(rad))
+
+
+@dataclass(frozen=True, slots=True)
+class Waypoint:
+    x: float
+    y: float
+    wait_us: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    text: str
+    confidence: float
+    for_us: int | None  # None: lasts to the end
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleSpec:
+    plate: str
+    country: str
+    at_us: int
+    path: tuple[Waypoint, ...]
+    speed: float | None = None  # pixels/second
+    duration_us: int | None = None  # moving time of the whole path
+    hidden: tuple[tuple[int, int], ...] = ()  # [start, end) after `at`
+    reads: tuple[Read, ...] = ()
+    region: str | None = None
+    region_code: str | None = None
+    iso3166_2: str = ""
+    brand: str = ""
+    model: str = ""
+    color: str = ""
+    type: str = "CAR"
+    view: str | None = None  # None: from the direction of travel in the image
+    confidence_mmr: float | None = None
+    confidence_color: float | None = None
+    plate_size: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    zone: int
+    rate_per_s: float
+    from_us: int = 0
+    until_us: int | None = None
+    p_in: float = 0.5
+    speed_min: float = 150.0
+    speed_max: float = 400.0
+    countries: tuple[tuple[str, float], ...] = (("CZE", 1.0),)
+    misread: float = 0.0
+    lateral: tuple[float, float] = (-20.0, 20.0)
+
+
+@dataclass(frozen=True, slots=True)
+class ListEntry:
+    plate: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Lists:
+    allow: tuple[ListEntry, ...] = ()
+    block: tuple[ListEntry, ...] = ()
+    custom: tuple[ListEntry, ...] = ()
+    strict: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    id: int = 1
+    protocol: str = "http"
+    url: str | None = None
+    events: frozenset[str] = frozenset({"new", "update", "lost"})
+    device_id: str | None = None  # None: the camera's device_id
+    image: str = "vehicle"
+    image_format: str = "jpeg"
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    seed: int
+    start_us: int | None  # epoch microseconds of virtual t=0; None: the moment the run starts
+    camera: Camera
+    recognition: Recognition
+    zones: tuple[Zone, ...]
+    vehicles: tuple[VehicleSpec, ...] = ()
+    traffic: tuple[Flow, ...] = ()
+    lists: Lists = field(default_factory=Lists)
+    profiles: tuple[Profile, ...] = (Profile(),)
+    source: str = "<scenario>"
+
+    def profile(self, profile_id: int) -> Profile | None:
+        return next((p for p in self.profiles if p.id == profile_id), None)

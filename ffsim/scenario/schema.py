@@ -1,0 +1,243 @@
+"""JSON Schema of scenario format v1 (the structural half of validation).
+
+Rules that need arithmetic (polygons inside the frame, intervals in order,
+unique ids...) are checked by the loader after this schema passes. A custom
+``x-message`` on a subschema replaces the generic message for errors found there.
+"""
+
+from __future__ import annotations
+
+COLORS = ["BEIGE", "BLACK", "BLUE", "BROWN", "GRAY", "GREEN", "ORANGE", "RED", "WHITE", "YELLOW", "SILVER"]
+VEHICLE_TYPES = ["CAR", "BUS", "TRUCK", "SUV", "VAN"]
+VIEWS = ["front", "rear"]
+EVENT_TYPES = ["new", "update", "lost"]
+IMAGE_KINDS = ["vehicle", "plate", "frame", "frame_downsized", "none"]
+IMAGE_FORMATS = ["jpeg", "png", "bmp"]
+
+_DURATION_MSG = "must be a duration such as 500ms, 5s, 2m or 1h (not negative)"
+DURATION = {
+    "anyOf": [
+        {"type": "string", "pattern": r"^\s*(\d+(\.\d+)?|\.\d+)\s*(ms|s|m|min|h)\s*$"},
+        {"type": "number", "minimum": 0},
+    ],
+    "x-message": _DURATION_MSG,
+}
+RATE = {
+    "type": "string",
+    "pattern": r"^\s*(\d+(\.\d+)?|\.\d+)\s*/\s*(h|min|m|s)\s*$",
+    "x-message": "must be a rate such as 300/h, 5/min or 0.5/s",
+}
+POINT = {
+    "type": "array",
+    "items": {"type": "number"},
+    "minItems": 2,
+    "maxItems": 2,
+    "x-message": "must be a point [x, y] in frame pixels",
+}
+PROBABILITY = {"type": "number", "minimum": 0, "maximum": 1}
+TEXT = {"type": "string"}
+
+
+def _obj(properties: dict, required: tuple = (), **extra) -> dict:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(required),
+        "additionalProperties": False,
+        **extra,
+    }
+
+
+CAMERA = _obj(
+    {
+        "device_id": TEXT,
+        "serial": TEXT,
+        "model": TEXT,
+        "mac": TEXT,
+        "ip": TEXT,
+        "geotag": _obj(
+            {
+                "lat": {"type": "number", "minimum": -90, "maximum": 90},
+                "lon": {"type": "number", "minimum": -180, "maximum": 180},
+            },
+            ("lat", "lon"),
+        ),
+        "geo_target": TEXT,
+        "resolution": {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 16, "maximum": 16384},
+            "minItems": 2,
+            "maxItems": 2,
+            "x-message": "must be [width, height] in pixels, e.g. [1920, 1080]",
+        },
+        "fps": {"type": "number", "exclusiveMinimum": 0, "maximum": 120},
+        "image_folders": _obj(
+            {"plate": {"type": "integer", "minimum": 0}, "vehicle": {"type": "integer", "minimum": 0}}
+        ),
+    }
+)
+
+RECOGNITION = _obj(
+    {
+        "lost_timeout": DURATION,
+        "direction_min_travel": {"type": "number", "exclusiveMinimum": 0},
+        "update_interval": DURATION,
+        "first_car_id": {"type": "integer", "minimum": 0},
+        "plate_separators": {"enum": ["strip", "keep"]},
+        "plate_ascii": {"enum": ["unfolded", "folded"]},
+    }
+)
+
+ZONE = _obj(
+    {
+        "id": {"enum": [1, 2]},
+        "polygon": {
+            "type": "array",
+            "items": POINT,
+            "minItems": 3,
+            "x-message": "must be a polygon of at least 3 points [[x, y], ...]",
+        },
+        "direction": {"type": "number", "minimum": 0, "maximum": 360},
+        "name": TEXT,
+    },
+    ("id", "polygon", "direction"),
+)
+
+WAYPOINT = {
+    "anyOf": [POINT, _obj({"at": POINT, "wait": DURATION}, ("at",))],
+    "x-message": "must be a point [x, y] or {at: [x, y], wait: DURATION}",
+}
+
+READ = _obj(
+    {"text": {"type": "string", "minLength": 1}, "confidence": PROBABILITY, "for": DURATION},
+    ("text",),
+)
+
+VEHICLE = _obj(
+    {
+        "plate": {"type": "string", "minLength": 1},
+        "country": {"type": "string", "pattern": "^[A-Z]{3}$", "x-message": "must be an ISO 3166-1 alpha-3 code such as CZE"},
+        "region": TEXT,
+        "region_code": TEXT,
+        "iso3166_2": TEXT,
+        "brand": TEXT,
+        "model": TEXT,
+        "color": {"enum": COLORS},
+        "type": {"enum": VEHICLE_TYPES},
+        "view": {"enum": VIEWS},
+        "confidence_mmr": PROBABILITY,
+        "confidence_color": PROBABILITY,
+        "plate_size": {
+            "type": "array",
+            "items": {"type": "number", "exclusiveMinimum": 0},
+            "minItems": 2,
+            "maxItems": 2,
+            "x-message": "must be [width, height] of the plate in pixels",
+        },
+        "at": DURATION,
+        "path": {"type": "array", "items": WAYPOINT, "minItems": 1},
+        "duration": DURATION,
+        "speed": {"type": "number", "exclusiveMinimum": 0},
+        "hidden": {
+            "type": "array",
+            "items": {
+                "type": "array",
+                "items": DURATION,
+                "minItems": 2,
+                "maxItems": 2,
+                "x-message": "must be an interval [start, end] of durations after `at`",
+            },
+        },
+        "reads": {"type": "array", "items": READ, "minItems": 1},
+    },
+    ("plate", "path"),
+)
+
+WEIGHTS = {
+    "type": "object",
+    "additionalProperties": {"type": "number", "minimum": 0},
+    "x-message": "must map names to weights (numbers >= 0)",
+}
+
+TRAFFIC = _obj(
+    {
+        "zone": {"enum": [1, 2]},
+        "rate": RATE,
+        "from": DURATION,
+        "until": DURATION,
+        "direction": _obj({"in": {"type": "number", "minimum": 0}, "out": {"type": "number", "minimum": 0}}),
+        "speed": {
+            "type": "array",
+            "items": {"type": "number", "exclusiveMinimum": 0},
+            "minItems": 2,
+            "maxItems": 2,
+            "x-message": "must be [min, max] in pixels/second",
+        },
+        "countries": WEIGHTS,
+        "misread": PROBABILITY,
+        "lateral": {
+            "type": "array",
+            "items": {"type": "number"},
+            "minItems": 2,
+            "maxItems": 2,
+            "x-message": "must be [min, max] offset in pixels across the zone's arrow",
+        },
+    },
+    ("zone", "rate"),
+)
+
+LIST_ENTRY = {
+    "anyOf": [{"type": "string", "minLength": 1}, _obj({"plate": {"type": "string", "minLength": 1}, "description": TEXT, "date": TEXT}, ("plate",))],
+    "x-message": "must be a plate or {plate: TEXT, description: TEXT}",
+}
+LISTS = _obj(
+    {
+        "allow": {"type": "array", "items": LIST_ENTRY},
+        "block": {"type": "array", "items": LIST_ENTRY},
+        "custom": {"type": "array", "items": LIST_ENTRY},
+        "match": {"enum": ["soft", "strict"]},
+    }
+)
+
+PROFILE = _obj(
+    {
+        "id": {"enum": [1, 2, 3]},
+        "protocol": {"enum": ["http", "tcp"]},
+        "url": TEXT,
+        "events": {"type": "array", "items": {"enum": EVENT_TYPES}, "uniqueItems": True},
+        "device_id": TEXT,
+        "image": {"enum": IMAGE_KINDS},
+        "image_format": {"enum": IMAGE_FORMATS},
+    },
+    ("id",),
+)
+
+SCENARIO = _obj(
+    {
+        "version": {"const": 1, "x-message": "must be 1 (the only scenario format version)"},
+        "name": TEXT,
+        "description": TEXT,
+        "seed": {"type": "integer"},
+        "start": {"type": ["string", "null"]},
+        "camera": CAMERA,
+        "recognition": RECOGNITION,
+        "zones": {
+            "type": "array",
+            "items": ZONE,
+            "minItems": 1,
+            "maxItems": 2,
+            "x-message": "must list 1 or 2 zones (the camera supports at most 2)",
+        },
+        "vehicles": {"type": "array", "items": VEHICLE},
+        "traffic": {"type": "array", "items": TRAFFIC},
+        "lists": LISTS,
+        "profiles": {
+            "type": "array",
+            "items": PROFILE,
+            "minItems": 1,
+            "maxItems": 3,
+            "x-message": "must list 1 to 3 profiles (the camera has at most 3)",
+        },
+    },
+    ("version", "zones"),
+)

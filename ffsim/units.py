@@ -1,0 +1,82 @@
+"""Durations, rates and virtual time.
+
+Virtual time is held in integer microseconds so that frame times, timeouts and
+payload timestamps never accumulate floating-point error.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+
+US_PER_S = 1_000_000
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|min|h)\s*$")
+_DURATION_FACTOR = {"ms": 1_000, "s": US_PER_S, "m": 60 * US_PER_S, "min": 60 * US_PER_S, "h": 3600 * US_PER_S}
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*/\s*(h|min|m|s)\s*$")
+_RATE_DIVISOR = {"h": 3600, "min": 60, "m": 60, "s": 1}
+
+DURATION_HELP = "a duration such as 500ms, 5s, 1.5s, 2m or 1h (or a number of seconds)"
+RATE_HELP = "a rate such as 300/h, 5/min or 0.5/s"
+
+
+def parse_duration(value: object) -> int:
+    """Return microseconds for '500ms', '5s', '2m', '1h' or a bare number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected {DURATION_HELP}")
+    if isinstance(value, (int, float)):
+        if value < 0 or value != value or value in (float("inf"),):
+            raise ValueError(f"expected {DURATION_HELP}, not negative")
+        return int(round(Decimal(str(value)) * US_PER_S))
+    if not isinstance(value, str):
+        raise ValueError(f"expected {DURATION_HELP}")
+    match = _DURATION.match(value)
+    if not match:
+        if value.strip().startswith("-"):
+            raise ValueError(f"a duration cannot be negative: {value!r}")
+        raise ValueError(f"expected {DURATION_HELP}, got {value!r}")
+    number, unit = match.groups()
+    try:
+        return int(round(Decimal(number) * _DURATION_FACTOR[unit]))
+    except InvalidOperation as exc:  # pragma: no cover - the regex admits only decimals
+        raise ValueError(f"expected {DURATION_HELP}, got {value!r}") from exc
+
+
+def parse_rate(value: object) -> float:
+    """Return events per second for 'N/h', 'N/min', 'N/s'."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected {RATE_HELP}")
+    match = _RATE.match(value)
+    if not match:
+        raise ValueError(f"expected {RATE_HELP}, got {value!r}")
+    number, unit = match.groups()
+    return float(Decimal(number) / _RATE_DIVISOR[unit])
+
+
+def parse_start(value: object) -> int:
+    """Return epoch microseconds for an ISO 8601 time; a time without zone is UTC."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            moment = datetime.fromisoformat(text.replace("z", "Z"))
+        except ValueError as exc:
+            raise ValueError(
+                f"expected an ISO 8601 time such as 2026-11-24T08:00:00Z, got {value!r}"
+            ) from exc
+    else:
+        raise ValueError("expected an ISO 8601 time such as 2026-11-24T08:00:00Z")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * 86_400 + delta.seconds) * US_PER_S + delta.microseconds
+
+
+def format_duration(us: int) -> str:
+    if us % US_PER_S == 0:
+        return f"{us // US_PER_S}s"
+    if us % 1000 == 0:
+        return f"{us // 1000}ms"
+    return f"{us / US_PER_S}s"
