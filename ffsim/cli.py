@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -106,10 +105,9 @@ def events(file: str, profile_id: int | None, until_us: int | None, start_us: in
             for packet in camera.packets(until_us):
                 out.write(packet.json_bytes())
         else:
-            dumps = json.JSONEncoder(ensure_ascii=False).encode
             for packet in camera.packets(until_us):
                 line = '{"time": %d, "profile": %d, "payload": %s}\n' % (
-                    packet.epoch_ms, packet.profile, dumps(packet.payload))
+                    packet.epoch_ms, packet.profile, packet.payload.compact())
                 out.write(line.encode("utf-8"))
         out.flush()
     except BrokenPipeError:

@@ -51,16 +51,15 @@ def _on_segment(px: float, py: float, ax: float, ay: float, bx: float, by: float
 def contains(polygon: Sequence[Point], x: float, y: float) -> bool:
     """Point in polygon, boundary included (even-odd rule for the interior)."""
     inside = False
-    n = len(polygon)
-    ax, ay = polygon[n - 1]
-    for i in range(n):
-        bx, by = polygon[i]
-        if _on_segment(x, y, ax, ay, bx, by):
+    eps = EDGE_EPS
+    ax, ay = polygon[-1]
+    for bx, by in polygon:
+        # on this edge? (cheap box test first: most edges are far away)
+        if (min(ax, bx) - eps <= x <= max(ax, bx) + eps and min(ay, by) - eps <= y <= max(ay, by) + eps
+                and _on_segment(x, y, ax, ay, bx, by)):
             return True
-        if (ay > y) != (by > y):
-            cross_x = ax + (y - ay) * (bx - ax) / (by - ay)
-            if x < cross_x:
-                inside = not inside
+        if (ay > y) != (by > y) and x < ax + (y - ay) * (bx - ax) / (by - ay):
+            inside = not inside
         ax, ay = bx, by
     return inside
 

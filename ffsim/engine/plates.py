@@ -207,6 +207,8 @@ COLOR_WEIGHTS = [("WHITE", 0.22), ("BLACK", 0.18), ("GRAY", 0.17), ("SILVER", 0.
 
 def ascii_fold(text: str) -> str:
     """'TÖLSL123' -> 'TOLSL123'; characters with no ASCII form become '_'."""
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     out = []
     for ch in decomposed:

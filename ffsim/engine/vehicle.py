@@ -143,6 +143,12 @@ class Recogniser:
 
     def __init__(self, zones, clock: FrameClock, lost_timeout_us: int, min_travel: float, update_interval_us: int):
         self.zones = [(z.id, z.polygon, z.arrow) for z in zones]
+        eps = geometry.EDGE_EPS
+        self._boxes = [
+            (z.id, z.polygon, min(p[0] for p in z.polygon) - eps, max(p[0] for p in z.polygon) + eps,
+             min(p[1] for p in z.polygon) - eps, max(p[1] for p in z.polygon) + eps)
+            for z in zones
+        ]
         self.clock = clock
         self.lost_timeout_us = lost_timeout_us
         self.min_travel = min_travel
@@ -150,8 +156,8 @@ class Recogniser:
 
     # -- the exact per-frame test ----------------------------------------------------
     def zone_at(self, x: float, y: float) -> int | None:
-        for zone_id, polygon, _ in self.zones:
-            if geometry.contains(polygon, x, y):
+        for zone_id, polygon, x0, x1, y0, y1 in self._boxes:
+            if x0 <= x <= x1 and y0 <= y <= y1 and geometry.contains(polygon, x, y):
                 return zone_id
         return None
 
@@ -167,43 +173,55 @@ class Recogniser:
         return self.zone_at(*traj.position(t))
 
     # -- runs of recognised frames ---------------------------------------------------
-    def runs(self, v: Vehicle) -> list[tuple[int, int, int]]:
-        """Maximal runs (first frame, last frame, zone) of frames on which v is recognised."""
+    def runs(self, v: Vehicle) -> list[list[int]]:
+        """Maximal runs [first frame, last frame, zone] of frames on which v is recognised.
+
+        The state can change only at a boundary: a zone edge crossing or a hidden
+        interval's end (the path is continuous, so its pieces are no boundary).
+        The frames on either side of each boundary are tested exactly; every
+        frame after a tested one, up to the next tested one, lies in the same
+        gap between boundaries and so shares its state.
+        """
         clock, traj = self.clock, v.trajectory
         k_lo, k_hi = clock.ceil(traj.start), clock.floor(traj.end)
         if k_lo > k_hi:
             return []
-        bounds: list[float] = [traj.start, traj.end]
-        for a, b in v.hidden:
-            bounds += (a, b)
-        for t0, t1, x0, y0, x1, y1 in traj.pieces:
-            bounds += (t0, t1)
-            if (x0, y0) != (x1, y1):
-                for _, polygon, _ in self.zones:
-                    for s in geometry.segment_crossings((x0, y0), (x1, y1), polygon):
-                        bounds.append(t0 + s * (t1 - t0))
+        floor = clock.floor
         special = {k_lo, k_hi}
-        for b in bounds:
-            k = clock.floor(b)
+        for a, b in v.hidden:
+            k = floor(a)
             special.add(k)
             special.add(k + 1)
+            k = floor(b)
+            special.add(k)
+            special.add(k + 1)
+        for t0, t1, x0, y0, x1, y1 in traj.pieces:
+            if x0 == x1 and y0 == y1:
+                continue
+            sx0, sx1 = (x0, x1) if x0 < x1 else (x1, x0)
+            sy0, sy1 = (y0, y1) if y0 < y1 else (y1, y0)
+            for _, polygon, bx0, bx1, by0, by1 in self._boxes:
+                if sx1 < bx0 or sx0 > bx1 or sy1 < by0 or sy0 > by1:
+                    continue
+                for s in geometry.segment_crossings((x0, y0), (x1, y1), polygon):
+                    k = floor(t0 + s * (t1 - t0))
+                    special.add(k)
+                    special.add(k + 1)
         marks = sorted(k for k in special if k_lo <= k <= k_hi)
-        out: list[list] = []
-
-        def emit(k0: int, k1: int, zone: int | None) -> None:
+        marks.append(k_hi + 1)
+        out: list[list[int]] = []
+        state_at = self.state_at
+        for i in range(len(marks) - 1):
+            k = marks[i]
+            zone = state_at(v, k)
             if zone is None:
-                return
-            if out and out[-1][2] == zone and out[-1][1] == k0 - 1:
-                out[-1][1] = k1
+                continue
+            last = marks[i + 1] - 1
+            if out and out[-1][2] == zone and out[-1][1] == k - 1:
+                out[-1][1] = last
             else:
-                out.append([k0, k1, zone])
-
-        for i, k in enumerate(marks):
-            emit(k, k, self.state_at(v, k))
-            nxt = marks[i + 1] if i + 1 < len(marks) else k_hi + 1
-            if nxt > k + 1:
-                emit(k + 1, nxt - 1, self.state_at(v, k + 1))
-        return [tuple(r) for r in out]
+                out.append([k, last, zone])
+        return out
 
     # -- passages and their events ---------------------------------------------------
     def events(self, v: Vehicle) -> list[Event]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from ..engine import Engine, Event
 from ..scenario.model import Scenario
 from .jsonwire import camera_json
-from .payload import KEY_ORDER, PayloadBuilder
+from .payload import KEY_ORDER, Payload, PayloadBuilder
 
 
 @dataclass(slots=True)
@@ -18,11 +18,11 @@ class Packet:
     time_us: int  # virtual send time after t=0
     epoch_ms: int  # the same, as wall-clock epoch milliseconds
     profile: int
-    payload: dict
+    payload: Payload
     event: Event
 
     def json_bytes(self) -> bytes:
-        return camera_json(self.payload)
+        return self.payload.camera_json()
 
 
 class Camera:
@@ -46,4 +46,4 @@ class Camera:
                     yield Packet(ev.time_us, epoch_ms, builder.profile.id, payload, ev)
 
 
-__all__ = ["Camera", "Packet", "PayloadBuilder", "camera_json", "KEY_ORDER"]
+__all__ = ["Camera", "Packet", "Payload", "PayloadBuilder", "camera_json", "KEY_ORDER"]

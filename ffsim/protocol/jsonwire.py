@@ -31,7 +31,8 @@ def u_escape(text: str) -> str:
     return "".join(out)
 
 
-def _value(value, pad: str) -> str:
+def render_value(value, pad: str) -> str:
+    """One value as it stands in the camera's text at indentation pad."""
     if type(value) is str:
         return _string(value)
     if isinstance(value, dict):
@@ -39,13 +40,13 @@ def _value(value, pad: str) -> str:
             return "{}"
         inner = pad + "  "
         sep = ",\n" + inner
-        return "{\n" + inner + sep.join(_string(k) + ": " + _value(v, inner) for k, v in value.items()) + "\n" + pad + "}"
+        return "{\n" + inner + sep.join(_string(k) + ": " + render_value(v, inner) for k, v in value.items()) + "\n" + pad + "}"
     if isinstance(value, (list, tuple)):
         if not value:
             return "[]"
         inner = pad + "  "
         sep = ",\n" + inner
-        return "[\n" + inner + sep.join(_value(v, inner) for v in value) + "\n" + pad + "]"
+        return "[\n" + inner + sep.join(render_value(v, inner) for v in value) + "\n" + pad + "]"
     if value is True:
         return "true"
     if value is False:
@@ -59,10 +60,15 @@ def _value(value, pad: str) -> str:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-def camera_json(payload: dict) -> bytes:
-    """The payload as the camera writes it (what the HTTP ``event`` part carries)."""
+def render(payload: dict, escape: bool = True) -> str:
+    """The payload's text as the camera writes it, without the final newline."""
     parts = []
     for key, value in payload.items():
-        text = u_escape(value) if key in ESCAPED_KEYS else _value(value, "  ")
+        text = u_escape(value) if escape and key in ESCAPED_KEYS else render_value(value, "  ")
         parts.append("  " + _string(key) + ": " + text)
-    return ("{\n" + ",\n".join(parts) + "\n}\n").encode("utf-8")
+    return "{\n" + ",\n".join(parts) + "\n}"
+
+
+def camera_json(payload: dict) -> bytes:
+    """A payload dict as the camera writes it (what the HTTP ``event`` part carries)."""
+    return (render(payload) + "\n").encode("utf-8")

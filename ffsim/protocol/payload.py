@@ -1,17 +1,27 @@
 """Engine events to the camera's JSON payloads, one builder per sending profile.
 
 Key order, value types and formats follow FF-EVENTS.md section 4 and the samples.
+
+Most of a payload is the same in every packet of a profile (camera, geotag,
+profile...). For each profile and text style, the payload is rendered once by
+the real encoders with placeholder tokens where values change; a packet then
+only fills those slots, with vehicle fragments memoised on the vehicle. The
+text equals what the encoders write for the whole dict (the tests compare them
+byte for byte).
 """
 
 from __future__ import annotations
 
+import json
 import time
+from json.encoder import encode_basestring
 
 from ..engine.lists import ListMatcher
 from ..engine.plates import ascii_fold
 from ..engine.vehicle import LOST, Event, Vehicle
 from ..scenario.model import Profile, Scenario
 from .crops import plate_box, relative_box
+from .jsonwire import render, render_value, u_escape
 
 IMAGE_TYPE = {"vehicle": "vehicle", "plate": "plate", "frame": "frame", "frame_downsized": "frame", "none": "vehicle"}
 EXTENSION = {"jpeg": "jpg", "png": "png", "bmp": "bmp"}
@@ -28,6 +38,8 @@ KEY_ORDER = (
     "sensorProviderID",
 )
 
+COMPACT, CAMERA = "compact", "camera"  # json.dumps(ensure_ascii=False) text / the camera's bytes
+
 
 def format_datetime(epoch_ms: int) -> str:
     """'YYYYMMDD HHMMSSfff' in UTC."""
@@ -40,7 +52,8 @@ def image_name(epoch_us: int, kind: str, plate: str, counter: int, extension: st
     """YYYYmmddHHMMSS_<microseconds><kind>_<PLATE>_<packetCounter>.<ext>, as on the camera.
 
     The microseconds within the second are not zero-padded: the vendor's example
-    ``20240614160426_32557roi_...`` shows five digits.
+    ``20240614160426_32557roi_...`` shows five digits. The plate is ASCII-folded
+    and anything but letters and digits becomes '_', so a name is always a safe file name.
     """
     seconds, micro = divmod(epoch_us, 1_000_000)
     tm = time.gmtime(seconds)
@@ -48,6 +61,121 @@ def image_name(epoch_us: int, kind: str, plate: str, counter: int, extension: st
     return "%04d%02d%02d%02d%02d%02d_%d%s_%s_%d.%s" % (
         tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micro, kind, safe, counter, extension,
     )
+
+
+# -- templates ---------------------------------------------------------------------------
+_MARK = "\ue000"  # a private-use character: never in a token's surroundings by accident
+
+
+def _token(i: int) -> str:
+    return f"{_MARK}{i}{_MARK}"
+
+
+# Slots in order of appearance. "raw" slots take ready JSON text (with quotes);
+# the others sit inside a JSON string and take text that needs no escaping.
+_SAFE_HEAD = ("packetCounter", "capture_timestamp", "frame_timestamp", "capture_ts", "datetime")
+_TEXT_BLOCK = (
+    "plateText", "plateUnicode", "plateUTF8", "plateASCII", "plateCountry", "plateISO3166-2",
+    "plateRegion", "plateRegionCode", "plateList", "plateListMode", "plateListDescription",
+)
+_SAFE_MIDDLE = ("plateConfidence", "carState", "roiID", "carMoveDirection")
+_N_SLOTS = 34
+_RAW = {_token(i) for i in [*range(5, 16), *range(20, 28), 33]}
+
+
+def _template(skeleton: dict, style: str) -> str:
+    text = json.dumps(skeleton, ensure_ascii=False) if style == COMPACT else render(skeleton, escape=False)
+    text = text.replace("%", "%%")
+    for i in range(_N_SLOTS):
+        token = _token(i)
+        if token in _RAW:
+            text = text.replace(f'"{token}"', "%s", 1)
+        else:
+            text = text.replace(token, "%s", 1)
+    return text
+
+
+def _skeleton(builder: PayloadBuilder) -> dict:
+    t = _token
+    out = {key: t(i) for i, key in enumerate(_SAFE_HEAD + _TEXT_BLOCK)}
+    out.update({key: t(16 + i) for i, key in enumerate(_SAFE_MIDDLE)})
+    out.update({
+        "geotag": builder.geotag, "imageType": builder.image_type, "plateImageType": builder.profile.image_format,
+        "plateImageSize": "0", "timeProcessing": "0",
+        "plateCoordinates": [t(20), t(21), t(22), t(23)],
+        "plateCoordinatesRelative": [t(24), t(25), t(26), t(27)],
+        "carID": t(28), "GEOtarget": builder.geo_target,
+        "imagesURI": [URI_PREFIX + t(29), URI_PREFIX + t(30)],
+        "imageFile": FILE_PREFIX + t(31), "imageFile2": FILE_PREFIX + t(32),
+        "profileID": builder.profile_id, "vehicle_info": t(33),
+        "camera_info": builder.camera_info, "sensorProviderID": builder.device_id,
+    })
+    return {key: out[key] for key in KEY_ORDER}
+
+
+class Payload:
+    """One packet's JSON payload; the dict and both texts are made on demand."""
+
+    __slots__ = ("_builder", "_vehicle", "_values", "_text", "_list")
+
+    def __init__(self, builder: PayloadBuilder, vehicle: Vehicle, values: tuple, text: str, listed: tuple):
+        self._builder = builder
+        self._vehicle = vehicle
+        self._values = values  # the slots that need no escaping, in order
+        self._text = text
+        self._list = listed
+
+    def _fragments(self, style: str) -> tuple[tuple, str]:
+        """JSON text of the text block and of vehicle_info, memoised on the vehicle."""
+        cache = self._vehicle.cache
+        key = (style, self._text)
+        block = cache.get(key)
+        if block is None:
+            v, text = self._vehicle, self._text
+            plain = encode_basestring(text)
+            escaped = u_escape(text) if style == CAMERA else plain
+            ascii_text = encode_basestring(ascii_fold(text)) if self._builder.fold_ascii else plain
+            block = cache[key] = (escaped, escaped, plain, ascii_text) + tuple(
+                encode_basestring(x) for x in (v.country, v.iso3166_2, v.region, v.region_code, *self._list)
+            )
+        info = cache.get(style)
+        if info is None:
+            data = vehicle_info(self._vehicle)
+            info = cache[style] = json.dumps(data, ensure_ascii=False) if style == COMPACT else render_value(data, "  ")
+        return block, info
+
+    def _render(self, style: str) -> str:
+        v = self._values
+        block, info = self._fragments(style)
+        return self._builder.template(style) % (v[:5] + block + v[5:] + (info,))
+
+    def compact(self) -> str:
+        """Exactly ``json.dumps(self.as_dict(), ensure_ascii=False)``."""
+        return self._render(COMPACT)
+
+    def camera_json(self) -> bytes:
+        """The payload as the camera writes it: what the HTTP ``event`` part carries."""
+        return (self._render(CAMERA) + "\n").encode("utf-8")
+
+    def as_dict(self) -> dict:
+        v, text, veh, b = self._values, self._text, self._vehicle, self._builder
+        return {
+            "packetCounter": v[0], "capture_timestamp": v[1], "frame_timestamp": v[2], "capture_ts": v[3],
+            "datetime": v[4], "plateText": text, "plateUnicode": text, "plateUTF8": text,
+            "plateASCII": ascii_fold(text) if b.fold_ascii else text, "plateCountry": veh.country,
+            "plateISO3166-2": veh.iso3166_2, "plateRegion": veh.region, "plateRegionCode": veh.region_code,
+            "plateList": self._list[0], "plateListMode": self._list[1], "plateListDescription": self._list[2],
+            "plateConfidence": v[5], "carState": v[6], "roiID": v[7], "geotag": dict(b.geotag),
+            "imageType": b.image_type, "plateImageType": b.profile.image_format, "plateImageSize": "0",
+            "carMoveDirection": v[8], "timeProcessing": "0",
+            "plateCoordinates": list(v[9:13]), "plateCoordinatesRelative": list(v[13:17]), "carID": v[17],
+            "GEOtarget": b.geo_target, "imagesURI": [URI_PREFIX + v[18], URI_PREFIX + v[19]],
+            "imageFile": FILE_PREFIX + v[20], "imageFile2": FILE_PREFIX + v[21], "profileID": b.profile_id,
+            "vehicle_info": vehicle_info(veh), "camera_info": dict(b.camera_info), "sensorProviderID": b.device_id,
+        }
+
+    def __getitem__(self, key: str):
+        return self.as_dict()[key]
 
 
 class PayloadBuilder:
@@ -76,88 +204,58 @@ class PayloadBuilder:
         self.geo_target = cam.geo_target
         self.device_id = profile.device_id if profile.device_id is not None else cam.device_id
         self.profile_id = str(profile.id)
-        # packetCounter of the first packet of this profile that carried each image
-        self._image_counters: dict[object, dict[tuple, int]] = {}
+        # per passage: image -> its path, named with the packetCounter of the
+        # first packet of this profile that carried it
+        self._images: dict[object, dict[tuple, str]] = {}
+        self._templates: dict[str, str] = {}
 
-    def wants(self, ev: Event) -> bool:
-        return ev.state in self.profile.events
+    def _image(self, images: dict, kind: str, shot: tuple[int, str], counter: int) -> str:
+        key = (kind, shot)
+        path = images.get(key)
+        if path is None:
+            folder = self.plate_dir if kind == "lp" else self.vehicle_dir
+            path = images[key] = folder + image_name(self.start_us + shot[0], kind, shot[1], counter, self.extension)
+        return path
 
-    def build(self, ev: Event) -> dict | None:
+    def build(self, ev: Event) -> Payload | None:
         """The payload of ev for this profile, or None if the profile does not send its type."""
         if ev.state not in self.profile.events:
             if ev.state == LOST:
-                self._image_counters.pop(ev.passage, None)
+                self._images.pop(ev.passage, None)
             return None
         self.counter += 1
         counter = self.counter
         v = ev.passage.vehicle
-        text = ev.text
         cap_us = self.start_us + ev.capture_us
         cap_ms = cap_us // 1000
-        plate_list, list_mode, list_description = self.lists.match(text)
         box = plate_box(ev.x, ev.y, v.plate_w, v.plate_h, *self.frame)
         rel = relative_box(self.image_kind, box, *self.frame)
-        counters = self._image_counters.setdefault(ev.passage, {})
-        lp_key = ("lp",) + ev.plate_shot
-        roi_key = ("roi",) + ev.vehicle_shot
-        lp_counter = counters.setdefault(lp_key, counter)
-        roi_counter = counters.setdefault(roi_key, counter)
-        lp = self.plate_dir + image_name(self.start_us + ev.plate_shot[0], "lp", ev.plate_shot[1], lp_counter, self.extension)
-        roi = self.vehicle_dir + image_name(
-            self.start_us + ev.vehicle_shot[0], "roi", ev.vehicle_shot[1], roi_counter, self.extension
-        )
         if ev.state == LOST:
-            del self._image_counters[ev.passage]
-        return {
-            "packetCounter": str(counter),
-            "capture_timestamp": str(cap_ms),
-            "frame_timestamp": "0" if ev.state == LOST else str(cap_us),
-            "capture_ts": str(cap_ms * 1_000_000),
-            "datetime": format_datetime(cap_ms),
-            "plateText": text,
-            "plateUnicode": text,
-            "plateUTF8": text,
-            "plateASCII": ascii_fold(text) if self.fold_ascii else text,
-            "plateCountry": v.country,
-            "plateISO3166-2": v.iso3166_2,
-            "plateRegion": v.region,
-            "plateRegionCode": v.region_code,
-            "plateList": plate_list,
-            "plateListMode": list_mode,
-            "plateListDescription": list_description,
-            "plateConfidence": "%.6f" % ev.confidence,
-            "carState": ev.state,
-            "roiID": str(ev.zone),
-            "geotag": self.geotag,
-            "imageType": self.image_type,
-            "plateImageType": self.profile.image_format,
-            "plateImageSize": "0",
-            "carMoveDirection": ev.direction,
-            "timeProcessing": "0",
-            "plateCoordinates": list(box),
-            "plateCoordinatesRelative": list(rel),
-            "carID": str(ev.passage.car_id),
-            "GEOtarget": self.geo_target,
-            "imagesURI": [URI_PREFIX + lp, URI_PREFIX + roi],
-            "imageFile": FILE_PREFIX + roi,
-            "imageFile2": FILE_PREFIX + lp,
-            "profileID": self.profile_id,
-            "vehicle_info": vehicle_info(v),
-            "camera_info": self.camera_info,
-            "sensorProviderID": self.device_id,
-        }
+            images = self._images.pop(ev.passage, None) or {}
+        else:
+            images = self._images.setdefault(ev.passage, {})
+        lp = self._image(images, "lp", ev.plate_shot, counter)
+        roi = self._image(images, "roi", ev.vehicle_shot, counter)
+        values = (
+            str(counter), str(cap_ms), "0" if ev.state == LOST else str(cap_us), "%d000000" % cap_ms,
+            format_datetime(cap_ms), "%.6f" % ev.confidence, ev.state, str(ev.zone), ev.direction,
+        ) + box + rel + (str(ev.passage.car_id), lp, roi, roi, lp)
+        return Payload(self, v, values, ev.text, self.lists.match(ev.text))
+
+    def template(self, style: str) -> str:
+        found = self._templates.get(style)
+        if found is None:
+            found = self._templates[style] = _template(_skeleton(self), style)
+        return found
 
 
 def vehicle_info(v: Vehicle) -> dict:
-    info = v.cache.get("vehicle_info")
-    if info is None:
-        info = v.cache["vehicle_info"] = {
-            "type": v.type,
-            "view": v.view,
-            "brand": v.brand,
-            "color": v.color,
-            "model": v.model,
-            "confidenceMMR": "%.6f" % v.confidence_mmr,
-            "confidenceColor": "%.6f" % v.confidence_color,
-        }
-    return info
+    return {
+        "type": v.type,
+        "view": v.view,
+        "brand": v.brand,
+        "color": v.color,
+        "model": v.model,
+        "confidenceMMR": "%.6f" % v.confidence_mmr,
+        "confidenceColor": "%.6f" % v.confidence_color,
+    }
