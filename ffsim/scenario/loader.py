@@ -471,6 +471,7 @@ def load_scenario(path: str | FsPath) -> Scenario:
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}"
         raise ScenarioError([Problem(file, 1, 1, f"a scenario must be a mapping with version: 1 and zones:, got {kind}")])
+    _texts_stay_texts(S.SCENARIO, data, (), located)
     for error in _VALIDATOR.iter_errors(data):
         collector.schema_error(error)
     if collector.problems:
@@ -483,6 +484,39 @@ def load_scenario(path: str | FsPath) -> Scenario:
     if collector.problems:
         raise ScenarioError(collector.problems)
     return scenario
+
+
+def _wants_text(schema: dict) -> bool:
+    return schema.get("type") == "string"
+
+
+def _texts_stay_texts(schema: dict, value, path, located: Located):
+    """Where the schema wants text and the YAML has an unquoted number, use the number's text.
+
+    A plate like 5E50011 or 1234 is a number in YAML; nobody means that.
+    """
+    if isinstance(value, (dict, list)) and "anyOf" in schema:
+        wanted = "object" if isinstance(value, dict) else "array"
+        schema = next((b for b in schema["anyOf"] if b.get("type") == wanted), {})
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        for key in list(value):
+            sub = props.get(key, extra if isinstance(extra, dict) else None)
+            if sub is not None:
+                value[key] = _texts_stay_texts(sub, value[key], path + (key,), located)
+        return value
+    if isinstance(value, list):
+        items = schema.get("items")
+        if isinstance(items, dict):
+            for i, item in enumerate(value):
+                value[i] = _texts_stay_texts(items, item, path + (i,), located)
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and path in located.sources:
+        branches = schema.get("anyOf", [schema])
+        if any(_wants_text(b) for b in branches) and not any(b.get("type") in ("number", "integer") for b in branches):
+            return located.sources[path]
+    return value
 
 
 def _finite_numbers(value, path):

@@ -51,6 +51,7 @@ class Located:
     data: object
     values: dict = field(default_factory=dict)
     keys: dict = field(default_factory=dict)
+    sources: dict = field(default_factory=dict)  # source text of unquoted numbers, by path
 
     def where(self, path: Path, key: bool = False) -> tuple[int, int]:
         """Position of the value (or key) at path, else of its nearest ancestor."""
@@ -117,7 +118,10 @@ class _Builder:
             raise YamlProblem(*_pos(node.start_mark), "document too large (too many nodes or aliases)")
         self.located.values[path] = _pos(node.start_mark)
         if isinstance(node, yaml.ScalarNode):
-            return _scalar(node)
+            value = _scalar(node)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.located.sources[path] = node.value
+            return value
         if id(node) in ancestors:
             raise YamlProblem(*_pos(node.start_mark), "an alias refers to a node that contains it")
         inner = ancestors | {id(node)}
