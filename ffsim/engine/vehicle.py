@@ -34,36 +34,46 @@ class Trajectory:
                  duration_us: int | None):
         """points: (x, y, wait_us) waypoints; speed in px/s, or the moving time of the whole path."""
         length = sum(math.hypot(b[0] - a[0], b[1] - a[1]) for a, b in zip(points, points[1:]))
-        if length > 0:
-            if speed is None:
-                speed = length / (duration_us / 1e6)
-            us_per_px = 1e6 / speed
+        # Moving time up to a distance along the path. Computed from the distance
+        # travelled so far rather than summed piece by piece, so that a path given
+        # by its duration ends at exactly at + duration, not a rounding error before.
+        if length == 0:
+            def moved(_: float) -> float:
+                return 0.0
+        elif speed is None:
+            def moved(d: float) -> float:
+                return duration_us * d / length
         else:
-            us_per_px = 0.0
+            def moved(d: float) -> float:
+                return d * 1e6 / speed
         pieces: list[tuple[float, float, float, float, float, float]] = []
-        t = float(at_us)
+        waited = 0
+        travelled = 0.0
         x, y, wait = points[0]
         if wait:
-            pieces.append((t, t + wait, x, y, x, y))
-            t += wait
+            pieces.append((float(at_us), float(at_us + wait), x, y, x, y))
+            waited += wait
         for nx, ny, nwait in points[1:]:
             dist = math.hypot(nx - x, ny - y)
             if dist > 0:
-                pieces.append((t, t + dist * us_per_px, x, y, nx, ny))
-                t += dist * us_per_px
+                t0 = at_us + waited + moved(travelled)
+                travelled += dist
+                pieces.append((t0, at_us + waited + moved(travelled), x, y, nx, ny))
             x, y = nx, ny
             if nwait:
-                pieces.append((t, t + nwait, x, y, x, y))
-                t += nwait
+                t0 = at_us + waited + moved(travelled)
+                waited += nwait
+                pieces.append((t0, at_us + waited + moved(travelled), x, y, x, y))
+        t = at_us + waited + moved(travelled)
         if length == 0 and duration_us:
-            pieces.append((t, t + duration_us, x, y, x, y))
+            pieces.append((float(t), float(t + duration_us), x, y, x, y))
             t += duration_us
         if not pieces:
-            pieces.append((t, t, x, y, x, y))
+            pieces.append((float(t), float(t), x, y, x, y))
         self.pieces = pieces
         self._starts = [p[0] for p in pieces]
         self.start = float(at_us)
-        self.end = t
+        self.end = float(t)
 
     def position(self, t: float) -> tuple[float, float]:
         i = bisect_right(self._starts, t) - 1

@@ -46,7 +46,8 @@ class Zone:
     def arrow(self) -> Point:
         """Unit vector of the installer's arrow in image coordinates (y grows downwards)."""
         rad = math.radians(self.direction)
-        return (math.sin(rad), -math.cos(rad))
+        # rounded so that 90, 180, 270 give exact axes (sin(pi) is 1.2e-16, not 0)
+        return (round(math.sin(rad), 12) + 0.0, round(-math.cos(rad), 12) + 0.0)
 
 
 @dataclass(frozen=True, slots=True)
