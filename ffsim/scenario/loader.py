@@ -477,7 +477,12 @@ def load_scenario(path: str | FsPath) -> Scenario:
     if collector.problems:
         raise ScenarioError(collector.problems)
     for problem in _finite_numbers(data, ()):
-        collector.add(problem, f"{show_path(problem)} must be a finite number")
+        value = located.data
+        for part in problem:
+            value = value[part]
+        what = "valid Unicode text (a \\u escape names half a character: write \\U0001xxxx)" if isinstance(
+            value, str) else "a finite number"
+        collector.add(problem, f"{show_path(problem)} must be {what}")
     if collector.problems:
         raise ScenarioError(collector.problems)
     scenario = _Builder(collector).build(data, file)
@@ -520,7 +525,10 @@ def _texts_stay_texts(schema: dict, value, path, located: Located):
 
 
 def _finite_numbers(value, path):
+    """Paths of values no payload can carry: inf/nan numbers, and lone surrogates in text."""
     if isinstance(value, float) and not math.isfinite(value):
+        yield path
+    elif isinstance(value, str) and any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
         yield path
     elif isinstance(value, dict):
         for k, v in value.items():
