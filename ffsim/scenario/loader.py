@@ -119,12 +119,16 @@ class _Collector:
             return
         if kind in ("anyOf", "oneOf"):
             branch = self._matching_branch(error)
-            if branch is not None:
+            # descend into the alternative only when it says more than our own message would
+            if branch is not None and ("x-message" not in schema or any(
+                    s.relative_path or s.validator in ("additionalProperties", "required") for s in branch)):
                 for sub in branch:
                     self.schema_error(sub)
                 return
         if "x-message" in schema:
-            self.add(path, f"{where} {schema['x-message']}, got {_short(instance)}")
+            got = f"{len(instance)} entries" if kind in ("minItems", "maxItems") and any(
+                isinstance(x, (dict, list)) for x in instance) else _short(instance)
+            self.add(path, f"{where} {schema['x-message']}, got {got}")
             return
         if kind == "type":
             self.add(path, f"{where} must be {_type_name(error.validator_value)}, got {_short(instance)}")

@@ -125,6 +125,8 @@ class _Builder:
         if id(node) in ancestors:
             raise YamlProblem(*_pos(node.start_mark), "an alias refers to a node that contains it")
         inner = ancestors | {id(node)}
+        if node.tag not in ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"):
+            raise YamlProblem(*_pos(node.start_mark), f"unsupported YAML tag {node.tag!r}")
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, path + (i,), inner) for i, child in enumerate(node.value)]
         return self._mapping(node, path, inner)
@@ -158,9 +160,18 @@ class _Builder:
         return result
 
 
+def _reader_position(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
 def load(text: str) -> Located:
     """Parse one YAML document; raise YamlProblem with its position on any error."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        raise YamlProblem(*_reader_position(text, exc.position),
+                          f"not valid YAML: character {exc.character!r} is not allowed") from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -175,6 +186,9 @@ def load(text: str) -> Located:
         if exc.context and exc.problem:
             message = f"{exc.context}: {exc.problem}"
         raise YamlProblem(line, col, f"not valid YAML: {message}") from None
+    except yaml.reader.ReaderError as exc:
+        raise YamlProblem(*_reader_position(text, exc.position),
+                          f"not valid YAML: character {exc.character!r} is not allowed") from None
     except yaml.YAMLError as exc:
         raise YamlProblem(1, 1, f"not valid YAML: {exc}") from None
     except RecursionError:
