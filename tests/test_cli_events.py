@@ -1,0 +1,107 @@
+"""`ffsim events` through the real command line."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ffsim.protocol import Camera
+from ffsim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+GATE = ROOT / "scenarios" / "parking-gate.yaml"
+
+
+def ffsim(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "ffsim", *args], capture_output=True, **kw)
+
+
+def lines(result):
+    return [json.loads(line) for line in result.stdout.decode().splitlines()]
+
+
+def test_one_json_line_per_event_in_send_order():
+    result = ffsim("events", str(GATE))
+    assert result.returncode == 0, result.stderr
+    got = lines(result)
+    assert [list(item) for item in got] == [["time", "profile", "payload"]] * len(got)
+    assert [item["time"] for item in got] == sorted(item["time"] for item in got)
+    scenario = load_scenario(GATE)
+    expected = [p.payload.as_dict() for p in Camera(scenario, scenario.start_us).packets()]
+    assert [item["payload"] for item in got] == expected
+    first = result.stdout.decode().splitlines()[0]
+    assert first.startswith('{"time": 1795507202000, "profile": 1, "payload": {"packetCounter": "1", ')
+
+
+def test_payload_only_prints_the_camera_bytes_one_after_the_other():
+    result = ffsim("events", str(GATE), "--payload-only")
+    scenario = load_scenario(GATE)
+    expected = b"".join(p.payload.camera_json() for p in Camera(scenario, scenario.start_us).packets())
+    assert result.stdout == expected
+    assert result.stdout.startswith(b'{\n  "packetCounter": "1",\n  "capture_timestamp": "1795507202000",')
+
+
+def test_same_file_same_bytes():
+    assert ffsim("events", str(GATE)).stdout == ffsim("events", str(GATE)).stdout
+
+
+def test_until_stops_at_that_virtual_time_inclusive():
+    got = lines(ffsim("events", str(GATE), "--until", "9s"))
+    assert [item["payload"]["carState"] for item in got] == ["new", "update", "new", "update", "new"]
+    assert got[-1]["time"] == 1795507209000  # an event at exactly 9 s is included
+
+
+def test_start_overrides_the_scenario():
+    got = lines(ffsim("events", str(GATE), "--start", "2030-01-01T00:00:00Z"))
+    assert got[0]["time"] == 1893456002000
+    assert got[0]["payload"]["datetime"] == "20300101 000002000"
+
+
+def test_start_defaults_to_the_moment_the_run_starts(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(GATE.read_text().replace("start: 2026-11-24T08:00:00Z\n", ""))
+    before = time.time()
+    got = lines(ffsim("events", str(path)))
+    after = time.time()
+    first = got[0]["time"] / 1000 - 2.0  # the first car is recognised 2 s after t=0
+    assert before - 0.01 <= first <= after
+
+
+def test_profile_selects_one_profile(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(GATE.read_text() + "profiles:\n  - {id: 1}\n  - {id: 2, events: [lost]}\n")
+    both = lines(ffsim("events", str(path)))
+    assert {item["profile"] for item in both} == {1, 2}
+    only = lines(ffsim("events", str(path), "--profile", "2"))
+    assert only == [item for item in both if item["profile"] == 2]
+    assert [item["payload"]["packetCounter"] for item in only] == ["1", "2", "3", "4"]
+
+
+def test_unknown_profile_is_an_error():
+    result = ffsim("events", str(GATE), "--profile", "3")
+    assert result.returncode == 1
+    assert b"profile 3 is not defined" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_invalid_scenario_gives_positions_and_exit_1(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("version: 1\nzones: 3\n")
+    result = ffsim("events", str(path))
+    assert result.returncode == 1
+    assert result.stderr.decode().startswith(f"{path}:2:8: zones must list 1 or 2 zones")
+
+
+def test_bad_option_values_are_clear():
+    result = ffsim("events", str(GATE), "--until", "soon")
+    assert result.returncode == 2 and b"duration" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_a_closed_pipe_is_not_an_error():
+    busy = ROOT / "scenarios" / "busy-road.yaml"
+    proc = subprocess.Popen([sys.executable, "-m", "ffsim", "events", str(busy)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 0
+    assert b"Traceback" not in proc.stderr.read()
