@@ -99,7 +99,8 @@ def events(file: str, profile_id: int | None, until_us: int | None, start_us: in
             sys.exit(1)
         profiles = [profile_id]
     camera = Camera(scenario, start_time(scenario, start_us), profiles)
-    out = sys.stdout.buffer
+    # a day of traffic is hundreds of MB of JSON: write it in large blocks
+    out = open(sys.stdout.fileno(), "wb", buffering=1 << 20, closefd=False)
     try:
         if payload_only:
             for packet in camera.packets(until_us):
@@ -109,7 +110,7 @@ def events(file: str, profile_id: int | None, until_us: int | None, start_us: in
                 line = '{"time": %d, "profile": %d, "payload": %s}\n' % (
                     packet.epoch_ms, packet.profile, packet.payload.compact())
                 out.write(line.encode("utf-8"))
-        out.flush()
+        out.close()
     except BrokenPipeError:
         # the reader (head, less) has gone; that is not an error of ours
         devnull = os.open(os.devnull, os.O_WRONLY)

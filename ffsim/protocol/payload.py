@@ -20,7 +20,7 @@ from ..engine.lists import ListMatcher
 from ..engine.plates import ascii_fold
 from ..engine.vehicle import LOST, Event, Vehicle
 from ..scenario.model import Profile, Scenario
-from .crops import plate_box, relative_box
+from .crops import boxes
 from .jsonwire import render, render_value, u_escape
 
 IMAGE_TYPE = {"vehicle": "vehicle", "plate": "plate", "frame": "frame", "frame_downsized": "frame", "none": "vehicle"}
@@ -188,7 +188,8 @@ class PayloadBuilder:
         self.lists = lists
         self.counter = 0
         self.fold_ascii = scenario.recognition.fold_ascii
-        self.frame = (cam.width, cam.height)
+        self.frame_w, self.frame_h = cam.width, cam.height
+        self.event_types = profile.events
         self.image_kind = profile.image
         self.image_type = IMAGE_TYPE[profile.image]
         self.extension = EXTENSION[profile.image_format]
@@ -209,37 +210,39 @@ class PayloadBuilder:
         self._images: dict[object, dict[tuple, str]] = {}
         self._templates: dict[str, str] = {}
 
-    def _image(self, images: dict, kind: str, shot: tuple[int, str], counter: int) -> str:
-        key = (kind, shot)
-        path = images.get(key)
-        if path is None:
-            folder = self.plate_dir if kind == "lp" else self.vehicle_dir
-            path = images[key] = folder + image_name(self.start_us + shot[0], kind, shot[1], counter, self.extension)
-        return path
-
     def build(self, ev: Event) -> Payload | None:
         """The payload of ev for this profile, or None if the profile does not send its type."""
-        if ev.state not in self.profile.events:
-            if ev.state == LOST:
-                self._images.pop(ev.passage, None)
+        state = ev.state
+        passage = ev.passage
+        if state not in self.event_types:
+            if state == LOST:
+                self._images.pop(passage, None)
             return None
-        self.counter += 1
-        counter = self.counter
-        v = ev.passage.vehicle
-        cap_us = self.start_us + ev.capture_us
+        self.counter = counter = self.counter + 1
+        v = passage.vehicle
+        start_us = self.start_us
+        cap_us = start_us + ev.capture_us
         cap_ms = cap_us // 1000
-        box = plate_box(ev.x, ev.y, v.plate_w, v.plate_h, *self.frame)
-        rel = relative_box(self.image_kind, box, *self.frame)
-        if ev.state == LOST:
-            images = self._images.pop(ev.passage, None) or {}
-        else:
-            images = self._images.setdefault(ev.passage, {})
-        lp = self._image(images, "lp", ev.plate_shot, counter)
-        roi = self._image(images, "roi", ev.vehicle_shot, counter)
+        # images of this passage: plate images by shot, the vehicle image under None
+        images = self._images.pop(passage, None) if state == LOST else self._images.get(passage)
+        if images is None:
+            images = {}
+            if state != LOST:
+                self._images[passage] = images
+        shot = ev.plate_shot
+        lp = images.get(shot)
+        if lp is None:
+            lp = images[shot] = self.plate_dir + image_name(start_us + shot[0], "lp", shot[1], counter, self.extension)
+        roi = images.get(None)
+        if roi is None:
+            shot = ev.vehicle_shot
+            roi = images[None] = self.vehicle_dir + image_name(
+                start_us + shot[0], "roi", shot[1], counter, self.extension)
         values = (
-            str(counter), str(cap_ms), "0" if ev.state == LOST else str(cap_us), "%d000000" % cap_ms,
-            format_datetime(cap_ms), "%.6f" % ev.confidence, ev.state, str(ev.zone), ev.direction,
-        ) + box + rel + (str(ev.passage.car_id), lp, roi, roi, lp)
+            str(counter), str(cap_ms), "0" if state == LOST else str(cap_us), "%d000000" % cap_ms,
+            format_datetime(cap_ms), "%.6f" % ev.confidence, state, str(ev.zone), ev.direction,
+        ) + boxes(self.image_kind, ev.x, ev.y, v.plate_w, v.plate_h, self.frame_w, self.frame_h) + (
+            str(passage.car_id), lp, roi, roi, lp)
         return Payload(self, v, values, ev.text, self.lists.match(ev.text))
 
     def template(self, style: str) -> str:
