@@ -14,7 +14,7 @@ from ffsim.protocol.jsonwire import camera_json, u_escape
 from ffsim.protocol.payload import format_datetime, image_name
 from ffsim.scenario import load_scenario
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "protocol" / "samples"
+SAMPLES = Path(__file__).resolve().parent / "samples"
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 SAMPLE_LIKE = """\
