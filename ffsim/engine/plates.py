@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import random
+from bisect import bisect_right
+from itertools import accumulate
 import unicodedata
 from collections.abc import Callable, Sequence
 
@@ -17,37 +19,41 @@ DIGITS = "0123456789"
 
 
 class Rng:
-    __slots__ = ("_random",)
+    __slots__ = ("random",)
 
     def __init__(self, *seed_parts: object):
-        self._random = random.Random("/".join(str(p) for p in seed_parts)).random
-
-    def random(self) -> float:
-        return self._random()
+        self.random = random.Random("/".join(str(p) for p in seed_parts)).random
 
     def uniform(self, low: float, high: float) -> float:
-        return low + (high - low) * self._random()
+        return low + (high - low) * self.random()
 
     def index(self, n: int) -> int:
-        return min(int(self._random() * n), n - 1)
+        return int(self.random() * n)  # random() < 1, so always < n
 
     def choice(self, items: Sequence):
-        return items[self.index(len(items))]
+        return items[int(self.random() * len(items))]
 
-    def weighted(self, pairs: Sequence[tuple[object, float]]):
-        total = sum(w for _, w in pairs)
-        x = self._random() * total
-        for item, weight in pairs:
-            x -= weight
-            if x < 0:
-                return item
-        return pairs[-1][0]
+    def weighted(self, choices: Weighted):
+        return choices.items[bisect_right(choices.cumulative, self.random() * choices.total)]
 
     def expovariate(self, rate: float) -> float:
-        return -math.log(1.0 - self._random()) / rate
+        return -math.log(1.0 - self.random()) / rate
 
     def chars(self, alphabet: str, n: int) -> str:
-        return "".join(alphabet[self.index(len(alphabet))] for _ in range(n))
+        r, size = self.random, len(alphabet)
+        return "".join([alphabet[int(r() * size)] for _ in range(n)])
+
+
+class Weighted:
+    """Items with weights, ready for Rng.weighted."""
+
+    __slots__ = ("items", "cumulative", "total")
+
+    def __init__(self, pairs: Sequence[tuple[object, float]]):
+        self.items = [item for item, weight in pairs if weight > 0]
+        self.cumulative = list(accumulate(weight for _, weight in pairs if weight > 0))
+        self.total = self.cumulative[-1]
+        self.cumulative[-1] = math.inf  # random() * total can round up to total
 
 
 # (code on the plate, region name, ISO 3166-2 subdivision)
@@ -79,19 +85,25 @@ GBR_REGIONS = {
 USA_STATES = {"CA": "California", "TX": "Texas", "NY": "New York", "FL": "Florida", "WA": "Washington"}
 FRA_DEPARTMENTS = {"75": "Paris", "69": "Rhone", "13": "Bouches-du-Rhone", "33": "Gironde", "67": "Bas-Rhin"}
 
+_KEYS = {name: tuple(table) for name, table in {
+    "CZE_REGIONS": CZE_REGIONS, "DEU_REGIONS": DEU_REGIONS, "POL_REGIONS": POL_REGIONS, "UKR_REGIONS": UKR_REGIONS,
+    "GBR_REGIONS": GBR_REGIONS, "USA_STATES": USA_STATES, "FRA_DEPARTMENTS": FRA_DEPARTMENTS}.items()}
+_FRA_LETTERS = LETTERS.replace("I", "").replace("O", "").replace("U", "")
+_SWE_LETTERS = LETTERS.replace("I", "").replace("Q", "").replace("V", "")
+
 # A plate generator returns (plate as shown on the vehicle, region, region code, ISO 3166-2).
 Generated = tuple[str, str, str, str]
 
 
 def _cze(rng: Rng) -> Generated:
-    code = rng.choice(list(CZE_REGIONS))
+    code = rng.choice(_KEYS['CZE_REGIONS'])
     region, iso = CZE_REGIONS[code]
     third = rng.choice(LETTERS + DIGITS)
     return f"{rng.choice('123456789')}{code}{third} {rng.chars(DIGITS, 4)}", region, code, iso
 
 
 def _deu(rng: Rng) -> Generated:
-    code = rng.choice(list(DEU_REGIONS))
+    code = rng.choice(_KEYS['DEU_REGIONS'])
     region, iso = DEU_REGIONS[code]
     letters = rng.chars(LETTERS, 1 + rng.index(2))
     number = str(1 + rng.index(9999))
@@ -99,13 +111,13 @@ def _deu(rng: Rng) -> Generated:
 
 
 def _gbr(rng: Rng) -> Generated:
-    code = rng.choice(list(GBR_REGIONS))
+    code = rng.choice(_KEYS['GBR_REGIONS'])
     age = rng.choice(["21", "71", "22", "72", "23", "73", "24", "74", "25", "75"])
     return f"{code}{rng.choice(LETTERS)}{age} {rng.chars(LETTERS, 3)}", GBR_REGIONS[code][0], code, ""
 
 
 def _usa(rng: Rng) -> Generated:
-    state = rng.choice(list(USA_STATES))
+    state = rng.choice(_KEYS['USA_STATES'])
     if state == "CA":
         text = f"{rng.choice('123456789')}{rng.chars(LETTERS, 3)}{rng.chars(DIGITS, 3)}"
     else:
@@ -114,26 +126,26 @@ def _usa(rng: Rng) -> Generated:
 
 
 def _pol(rng: Rng) -> Generated:
-    code = rng.choice(list(POL_REGIONS))
+    code = rng.choice(_KEYS['POL_REGIONS'])
     region, iso = POL_REGIONS[code]
     return f"{code} {rng.chars(DIGITS, 4)}{rng.choice(LETTERS)}", region, code, iso
 
 
 def _ukr(rng: Rng) -> Generated:
-    code = rng.choice(list(UKR_REGIONS))
+    code = rng.choice(_KEYS['UKR_REGIONS'])
     region, iso = UKR_REGIONS[code]
     latin_cyrillic = "ABCEHIKMOPTX"  # letters that exist in both scripts, as on the plates
     return f"{code} {rng.chars(DIGITS, 4)} {rng.chars(latin_cyrillic, 2)}", region, code, iso
 
 
 def _fra(rng: Rng) -> Generated:
-    dept = rng.choice(list(FRA_DEPARTMENTS))
-    letters = LETTERS.replace("I", "").replace("O", "").replace("U", "")
+    dept = rng.choice(_KEYS['FRA_DEPARTMENTS'])
+    letters = _FRA_LETTERS
     return f"{rng.chars(letters, 2)}-{rng.chars(DIGITS, 3)}-{rng.chars(letters, 2)}", FRA_DEPARTMENTS[dept], dept, ""
 
 
 def _swe(rng: Rng) -> Generated:
-    letters = LETTERS.replace("I", "").replace("Q", "").replace("V", "")
+    letters = _SWE_LETTERS
     last = rng.choice(DIGITS + letters)
     return f"{rng.chars(letters, 3)} {rng.chars(DIGITS, 2)}{last}", "", "", ""
 
@@ -200,9 +212,9 @@ BRANDS: dict[str, list[tuple[str, list[str]]]] = {
     "FRA": [("Renault", ["Clio", "Megane", "Captur"]), ("Peugeot", ["208", "308", "3008"]), ("Citroen", ["C3", "C4"])],
     "SWE": [("Volvo", ["XC60", "V60", "XC90"]), ("Volkswagen", ["Golf", "Passat"]), ("Tesla", ["Model Y"])],
 }
-TYPE_WEIGHTS = [("CAR", 0.78), ("SUV", 0.1), ("VAN", 0.06), ("TRUCK", 0.04), ("BUS", 0.02)]
-COLOR_WEIGHTS = [("WHITE", 0.22), ("BLACK", 0.18), ("GRAY", 0.17), ("SILVER", 0.13), ("BLUE", 0.1), ("RED", 0.08),
-                 ("GREEN", 0.03), ("BROWN", 0.03), ("BEIGE", 0.02), ("YELLOW", 0.02), ("ORANGE", 0.02)]
+TYPE_WEIGHTS = Weighted([("CAR", 0.78), ("SUV", 0.1), ("VAN", 0.06), ("TRUCK", 0.04), ("BUS", 0.02)])
+COLOR_WEIGHTS = Weighted([("WHITE", 0.22), ("BLACK", 0.18), ("GRAY", 0.17), ("SILVER", 0.13), ("BLUE", 0.1), ("RED", 0.08),
+                 ("GREEN", 0.03), ("BROWN", 0.03), ("BEIGE", 0.02), ("YELLOW", 0.02), ("ORANGE", 0.02)])
 
 
 def ascii_fold(text: str) -> str:

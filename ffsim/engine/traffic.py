@@ -12,6 +12,7 @@ from .plates import (
     GENERATORS,
     TYPE_WEIGHTS,
     Rng,
+    Weighted,
     misread,
     plate_size,
     region_of,
@@ -84,7 +85,7 @@ class FlowGenerator:
         zone = next(z for z in scenario.zones if z.id == flow.zone)
         self.arrow = zone.arrow
         self.centre = geometry.polygon_centroid(zone.polygon)
-        self.countries = list(flow.countries)
+        self.countries = Weighted(flow.countries)
         self.next_us: int | None = flow.from_us
         self.advance()
 
@@ -97,29 +98,29 @@ class FlowGenerator:
         self.next_us = nxt if until is None or nxt < until else None
 
     def _crossing(self, going_in: bool, lateral: float) -> list[tuple[float, float, int]]:
-        ax, ay = self.arrow if going_in else (-self.arrow[0], -self.arrow[1])
-        nx, ny = -ay, ax
-        cx = min(max(self.centre[0] + lateral * nx, 0.0), float(self.width))
-        cy = min(max(self.centre[1] + lateral * ny, 0.0), float(self.height))
-
-        def reach(dx: float, dy: float) -> float:
-            limits = []
-            if dx > 1e-12:
-                limits.append((self.width - cx) / dx)
-            elif dx < -1e-12:
-                limits.append(-cx / dx)
-            if dy > 1e-12:
-                limits.append((self.height - cy) / dy)
-            elif dy < -1e-12:
-                limits.append(-cy / dy)
-            return min(limits) if limits else 0.0
-
-        back, ahead = reach(-ax, -ay), reach(ax, ay)
-
-        def clamp(x: float, y: float) -> tuple[float, float, int]:
-            return (min(max(x, 0.0), float(self.width)), min(max(y, 0.0), float(self.height)), 0)
-
-        return [clamp(cx - ax * back, cy - ay * back), clamp(cx + ax * ahead, cy + ay * ahead)]
+        """A straight path through the zone along (or against) its arrow, frame edge to frame edge."""
+        ax, ay = self.arrow
+        if not going_in:
+            ax, ay = -ax, -ay
+        width, height = float(self.width), float(self.height)
+        cx = min(max(self.centre[0] - lateral * ay, 0.0), width)
+        cy = min(max(self.centre[1] + lateral * ax, 0.0), height)
+        # distance to the frame's edge going forwards (ahead) and backwards (back)
+        ahead = back = math.inf
+        if ax > 1e-12:
+            ahead, back = (width - cx) / ax, cx / ax
+        elif ax < -1e-12:
+            ahead, back = -cx / ax, (cx - width) / ax
+        if ay > 1e-12:
+            ahead, back = min(ahead, (height - cy) / ay), min(back, cy / ay)
+        elif ay < -1e-12:
+            ahead, back = min(ahead, -cy / ay), min(back, (cy - height) / ay)
+        if ahead == math.inf:
+            ahead = back = 0.0
+        x0, y0 = cx - ax * back, cy - ay * back
+        x1, y1 = cx + ax * ahead, cy + ay * ahead
+        return [(min(max(x0, 0.0), width), min(max(y0, 0.0), height), 0),
+                (min(max(x1, 0.0), width), min(max(y1, 0.0), height), 0)]
 
     def make(self, seq: int) -> Vehicle:
         rng, flow = self.rng, self.flow

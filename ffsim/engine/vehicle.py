@@ -33,19 +33,22 @@ class Trajectory:
     def __init__(self, at_us: int, points: Sequence[tuple[float, float, int]], speed: float | None,
                  duration_us: int | None):
         """points: (x, y, wait_us) waypoints; speed in px/s, or the moving time of the whole path."""
-        length = sum(math.hypot(b[0] - a[0], b[1] - a[1]) for a, b in zip(points, points[1:]))
-        # Moving time up to a distance along the path. Computed from the distance
-        # travelled so far rather than summed piece by piece, so that a path given
-        # by its duration ends at exactly at + duration, not a rounding error before.
+        length = 0.0
+        for a, b in zip(points, points[1:]):
+            length += math.hypot(b[0] - a[0], b[1] - a[1])
         if length == 0:
-            def moved(_: float) -> float:
-                return 0.0
+            per_px = 0.0
         elif speed is None:
-            def moved(d: float) -> float:
-                return duration_us * d / length
+            per_px = duration_us / length
         else:
-            def moved(d: float) -> float:
-                return d * 1e6 / speed
+            per_px = 1e6 / speed
+
+        def moved(travelled: float) -> float:
+            # a path given by its duration ends at exactly at + duration, whatever the rounding
+            if speed is None and travelled == length and length > 0:
+                return float(duration_us)
+            return travelled * per_px
+
         pieces: list[tuple[float, float, float, float, float, float]] = []
         waited = 0
         travelled = 0.0
