@@ -65,7 +65,7 @@ def engine_events(rec, v):
     return [(e.time_us, e.state, e.capture_us, e.text, e.confidence, e.direction, e.zone) for e in rec.events(v)]
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     zones(),
     vehicles(),
@@ -76,7 +76,8 @@ def engine_events(rec, v):
 )
 def test_engine_matches_reference(zone_list, vehicle, fps, timeout, travel, interval):
     rec = Recogniser(zone_list, FrameClock(fps), timeout, travel, interval)
-    assert engine_events(rec, vehicle) == reference_events(rec, vehicle)
+    assert engine_events(rec, vehicle) == reference_events(rec, vehicle), (
+        f"pieces={vehicle.trajectory.pieces} hidden={vehicle.hidden} runs={rec.runs(vehicle)}")
 
 
 def test_path_along_a_zone_edge_is_recognised():

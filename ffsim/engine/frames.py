@@ -8,12 +8,14 @@ from fractions import Fraction
 class FrameClock:
     """Frame k is at floor(k * 10^6 / fps) microseconds after virtual t=0."""
 
-    __slots__ = ("_num", "_den_us", "period_us")
+    __slots__ = ("_num", "_den_us", "period_us", "fps_fraction")
 
     def __init__(self, fps: Fraction):
         self._num = fps.numerator
         self._den_us = fps.denominator * 1_000_000
         self.period_us = self._den_us / self._num
+        # (fps numerator, fps denominator * 10^6): floor(t) is ((int(t) + 1) * num - 1) // den_us
+        self.fps_fraction = (self._num, self._den_us)
 
     def time(self, k: int) -> int:
         return (k * self._den_us) // self._num

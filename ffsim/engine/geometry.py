@@ -65,39 +65,59 @@ def contains(polygon: Sequence[Point], x: float, y: float) -> bool:
 
 
 def segment_crossings(p0: Point, p1: Point, polygon: Sequence[Point]) -> list[float]:
-    """Parameters s in [0, 1] along p0->p1 where the segment meets an edge of polygon.
+    """Parameters s in [0, 1] along p0->p1 where ``contains`` can change its answer.
 
-    Generous on purpose: a spurious parameter costs one extra exact test, a
-    missed one would hide a zone change.
+    ``contains`` says yes inside the polygon and within EDGE_EPS of an edge, and
+    its ray test looks right along the horizontal through the point. So its
+    answer can change only where the moving point crosses an edge, enters or
+    leaves the EDGE_EPS band around an edge (at distance EDGE_EPS from the
+    edge's line, where it passes an end of the edge, or on the circle around an
+    end), or passes the height of a vertex. All of those are returned (some
+    for nothing: a spurious parameter costs one exact test, a missed one would
+    hide a zone change).
     """
     x0, y0 = p0
     dx, dy = p1[0] - x0, p1[1] - y0
     length2 = dx * dx + dy * dy
     if length2 == 0.0:
         return []
+    eps = EDGE_EPS
+    lo_x, hi_x = min(x0, p1[0]) - eps, max(x0, p1[0]) + eps
+    lo_y, hi_y = min(y0, p1[1]) - eps, max(y0, p1[1]) + eps
     out: list[float] = []
+    add = out.append
     n = len(polygon)
-    tol = 1e-9
     for i in range(n):
         ax, ay = polygon[i]
         bx, by = polygon[(i + 1) % n]
+        if lo_y <= ay <= hi_y and dy != 0.0:
+            add((ay - y0) / dy)  # the ray test's answer may flip at a vertex's height
+        if max(ax, bx) < lo_x or min(ax, bx) > hi_x or max(ay, by) < lo_y or min(ay, by) > hi_y:
+            continue  # the segment never comes within EDGE_EPS of this edge
         ex, ey = bx - ax, by - ay
-        wx, wy = ax - x0, ay - y0
-        denom = dx * ey - dy * ex
-        scale = (length2 * (ex * ex + ey * ey)) ** 0.5
-        if abs(denom) > 1e-12 * max(scale, 1e-300):
-            s = (wx * ey - wy * ex) / denom
-            u = (wx * dy - wy * dx) / denom
-            if -tol <= s <= 1 + tol and -tol <= u <= 1 + tol:
-                out.append(min(max(s, 0.0), 1.0))
-        else:
-            # Parallel: if collinear, the state can change where the edge's ends lie.
-            if abs(wx * dy - wy * dx) <= 1e-9 * max(length2, 1.0):
-                for qx, qy in ((ax, ay), (bx, by)):
-                    s = ((qx - x0) * dx + (qy - y0) * dy) / length2
-                    if -tol <= s <= 1 + tol:
-                        out.append(min(max(s, 0.0), 1.0))
-    return out
+        edge2 = ex * ex + ey * ey
+        wx, wy = x0 - ax, y0 - ay
+        cross_d = ex * dy - ey * dx  # d(signed distance * |e|) / ds
+        if cross_d != 0.0:
+            base = ex * wy - ey * wx
+            span = eps * edge2**0.5
+            add(-base / cross_d)
+            add((span - base) / cross_d)
+            add((-span - base) / cross_d)
+        dot_d = ex * dx + ey * dy  # d(projection * |e|^2) / ds
+        if dot_d != 0.0:
+            add(-(ex * wx + ey * wy) / dot_d)
+            add((edge2 - (ex * wx + ey * wy)) / dot_d)
+        for qx, qy in ((ax, ay), (bx, by)):  # the circle of radius EDGE_EPS around an end
+            fx, fy = x0 - qx, y0 - qy
+            b = 2.0 * (fx * dx + fy * dy)
+            c = fx * fx + fy * fy - eps * eps
+            disc = b * b - 4.0 * length2 * c
+            if disc >= 0.0:
+                root = disc**0.5
+                add((-b - root) / (2.0 * length2))
+                add((-b + root) / (2.0 * length2))
+    return [min(max(v, 0.0), 1.0) for v in out if -1e-9 <= v <= 1.0 + 1e-9]
 
 
 def first_exit_from_disk(p0: Point, p1: Point, centre: Point, radius: float) -> float | None:

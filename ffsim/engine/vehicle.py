@@ -88,12 +88,6 @@ class Trajectory:
         f = (t - t0) / (t1 - t0)
         return (x0 + f * (x1 - x0), y0 + f * (y1 - y0))
 
-    def pieces_between(self, t_from: float, t_to: float):
-        i = max(bisect_right(self._starts, t_from) - 1, 0)
-        while i < len(self.pieces) and self.pieces[i][0] <= t_to:
-            yield self.pieces[i]
-            i += 1
-
 
 @dataclass(slots=True)
 class Reading:
@@ -156,6 +150,7 @@ class Recogniser:
 
     def __init__(self, zones, clock: FrameClock, lost_timeout_us: int, min_travel: float, update_interval_us: int):
         self.zones = [(z.id, z.polygon, z.arrow) for z in zones]
+        self._arrows = {z.id: z.arrow for z in zones}
         eps = geometry.EDGE_EPS
         self._boxes = [
             (z.id, z.polygon, min(p[0] for p in z.polygon) - eps, max(p[0] for p in z.polygon) + eps,
@@ -168,12 +163,6 @@ class Recogniser:
         self.update_interval_us = update_interval_us
 
     # -- the exact per-frame test ----------------------------------------------------
-    def zone_at(self, x: float, y: float) -> int | None:
-        for zone_id, polygon, x0, x1, y0, y1 in self._boxes:
-            if x0 <= x <= x1 and y0 <= y <= y1 and geometry.contains(polygon, x, y):
-                return zone_id
-        return None
-
     def state_at(self, v: Vehicle, k: int) -> int | None:
         """Zone in which v is recognised on frame k, or None."""
         t = self.clock.time(k)
@@ -183,7 +172,11 @@ class Recogniser:
         for a, b in v.hidden:
             if a <= t < b:
                 return None
-        return self.zone_at(*traj.position(t))
+        x, y = traj.position(t)
+        for zone_id, polygon, x0, x1, y0, y1 in self._boxes:
+            if x0 <= x <= x1 and y0 <= y <= y1 and geometry.contains(polygon, x, y):
+                return zone_id
+        return None
 
     # -- runs of recognised frames ---------------------------------------------------
     def runs(self, v: Vehicle) -> list[list[int]]:
@@ -199,13 +192,13 @@ class Recogniser:
         k_lo, k_hi = clock.ceil(traj.start), clock.floor(traj.end)
         if k_lo > k_hi:
             return []
-        floor = clock.floor
+        num, den_us = clock.fps_fraction
         special = {k_lo, k_hi}
         for a, b in v.hidden:
-            k = floor(a)
+            k = ((a + 1) * num - 1) // den_us
             special.add(k)
             special.add(k + 1)
-            k = floor(b)
+            k = ((b + 1) * num - 1) // den_us
             special.add(k)
             special.add(k + 1)
         for t0, t1, x0, y0, x1, y1 in traj.pieces:
@@ -217,10 +210,10 @@ class Recogniser:
                 if sx1 < bx0 or sx0 > bx1 or sy1 < by0 or sy0 > by1:
                     continue
                 for s in geometry.segment_crossings((x0, y0), (x1, y1), polygon):
-                    k = floor(t0 + s * (t1 - t0))
+                    k = ((int((t0 + s * (t1 - t0)) // 1) + 1) * num - 1) // den_us
                     special.add(k)
                     special.add(k + 1)
-        marks = sorted(k for k in special if k_lo <= k <= k_hi)
+        marks = sorted([k for k in special if k_lo <= k <= k_hi])
         marks.append(k_hi + 1)
         out: list[list[int]] = []
         state_at = self.state_at
@@ -238,162 +231,177 @@ class Recogniser:
 
     # -- passages and their events ---------------------------------------------------
     def events(self, v: Vehicle) -> list[Event]:
+        """Every event of v, passage after passage."""
         runs = self.runs(v)
         if not runs:
             return []
-        clock = self.clock
-        groups: list[list[tuple[int, int, int]]] = [[runs[0]]]
-        for run in runs[1:]:
-            if clock.time(run[0]) - clock.time(groups[-1][-1][1]) > self.lost_timeout_us:
-                groups.append([run])
-            else:
-                groups[-1].append(run)
-        first_us = clock.time(runs[0][0])
+        time = self.clock.time
+        timeout = self.lost_timeout_us
+        first_us = time(runs[0][0])
         read_frames: list[int] = []  # frame where read i+1 takes over
         elapsed = 0
         for reading in v.reads[:-1]:
             elapsed += reading.for_us
-            read_frames.append(clock.ceil(first_us + elapsed))
+            read_frames.append(self.clock.ceil(first_us + elapsed))
         out: list[Event] = []
-        for group in groups:
-            out.extend(self._passage(v, group, read_frames))
+        group = [runs[0]]
+        for run in runs[1:]:
+            if time(run[0]) - time(group[-1][1]) > timeout:
+                self._passage(v, group, read_frames, out)
+                group = [run]
+            else:
+                group.append(run)
+        self._passage(v, group, read_frames, out)
         return out
 
-    def _segments(self, group, read_frames):
-        for k0, k1, zone in group:
-            a = k0
-            i = bisect_right(read_frames, a)
-            while i < len(read_frames) and read_frames[i] <= k1:
-                if read_frames[i] > a:
-                    yield a, read_frames[i] - 1, zone, i
-                    a = read_frames[i]
-                i += 1
-            yield a, k1, zone, bisect_right(read_frames, a)
-
-    def _passage(self, v: Vehicle, group, read_frames) -> list[Event]:
-        clock = self.clock
+    def _changes(self, v: Vehicle, group, read_frames) -> list[tuple]:
+        """(frame, kind, value) of each change of the zone, confidence or reported text after
+        the first frame; kind 0 zone, 1 confidence, 2 text (value (text, confidence))."""
         reads = v.reads
-        k_first, k_last = group[0][0], group[-1][1]
-        # Changes of the result, frame by frame: (frame, field, value).
-        changes: list[tuple[int, str, object]] = []
+        changes: list[tuple] = []
         counts: dict[str, int] = {}
         reported = conf = zone = None
-        for a, b, z, r in self._segments(group, read_frames):
-            text, c = reads[r].text, reads[r].confidence
-            n = b - a + 1
-            if reported is None:
-                reported, conf, zone = text, c, z
-                counts[text] = n
-                continue
-            if z != zone:
-                changes.append((a, "zone", z))
-                zone = z
-            if text == reported:
-                counts[text] += n
-                if c != conf:
-                    changes.append((a, "conf", c))
-                    conf = c
-            else:
-                before = counts.get(text, 0)
-                need = max(1, counts[reported] - before)
-                if need <= n:
-                    changes.append((a + need - 1, "text", (text, c)))
-                    reported, conf = text, c
-                counts[text] = before + n
+        n_reads = len(read_frames)
+        for k0, k1, z in group:
+            a = k0
+            while a <= k1:
+                i = bisect_right(read_frames, a)  # a read may last less than a frame: look it up
+                b = read_frames[i] - 1 if i < n_reads and read_frames[i] <= k1 else k1
+                read = reads[i]
+                text, c, n = read.text, read.confidence, b - a + 1
+                if reported is None:
+                    reported, conf, zone = text, c, z
+                    counts[text] = n
+                else:
+                    if z != zone:
+                        changes.append((a, 0, z))
+                        zone = z
+                    if text == reported:
+                        counts[text] += n
+                        if c != conf:
+                            changes.append((a, 1, c))
+                            conf = c
+                    else:
+                        before = counts.get(text, 0)
+                        need = counts[reported] - before
+                        if need < 1:
+                            need = 1
+                        if need <= n:
+                            changes.append((a + need - 1, 2, (text, c)))
+                            reported, conf = text, c
+                        counts[text] = before + n
+                a = b + 1
+        return changes
+
+    def _passage(self, v: Vehicle, group, read_frames, events: list[Event]) -> None:
+        clock = self.clock
+        time = clock.time
+        position = v.trajectory.position
+        k_first, k_last = group[0][0], group[-1][1]
+        changes = self._changes(v, group, read_frames) if (len(group) > 1 or read_frames) else []
         direction = self._direction(v, group)
         if direction is not None:
             changes.append(direction)
-        changes.sort(key=lambda ch: ch[0])
+            if len(changes) > 1:
+                changes.sort(key=lambda ch: ch[0])
 
-        traj = v.trajectory
-        run_starts = [r[0] for r in group]
-
-        def last_recognised(k: int) -> int:
-            run = group[bisect_right(run_starts, k) - 1]
-            return min(k, run[1])
-
-        first = reads[bisect_right(read_frames, k_first)]
-        first_text = first.text
-        state = {"text": first_text, "conf": first.confidence, "zone": group[0][2], "direction": "unknown"}
+        first = v.reads[bisect_right(read_frames, k_first)]
+        text, conf, zone, heading = first.text, first.confidence, group[0][2], "unknown"
         passage = Passage(v)
-        t_first = clock.time(k_first)
-        x, y = traj.position(t_first)
-        vehicle_shot = plate_shot = (t_first, first_text)
-        events = [Event(t_first, NEW, passage, t_first, first_text, state["conf"], "unknown",
-                        state["zone"], x, y, plate_shot, vehicle_shot)]
-        k_lost = clock.after(clock.time(k_last) + self.lost_timeout_us)
-        sent = (state["text"], state["direction"], state["zone"])
+        t_first = time(k_first)
+        x, y = position(t_first)
+        vehicle_shot = plate_shot = (t_first, text)
+        events.append(Event(t_first, NEW, passage, t_first, text, conf, heading, zone, x, y, plate_shot, vehicle_shot))
+        k_lost = clock.floor(time(k_last) + self.lost_timeout_us) + 1
+        sent = (text, heading, zone)
+        interval = self.update_interval_us
         i, n_changes = 0, len(changes)
-
-        def apply_until(k: int) -> None:
-            nonlocal i
-            while i < n_changes and changes[i][0] <= k:
-                _, name, value = changes[i]
-                if name == "text":
-                    state["text"], state["conf"] = value
-                else:
-                    state[name] = value
-                i += 1
-
         while i < n_changes:
-            # next change that can make an Update (a confidence alone does not)
+            # the next change that can make an Update (a confidence alone does not)
             j = i
-            while j < n_changes and changes[j][1] == "conf":
+            while j < n_changes and changes[j][1] == 1:
                 j += 1
             if j == n_changes:
                 break
-            trigger = changes[j][0]
-            send = trigger
-            if self.update_interval_us:
-                send = max(trigger, min(clock.floor(clock.time(trigger) + self.update_interval_us), k_lost))
-            apply_until(send)
-            now = (state["text"], state["direction"], state["zone"])
-            if now == sent:
+            send = changes[j][0]
+            if interval:
+                send = max(send, min(clock.floor(time(send) + interval), k_lost))
+            while i < n_changes and changes[i][0] <= send:
+                _, kind, value = changes[i]
+                if kind == 2:
+                    text, conf = value
+                elif kind == 1:
+                    conf = value
+                elif kind == 0:
+                    zone = value
+                else:
+                    heading = value
+                i += 1
+            if (text, heading, zone) == sent:
                 continue
-            sent = now
-            k_cap = last_recognised(send)
-            t_cap = clock.time(k_cap)
-            x, y = traj.position(t_cap)
-            plate_shot = (t_cap, state["text"])
-            events.append(Event(clock.time(send), UPDATE, passage, t_cap, state["text"], state["conf"],
-                                state["direction"], state["zone"], x, y, plate_shot, vehicle_shot))
-        apply_until(k_last)
-        t_last = clock.time(k_last)
-        x, y = traj.position(t_last)
-        events.append(Event(clock.time(k_lost), LOST, passage, t_last, state["text"], state["conf"],
-                            state["direction"], state["zone"], x, y, plate_shot, vehicle_shot))
-        return events
+            sent = (text, heading, zone)
+            k_cap = send
+            for run in reversed(group):  # the last recognised frame at or before send
+                if run[0] <= send:
+                    k_cap = min(send, run[1])
+                    break
+            t_cap = time(k_cap)
+            x, y = position(t_cap)
+            plate_shot = (t_cap, text)
+            events.append(Event(time(send), UPDATE, passage, t_cap, text, conf, heading, zone, x, y,
+                                plate_shot, vehicle_shot))
+        for _, kind, value in changes[i:]:
+            if kind == 2:
+                text, conf = value
+            elif kind == 1:
+                conf = value
+            elif kind == 0:
+                zone = value
+            else:
+                heading = value
+        t_last = time(k_last)
+        x, y = position(t_last)
+        events.append(Event(time(k_lost), LOST, passage, t_last, text, conf, heading, zone, x, y,
+                            plate_shot, vehicle_shot))
 
-    def _direction(self, v: Vehicle, group) -> tuple[int, str, str] | None:
-        """(frame, 'direction', 'in'|'out') of the first recognised frame far enough from the start."""
-        clock, traj, m = self.clock, v.trajectory, self.min_travel
-        x0, y0 = traj.position(clock.time(group[0][0]))
-
-        def far(k: int) -> bool:
-            x, y = traj.position(clock.time(k))
-            return math.hypot(x - x0, y - y0) >= m
-
+    def _direction(self, v: Vehicle, group) -> tuple[int, int, str] | None:
+        """(frame, 3, 'in'|'out') of the first recognised frame far enough from the start."""
+        time, ceil, floor = self.clock.time, self.clock.ceil, self.clock.floor
+        traj, m = v.trajectory, self.min_travel
+        position = traj.position
+        x0, y0 = position(time(group[0][0]))
+        pieces = traj.pieces
         for k0, k1, zone in group:
-            for t0, t1, px, py, qx, qy in traj.pieces_between(clock.time(k0), clock.time(k1)):
-                ka, kb = max(k0, clock.ceil(t0)), min(k1, clock.floor(t1))
+            t_from, t_to = time(k0), time(k1)
+            for t0, t1, px, py, qx, qy in pieces:
+                if t1 < t_from or t0 > t_to:
+                    continue
+                ka = k0 if t0 <= t_from else max(k0, ceil(t0))
+                kb = k1 if t1 >= t_to else min(k1, floor(t1))
                 if ka > kb:
                     continue
-                found = None
-                if far(ka):
+                x, y = position(time(ka))
+                if math.hypot(x - x0, y - y0) >= m:
                     found = ka
-                elif (px, py) != (qx, qy):
+                elif px == qx and py == qy:
+                    continue
+                else:
                     s = geometry.first_exit_from_disk((px, py), (qx, qy), (x0, y0), m)
-                    if s is not None:
-                        k = max(ka, clock.ceil(t0 + s * (t1 - t0)))
-                        while k > ka and far(k - 1):
-                            k -= 1
-                        while k <= kb and not far(k):
-                            k += 1
-                        if k <= kb:
-                            found = k
-                if found is not None:
-                    x, y = traj.position(clock.time(found))
-                    arrow = next(a for zid, _, a in self.zones if zid == zone)
-                    dot = (x - x0) * arrow[0] + (y - y0) * arrow[1]
-                    return (found, "direction", "in" if dot > 0 else "out")
+                    if s is None:
+                        continue
+                    k = max(ka, ceil(t0 + s * (t1 - t0)))
+                    while k > ka and math.hypot(*_minus(position(time(k - 1)), x0, y0)) >= m:
+                        k -= 1
+                    while k <= kb and math.hypot(*_minus(position(time(k)), x0, y0)) < m:
+                        k += 1
+                    if k > kb:
+                        continue
+                    found = k
+                x, y = position(time(found))
+                ax, ay = self._arrows[zone]
+                return (found, 3, "in" if (x - x0) * ax + (y - y0) * ay > 0 else "out")
         return None
+
+
+def _minus(point: tuple[float, float], x0: float, y0: float) -> tuple[float, float]:
+    return (point[0] - x0, point[1] - y0)
