@@ -8,7 +8,7 @@ import time
 
 import click
 
-from . import __version__
+from . import COMPILED, __version__
 from .protocol import Camera
 from .scenario import Scenario, ScenarioError, load_scenario
 from .units import parse_duration, parse_start
@@ -53,7 +53,8 @@ def start_time(scenario: Scenario, override_us: int | None) -> int:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="ffsim")
+@click.version_option(__version__, prog_name="ffsim",
+                      message=f"%(prog)s %(version)s ({'compiled' if COMPILED else 'pure Python'})")
 def main() -> None:
     """Simulate the camera side of CAMMRA / AXIS License Plate Verifier FF-Events."""
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from ffsim.protocol import KEY_ORDER, Camera
 from ffsim.protocol.jsonwire import camera_json, u_escape
-from ffsim.protocol.payload import format_datetime, image_name
+from ffsim.protocol.payload import format_datetime, image_name, safe_plate
 from ffsim.scenario import load_scenario
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
@@ -151,7 +151,8 @@ def test_each_profile_counts_its_own_packets(tmp_path):
 
 def test_image_name_format():
     assert image_name(1718373876464953, "lp", "1AB1234", 13046, "jpg") == "20240614140436_464953lp_1AB1234_13046.jpg"
-    assert image_name(1718373866032557, "roi", "TÖLSL 123", 5, "png") == "20240614140426_32557roi_TOLSL_123_5.png"
+    assert safe_plate("TÖLSL 123") == "TOLSL_123"
+    assert image_name(1718373866032557, "roi", "TOLSL_123", 5, "png") == "20240614140426_32557roi_TOLSL_123_5.png"
 
 
 def test_plate_spaces_and_ascii_settings(tmp_path):

@@ -90,8 +90,8 @@ def segment_crossings(p0: Point, p1: Point, polygon: Sequence[Point]) -> list[fl
     for i in range(n):
         ax, ay = polygon[i]
         bx, by = polygon[(i + 1) % n]
-        if lo_y <= ay <= hi_y and dy != 0.0:
-            add((ay - y0) / dy)  # the ray test's answer may flip at a vertex's height
+        if lo_y <= ay <= hi_y and ax >= lo_x and dy != 0.0:
+            add((ay - y0) / dy)  # the rightward ray test may flip at the height of a vertex to the right
         if max(ax, bx) < lo_x or min(ax, bx) > hi_x or max(ay, by) < lo_y or min(ay, by) > hi_y:
             continue  # the segment never comes within EDGE_EPS of this edge
         ex, ey = bx - ax, by - ay

@@ -85,9 +85,11 @@ GBR_REGIONS = {
 USA_STATES = {"CA": "California", "TX": "Texas", "NY": "New York", "FL": "Florida", "WA": "Washington"}
 FRA_DEPARTMENTS = {"75": "Paris", "69": "Rhone", "13": "Bouches-du-Rhone", "33": "Gironde", "67": "Bas-Rhin"}
 
-_KEYS = {name: tuple(table) for name, table in {
-    "CZE_REGIONS": CZE_REGIONS, "DEU_REGIONS": DEU_REGIONS, "POL_REGIONS": POL_REGIONS, "UKR_REGIONS": UKR_REGIONS,
-    "GBR_REGIONS": GBR_REGIONS, "USA_STATES": USA_STATES, "FRA_DEPARTMENTS": FRA_DEPARTMENTS}.items()}
+_KEYS: dict[str, tuple[str, ...]] = {
+    "CZE_REGIONS": tuple(CZE_REGIONS), "DEU_REGIONS": tuple(DEU_REGIONS), "POL_REGIONS": tuple(POL_REGIONS),
+    "UKR_REGIONS": tuple(UKR_REGIONS), "GBR_REGIONS": tuple(GBR_REGIONS), "USA_STATES": tuple(USA_STATES),
+    "FRA_DEPARTMENTS": tuple(FRA_DEPARTMENTS),
+}
 _FRA_LETTERS = LETTERS.replace("I", "").replace("O", "").replace("U", "")
 _SWE_LETTERS = LETTERS.replace("I", "").replace("Q", "").replace("V", "")
 

@@ -125,6 +125,7 @@ class FlowGenerator:
     def make(self, seq: int) -> Vehicle:
         rng, flow = self.rng, self.flow
         at_us = self.next_us
+        assert at_us is not None, "make() after the flow ended"
         going_in = rng.random() < flow.p_in
         country = rng.weighted(self.countries)
         shown, region, code, iso = GENERATORS[country](rng)

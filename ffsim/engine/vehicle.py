@@ -36,17 +36,19 @@ class Trajectory:
         length = 0.0
         for a, b in zip(points, points[1:]):
             length += math.hypot(b[0] - a[0], b[1] - a[1])
+        total_us = float(duration_us or 0)
+        by_duration = speed is None
         if length == 0:
             per_px = 0.0
         elif speed is None:
-            per_px = duration_us / length
+            per_px = total_us / length
         else:
             per_px = 1e6 / speed
 
         def moved(travelled: float) -> float:
             # a path given by its duration ends at exactly at + duration, whatever the rounding
-            if speed is None and travelled == length and length > 0:
-                return float(duration_us)
+            if by_duration and travelled == length and length > 0:
+                return total_us
             return travelled * per_px
 
         pieces: list[tuple[float, float, float, float, float, float]] = []
@@ -241,7 +243,7 @@ class Recogniser:
         read_frames: list[int] = []  # frame where read i+1 takes over
         elapsed = 0
         for reading in v.reads[:-1]:
-            elapsed += reading.for_us
+            elapsed += reading.for_us or 0
             read_frames.append(self.clock.ceil(first_us + elapsed))
         out: list[Event] = []
         group = [runs[0]]

@@ -41,26 +41,48 @@ KEY_ORDER = (
 COMPACT, CAMERA = "compact", "camera"  # json.dumps(ensure_ascii=False) text / the camera's bytes
 
 
-def format_datetime(epoch_ms: int) -> str:
+class _Stamps:
+    """UTC 'YYYYMMDD' and 'HHMMSS' of an epoch second, remembering the last one asked
+    (packets come in time order, and an event's image names share its second)."""
+
+    __slots__ = ("second", "day", "clock")
+
+    def __init__(self):
+        self.second = None
+        self.day = self.clock = ""
+
+    def __call__(self, second: int) -> tuple[str, str]:
+        if second != self.second:
+            tm = time.gmtime(second)
+            self.second = second
+            self.day = "%04d%02d%02d" % (tm.tm_year, tm.tm_mon, tm.tm_mday)
+            self.clock = "%02d%02d%02d" % (tm.tm_hour, tm.tm_min, tm.tm_sec)
+        return self.day, self.clock
+
+
+def format_datetime(epoch_ms: int, stamps: _Stamps | None = None) -> str:
     """'YYYYMMDD HHMMSSfff' in UTC."""
     seconds, ms = divmod(epoch_ms, 1000)
-    tm = time.gmtime(seconds)
-    return "%04d%02d%02d %02d%02d%02d%03d" % (tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms)
+    day, clock = (stamps or _Stamps())(seconds)
+    return "%s %s%03d" % (day, clock, ms)
 
 
-def image_name(epoch_us: int, kind: str, plate: str, counter: int, extension: str) -> str:
+def safe_plate(plate: str) -> str:
+    """The plate as it stands in image names: ASCII-folded, anything but letters and digits as '_'."""
+    return "".join([ch if ch.isalnum() else "_" for ch in ascii_fold(plate)])
+
+
+def image_name(epoch_us: int, kind: str, plate: str, counter: int, extension: str,
+               stamps: _Stamps | None = None) -> str:
     """YYYYmmddHHMMSS_<microseconds><kind>_<PLATE>_<packetCounter>.<ext>, as on the camera.
 
     The microseconds within the second are not zero-padded: the vendor's example
-    ``20240614160426_32557roi_...`` shows five digits. The plate is ASCII-folded
-    and anything but letters and digits becomes '_', so a name is always a safe file name.
+    ``20240614160426_32557roi_...`` shows five digits. ``plate`` is given as
+    :func:`safe_plate` makes it, so a name is always a safe file name.
     """
     seconds, micro = divmod(epoch_us, 1_000_000)
-    tm = time.gmtime(seconds)
-    safe = "".join(ch if ch.isalnum() else "_" for ch in ascii_fold(plate))
-    return "%04d%02d%02d%02d%02d%02d_%d%s_%s_%d.%s" % (
-        tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micro, kind, safe, counter, extension,
-    )
+    day, clock = (stamps or _Stamps())(seconds)
+    return "%s%s_%d%s_%s_%d.%s" % (day, clock, micro, kind, plate, counter, extension)
 
 
 # -- templates ---------------------------------------------------------------------------
@@ -97,7 +119,7 @@ def _template(skeleton: dict, style: str) -> str:
 
 def _skeleton(builder: PayloadBuilder) -> dict:
     t = _token
-    out = {key: t(i) for i, key in enumerate(_SAFE_HEAD + _TEXT_BLOCK)}
+    out: dict[str, object] = {key: t(i) for i, key in enumerate(_SAFE_HEAD + _TEXT_BLOCK)}
     out.update({key: t(16 + i) for i, key in enumerate(_SAFE_MIDDLE)})
     out.update({
         "geotag": builder.geotag, "imageType": builder.image_type, "plateImageType": builder.profile.image_format,
@@ -207,8 +229,9 @@ class PayloadBuilder:
         self.profile_id = str(profile.id)
         # per passage: image -> its path, named with the packetCounter of the
         # first packet of this profile that carried it
-        self._images: dict[object, dict[tuple, str]] = {}
+        self._images: dict[object, dict[object, str]] = {}
         self._templates: dict[str, str] = {}
+        self._stamps = _Stamps()
 
     def build(self, ev: Event) -> Payload | None:
         """The payload of ev for this profile, or None if the profile does not send its type."""
@@ -229,18 +252,22 @@ class PayloadBuilder:
             images = {}
             if state != LOST:
                 self._images[passage] = images
+        stamps = self._stamps
         shot = ev.plate_shot
         lp = images.get(shot)
         if lp is None:
-            lp = images[shot] = self.plate_dir + image_name(start_us + shot[0], "lp", shot[1], counter, self.extension)
+            lp = images[shot] = self.plate_dir + image_name(
+                start_us + shot[0], "lp", _safe(v, shot[1]), counter, self.extension, stamps)
         roi = images.get(None)
         if roi is None:
             shot = ev.vehicle_shot
             roi = images[None] = self.vehicle_dir + image_name(
-                start_us + shot[0], "roi", shot[1], counter, self.extension)
+                start_us + shot[0], "roi", _safe(v, shot[1]), counter, self.extension, stamps)
+        seconds, ms = divmod(cap_ms, 1000)
+        day, clock = stamps(seconds)
         values = (
             str(counter), str(cap_ms), "0" if state == LOST else str(cap_us), "%d000000" % cap_ms,
-            format_datetime(cap_ms), "%.6f" % ev.confidence, state, str(ev.zone), ev.direction,
+            "%s %s%03d" % (day, clock, ms), "%.6f" % ev.confidence, state, str(ev.zone), ev.direction,
         ) + boxes(self.image_kind, ev.x, ev.y, v.plate_w, v.plate_h, self.frame_w, self.frame_h) + (
             str(passage.car_id), lp, roi, roi, lp)
         return Payload(self, v, values, ev.text, self.lists.match(ev.text))
@@ -250,6 +277,14 @@ class PayloadBuilder:
         if found is None:
             found = self._templates[style] = _template(_skeleton(self), style)
         return found
+
+
+def _safe(v: Vehicle, text: str) -> str:
+    key = ("safe", text)
+    found = v.cache.get(key)
+    if found is None:
+        found = v.cache[key] = safe_plate(text)
+    return found
 
 
 def vehicle_info(v: Vehicle) -> dict:

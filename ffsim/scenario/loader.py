@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass
+from typing import Any
 from fractions import Fraction
 from pathlib import Path as FsPath
 from urllib.parse import urlsplit
@@ -76,7 +77,7 @@ _TYPE_NAMES = {
 }
 
 
-def _type_name(expected) -> str:
+def _type_name(expected: str | list[str]) -> str:
     if isinstance(expected, list):
         return " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
     return _TYPE_NAMES.get(expected, expected)
@@ -187,6 +188,10 @@ class _Builder:
             self.c.add(path + (key,), f"{show_path(path + (key,))}: {exc}")
             return default
 
+    def duration_or(self, data: dict, key: str, path, default: int) -> int:
+        found = self.duration(data, key, path, default)
+        return default if found is None else found
+
     def build(self, data: dict, file: str) -> Scenario:
         start_us = None
         if data.get("start") is not None:
@@ -244,9 +249,9 @@ class _Builder:
         path = ("recognition",)
         base = Recognition()
         return Recognition(
-            lost_timeout_us=self.duration(d, "lost_timeout", path, base.lost_timeout_us),
+            lost_timeout_us=self.duration_or(d, "lost_timeout", path, base.lost_timeout_us),
             direction_min_travel=float(d.get("direction_min_travel", base.direction_min_travel)),
-            update_interval_us=self.duration(d, "update_interval", path, base.update_interval_us),
+            update_interval_us=self.duration_or(d, "update_interval", path, base.update_interval_us),
             first_car_id=d.get("first_car_id", base.first_car_id),
             keep_separators=d.get("plate_separators", "strip") == "keep",
             fold_ascii=d.get("plate_ascii", "unfolded") == "folded",
@@ -282,7 +287,7 @@ class _Builder:
             wpath = path + ("path", j)
             if isinstance(w, dict):
                 point = w["at"]
-                wait = self.duration(w, "wait", wpath, 0)
+                wait = self.duration_or(w, "wait", wpath, 0)
                 ppath = wpath + ("at",)
             else:
                 point, wait, ppath = w, 0, wpath
@@ -322,11 +327,11 @@ class _Builder:
             if not last and for_us == 0:
                 self.c.add(rpath + ("for",), f"{show_path(rpath)}.for must be more than 0")
             reads.append(Read(r["text"], r.get("confidence", -1.0), None if last else for_us))
-        plate_size = tuple(float(v) for v in d["plate_size"]) if "plate_size" in d else None
+        plate_size = (float(d["plate_size"][0]), float(d["plate_size"][1])) if "plate_size" in d else None
         return VehicleSpec(
             plate=d["plate"],
             country=d.get("country", "CZE"),
-            at_us=self.duration(d, "at", path, 0),
+            at_us=self.duration_or(d, "at", path, 0),
             path=tuple(waypoints),
             speed=float(d["speed"]) if has_speed else None,
             duration_us=duration,
@@ -481,7 +486,7 @@ def load_scenario(path: str | FsPath) -> Scenario:
     if collector.problems:
         raise ScenarioError(collector.problems)
     for problem in _finite_numbers(data, ()):
-        value = located.data
+        value: Any = located.data
         for part in problem:
             value = value[part]
         what = "valid Unicode text (a \\u escape names half a character: write \\U0001xxxx)" if isinstance(
