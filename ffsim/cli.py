@@ -14,24 +14,22 @@ from .scenario import Scenario, ScenarioError, load_scenario
 from .units import parse_duration, parse_start
 
 
-class _Duration(click.ParamType):
-    name = "DURATION"
+class _Parsed(click.ParamType):
+    """An option value read by one of ffsim's parsers; its ValueError becomes click's usage error."""
+
+    def __init__(self, name: str, parse):
+        self.name = name
+        self.parse = parse
 
     def convert(self, value, param, ctx):
         try:
-            return parse_duration(value)
+            return self.parse(value)
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
 
 
-class _Instant(click.ParamType):
-    name = "ISO-TIME"
-
-    def convert(self, value, param, ctx):
-        try:
-            return parse_start(value)
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
+DURATION = _Parsed("DURATION", parse_duration)
+INSTANT = _Parsed("ISO-TIME", parse_start)
 
 
 def _load_or_exit(path: str) -> Scenario:
@@ -81,8 +79,8 @@ def validate(files: tuple[str, ...], quiet: bool) -> None:
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--profile", "profile_id", type=int, help="Only this profile's packets.")
-@click.option("--until", "until_us", type=_Duration(), help="Stop at this virtual time (e.g. 1h); inclusive.")
-@click.option("--start", "start_us", type=_Instant(), help="Virtual t=0 (ISO 8601, UTC if no zone).")
+@click.option("--until", "until_us", type=DURATION, help="Stop at this virtual time (e.g. 1h); inclusive.")
+@click.option("--start", "start_us", type=INSTANT, help="Virtual t=0 (ISO 8601, UTC if no zone).")
 @click.option("--payload-only", is_flag=True, help="Print each payload exactly as the camera's JSON bytes.")
 def events(file: str, profile_id: int | None, until_us: int | None, start_us: int | None, payload_only: bool) -> None:
     """Print every event the camera would send, in send order, without sending.

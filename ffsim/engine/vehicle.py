@@ -328,17 +328,7 @@ class Recogniser:
             send = changes[j][0]
             if interval:
                 send = max(send, min(clock.floor(time(send) + interval), k_lost))
-            while i < n_changes and changes[i][0] <= send:
-                _, kind, value = changes[i]
-                if kind == 2:
-                    text, conf = value
-                elif kind == 1:
-                    conf = value
-                elif kind == 0:
-                    zone = value
-                else:
-                    heading = value
-                i += 1
+            i, text, conf, zone, heading = _apply(changes, i, send, text, conf, zone, heading)
             if (text, heading, zone) == sent:
                 continue
             sent = (text, heading, zone)
@@ -352,15 +342,7 @@ class Recogniser:
             plate_shot = (t_cap, text)
             events.append(Event(time(send), UPDATE, passage, t_cap, text, conf, heading, zone, x, y,
                                 plate_shot, vehicle_shot))
-        for _, kind, value in changes[i:]:
-            if kind == 2:
-                text, conf = value
-            elif kind == 1:
-                conf = value
-            elif kind == 0:
-                zone = value
-            else:
-                heading = value
+        _, text, conf, zone, heading = _apply(changes, i, k_last, text, conf, zone, heading)
         t_last = time(k_last)
         x, y = position(t_last)
         events.append(Event(time(k_lost), LOST, passage, t_last, text, conf, heading, zone, x, y,
@@ -392,9 +374,9 @@ class Recogniser:
                     if s is None:
                         continue
                     k = max(ka, ceil(t0 + s * (t1 - t0)))
-                    while k > ka and math.hypot(*_minus(position(time(k - 1)), x0, y0)) >= m:
+                    while k > ka and _distance(position(time(k - 1)), x0, y0) >= m:
                         k -= 1
-                    while k <= kb and math.hypot(*_minus(position(time(k)), x0, y0)) < m:
+                    while k <= kb and _distance(position(time(k)), x0, y0) < m:
                         k += 1
                     if k > kb:
                         continue
@@ -405,5 +387,23 @@ class Recogniser:
         return None
 
 
-def _minus(point: tuple[float, float], x0: float, y0: float) -> tuple[float, float]:
-    return (point[0] - x0, point[1] - y0)
+def _apply(changes: list[tuple], i: int, until: int, text: str, conf: float, zone: int,
+           heading: str) -> tuple[int, str, float, int, str]:
+    """The result after the changes from index i up to frame until; and the next index."""
+    n = len(changes)
+    while i < n and changes[i][0] <= until:
+        _, kind, value = changes[i]
+        if kind == 2:
+            text, conf = value
+        elif kind == 1:
+            conf = value
+        elif kind == 0:
+            zone = value
+        else:
+            heading = value
+        i += 1
+    return i, text, conf, zone, heading
+
+
+def _distance(point: tuple[float, float], x0: float, y0: float) -> float:
+    return math.hypot(point[0] - x0, point[1] - y0)
