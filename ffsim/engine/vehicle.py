@@ -345,8 +345,9 @@ class Recogniser:
         _, text, conf, zone, heading = _apply(changes, i, k_last, text, conf, zone, heading)
         t_last = time(k_last)
         x, y = position(t_last)
+        # the images of the final result: its capture is the last recognition
         events.append(Event(time(k_lost), LOST, passage, t_last, text, conf, heading, zone, x, y,
-                            plate_shot, vehicle_shot))
+                            (t_last, text), vehicle_shot))
 
     def _direction(self, v: Vehicle, group) -> tuple[int, int, str] | None:
         """(frame, 3, 'in'|'out') of the first recognised frame far enough from the start."""

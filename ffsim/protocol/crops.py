@@ -50,13 +50,11 @@ def scale_of(kind: str, frame_w: int) -> float:
     return DOWNSIZED_WIDTH / frame_w if kind == "frame_downsized" and frame_w > DOWNSIZED_WIDTH else 1.0
 
 
-def boxes(kind: str, x: float, y: float, w: float, h: float, frame_w: int, frame_h: int) -> tuple[int, ...]:
-    """plateCoordinates followed by plateCoordinatesRelative, as one 8-tuple."""
-    box = plate_box(x, y, w, h, frame_w, frame_h)
+def relative_box(kind: str, box: Box, frame_w: int, frame_h: int) -> Box:
+    """The plate's box inside an image of this kind (plateCoordinatesRelative)."""
     left, top, bw, bh = box
     x0, y0, _, _ = crop_box(kind, box, frame_w, frame_h)
     s = scale_of(kind, frame_w)
     if s == 1.0:
-        return box + (left - x0, top - y0, bw, bh)
-    return box + (int((left - x0) * s + 0.5), int((top - y0) * s + 0.5), max(1, int(bw * s + 0.5)),
-                  max(1, int(bh * s + 0.5)))
+        return (left - x0, top - y0, bw, bh)
+    return (int((left - x0) * s + 0.5), int((top - y0) * s + 0.5), max(1, int(bw * s + 0.5)), max(1, int(bh * s + 0.5)))

@@ -12,15 +12,18 @@ byte for byte).
 
 from __future__ import annotations
 
+import base64
 import json
 import time
+from dataclasses import dataclass
 from json.encoder import encode_basestring
 
 from ..engine.lists import ListMatcher
 from ..engine.plates import ascii_fold
 from ..engine.vehicle import LOST, Event, Vehicle
 from ..scenario.model import Profile, Scenario
-from .crops import boxes
+from ..render import ImageRenderer, encode
+from .crops import Box, plate_box, relative_box
 from .jsonwire import render, render_value, u_escape
 
 IMAGE_TYPE = {"vehicle": "vehicle", "plate": "plate", "frame": "frame", "frame_downsized": "frame", "none": "vehicle"}
@@ -93,59 +96,99 @@ def _token(i: int) -> str:
     return f"{_MARK}{i}{_MARK}"
 
 
-# Slots in order of appearance. "raw" slots take ready JSON text (with quotes);
-# the others sit inside a JSON string and take text that needs no escaping.
-_SAFE_HEAD = ("packetCounter", "capture_timestamp", "frame_timestamp", "capture_ts", "datetime")
 _TEXT_BLOCK = (
     "plateText", "plateUnicode", "plateUTF8", "plateASCII", "plateCountry", "plateISO3166-2",
     "plateRegion", "plateRegionCode", "plateList", "plateListMode", "plateListDescription",
 )
-_SAFE_MIDDLE = ("plateConfidence", "carState", "roiID", "carMoveDirection")
-_N_SLOTS = 34
-_RAW = {_token(i) for i in [*range(5, 16), *range(20, 28), 33]}
 
 
-def _template(skeleton: dict, style: str) -> str:
+def _skeleton(builder: PayloadBuilder) -> tuple[dict, set[str], int]:
+    """The payload with a token in each place that changes, the tokens of "raw" slots
+    (which take ready JSON text) and the number of slots. The other slots sit inside
+    a JSON string and take text that needs no escaping. Slots are numbered in order
+    of appearance, which is the order of the values given to the template."""
+    count = 0
+    raw: set[str] = set()
+
+    def slot(is_raw: bool = False) -> str:
+        nonlocal count
+        token = _token(count)
+        count += 1
+        if is_raw:
+            raw.add(token)
+        return token
+
+    out: dict[str, object] = {}
+    for key in ("packetCounter", "capture_timestamp", "frame_timestamp", "capture_ts", "datetime"):
+        out[key] = slot()
+    for key in _TEXT_BLOCK:
+        out[key] = slot(True)
+    out["plateConfidence"] = slot()
+    out["carState"] = slot()
+    out["roiID"] = slot()
+    out["geotag"] = builder.geotag
+    out["imageType"] = builder.image_type
+    out["plateImageType"] = builder.profile.image_format
+    out["plateImageSize"] = slot()
+    out["carMoveDirection"] = slot()
+    out["timeProcessing"] = "0"
+    out["plateCoordinates"] = [slot(True) for _ in range(4)]
+    out["plateCoordinatesRelative"] = [slot(True) for _ in range(4)]
+    out["carID"] = slot()
+    out["GEOtarget"] = builder.geo_target
+    out["imagesURI"] = [URI_PREFIX + slot(), URI_PREFIX + slot()]
+    if builder.inline:
+        out["ImageArray"] = slot(True)
+    out["imageFile"] = FILE_PREFIX + slot()
+    out["imageFile2"] = FILE_PREFIX + slot()
+    out["profileID"] = builder.profile_id
+    out["vehicle_info"] = slot(True)
+    out["camera_info"] = builder.camera_info
+    out["sensorProviderID"] = builder.device_id
+    return out, raw, count
+
+
+def _template(builder: PayloadBuilder, style: str) -> str:
+    skeleton, raw, count = _skeleton(builder)
     text = json.dumps(skeleton, ensure_ascii=False) if style == COMPACT else render(skeleton, escape=False)
     text = text.replace("%", "%%")
-    for i in range(_N_SLOTS):
+    for i in range(count):
         token = _token(i)
-        if token in _RAW:
-            text = text.replace(f'"{token}"', "%s", 1)
-        else:
-            text = text.replace(token, "%s", 1)
+        text = text.replace(f'"{token}"' if token in raw else token, "%s", 1)
     return text
 
 
-def _skeleton(builder: PayloadBuilder) -> dict:
-    t = _token
-    out: dict[str, object] = {key: t(i) for i, key in enumerate(_SAFE_HEAD + _TEXT_BLOCK)}
-    out.update({key: t(16 + i) for i, key in enumerate(_SAFE_MIDDLE)})
-    out.update({
-        "geotag": builder.geotag, "imageType": builder.image_type, "plateImageType": builder.profile.image_format,
-        "plateImageSize": "0", "timeProcessing": "0",
-        "plateCoordinates": [t(20), t(21), t(22), t(23)],
-        "plateCoordinatesRelative": [t(24), t(25), t(26), t(27)],
-        "carID": t(28), "GEOtarget": builder.geo_target,
-        "imagesURI": [URI_PREFIX + t(29), URI_PREFIX + t(30)],
-        "imageFile": FILE_PREFIX + t(31), "imageFile2": FILE_PREFIX + t(32),
-        "profileID": builder.profile_id, "vehicle_info": t(33),
-        "camera_info": builder.camera_info, "sensorProviderID": builder.device_id,
-    })
-    return {key: out[key] for key in KEY_ORDER}
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """An image sent with a packet: a multipart part, or an ImageArray entry."""
+
+    field: str  # multipart field name: image, image2
+    filename: str
+    image_format: str  # jpeg | png | bmp
+    data: bytes
+
+    @property
+    def content_type(self) -> str:
+        return "image/" + self.image_format
+
+    def array_entry(self) -> dict:
+        return {"ImageType": "", "ImageFormat": EXTENSION[self.image_format],
+                "BinaryImage": base64.b64encode(self.data).decode("ascii")}
 
 
 class Payload:
     """One packet's JSON payload; the dict and both texts are made on demand."""
 
-    __slots__ = ("_builder", "_vehicle", "_values", "_text", "_list")
+    __slots__ = ("_builder", "_vehicle", "_values", "_text", "_list", "attachments")
 
-    def __init__(self, builder: PayloadBuilder, vehicle: Vehicle, values: tuple, text: str, listed: tuple):
+    def __init__(self, builder: PayloadBuilder, vehicle: Vehicle, values: tuple, text: str, listed: tuple,
+                 attachments: tuple[Attachment, ...]):
         self._builder = builder
         self._vehicle = vehicle
-        self._values = values  # the slots that need no escaping, in order
+        self._values = values  # the slots that need no escaping, in order (see build)
         self._text = text
         self._list = listed
+        self.attachments = attachments
 
     def _fragments(self, style: str) -> tuple[tuple, str]:
         """JSON text of the text block and of vehicle_info, memoised on the vehicle."""
@@ -166,10 +209,19 @@ class Payload:
             info = cache[style] = json.dumps(data, ensure_ascii=False) if style == COMPACT else render_value(data, "  ")
         return block, info
 
+    def _image_array(self) -> list[dict]:
+        return [a.array_entry() for a in self.attachments]
+
     def _render(self, style: str) -> str:
         v = self._values
         block, info = self._fragments(style)
-        return self._builder.template(style) % (v[:5] + block + v[5:] + (info,))
+        if self._builder.inline:
+            array = self._image_array()
+            text = json.dumps(array) if style == COMPACT else render_value(array, "  ")
+            values = v[:5] + block + v[5:21] + (text,) + v[21:] + (info,)
+        else:
+            values = v[:5] + block + v[5:] + (info,)
+        return self._builder.template(style) % values
 
     def compact(self) -> str:
         """Exactly ``json.dumps(self.as_dict(), ensure_ascii=False)``."""
@@ -181,20 +233,25 @@ class Payload:
 
     def as_dict(self) -> dict:
         v, text, veh, b = self._values, self._text, self._vehicle, self._builder
-        return {
+        out = {
             "packetCounter": v[0], "capture_timestamp": v[1], "frame_timestamp": v[2], "capture_ts": v[3],
             "datetime": v[4], "plateText": text, "plateUnicode": text, "plateUTF8": text,
             "plateASCII": ascii_fold(text) if b.fold_ascii else text, "plateCountry": veh.country,
             "plateISO3166-2": veh.iso3166_2, "plateRegion": veh.region, "plateRegionCode": veh.region_code,
             "plateList": self._list[0], "plateListMode": self._list[1], "plateListDescription": self._list[2],
             "plateConfidence": v[5], "carState": v[6], "roiID": v[7], "geotag": dict(b.geotag),
-            "imageType": b.image_type, "plateImageType": b.profile.image_format, "plateImageSize": "0",
-            "carMoveDirection": v[8], "timeProcessing": "0",
-            "plateCoordinates": list(v[9:13]), "plateCoordinatesRelative": list(v[13:17]), "carID": v[17],
-            "GEOtarget": b.geo_target, "imagesURI": [URI_PREFIX + v[18], URI_PREFIX + v[19]],
-            "imageFile": FILE_PREFIX + v[20], "imageFile2": FILE_PREFIX + v[21], "profileID": b.profile_id,
-            "vehicle_info": vehicle_info(veh), "camera_info": dict(b.camera_info), "sensorProviderID": b.device_id,
+            "imageType": b.image_type, "plateImageType": b.profile.image_format, "plateImageSize": v[8],
+            "carMoveDirection": v[9], "timeProcessing": "0",
+            "plateCoordinates": list(v[10:14]), "plateCoordinatesRelative": list(v[14:18]), "carID": v[18],
+            "GEOtarget": b.geo_target, "imagesURI": [URI_PREFIX + v[19], URI_PREFIX + v[20]],
         }
+        if b.inline:
+            out["ImageArray"] = self._image_array()
+        out.update({
+            "imageFile": FILE_PREFIX + v[21], "imageFile2": FILE_PREFIX + v[22], "profileID": b.profile_id,
+            "vehicle_info": vehicle_info(veh), "camera_info": dict(b.camera_info), "sensorProviderID": b.device_id,
+        })
+        return out
 
     def __getitem__(self, key: str):
         return self.as_dict()[key]
@@ -203,9 +260,13 @@ class Payload:
 class PayloadBuilder:
     """Numbers the packets of one profile and writes each event's payload."""
 
-    def __init__(self, scenario: Scenario, profile: Profile, start_us: int, lists: ListMatcher):
+    def __init__(self, scenario: Scenario, profile: Profile, start_us: int, lists: ListMatcher,
+                 renderer: ImageRenderer | None = None):
         cam = scenario.camera
         self.profile = profile
+        self.attach = profile.image != "none"
+        self.inline = profile.inline_images and self.attach  # ImageArray only when images travel in the JSON
+        self.renderer = renderer or ImageRenderer(cam.width, cam.height)
         self.start_us = start_us
         self.lists = lists
         self.counter = 0
@@ -265,17 +326,55 @@ class PayloadBuilder:
                 start_us + shot[0], "roi", _safe(v, shot[1]), counter, self.extension, stamps)
         seconds, ms = divmod(cap_ms, 1000)
         day, clock = stamps(seconds)
+        box = plate_box(ev.x, ev.y, v.plate_w, v.plate_h, self.frame_w, self.frame_h)
+        if self.attach:
+            attachments, rel = self._attachments(ev, v, box, lp, roi, counter)
+            size = str(len(attachments[0].data))
+        else:
+            attachments, rel, size = (), relative_box(self.image_kind, box, self.frame_w, self.frame_h), "0"
         values = (
             str(counter), str(cap_ms), "0" if state == LOST else str(cap_us), "%d000000" % cap_ms,
-            "%s %s%03d" % (day, clock, ms), "%.6f" % ev.confidence, state, str(ev.zone), ev.direction,
-        ) + boxes(self.image_kind, ev.x, ev.y, v.plate_w, v.plate_h, self.frame_w, self.frame_h) + (
-            str(passage.car_id), lp, roi, roi, lp)
-        return Payload(self, v, values, ev.text, self.lists.match(ev.text))
+            "%s %s%03d" % (day, clock, ms), "%.6f" % ev.confidence, state, str(ev.zone), size, ev.direction,
+        ) + box + rel + (str(passage.car_id), lp, roi, roi, lp)
+        return Payload(self, v, values, ev.text, self.lists.match(ev.text), attachments)
+
+    def _image(self, kind: str, v: Vehicle, ev: Event) -> tuple[bytes, Box]:
+        """The encoded image of this kind, and where the plate lies in it.
+
+        Crops show the vehicle as first recognised in the passage and serve all its
+        events; a frame shows the capture of the event."""
+        fmt = self.profile.image_format
+        moment = ev.vehicle_shot[0] if kind in ("vehicle", "plate") else ev.capture_us
+        key = ("img", kind, fmt, moment)
+        found = v.cache.get(key)
+        if found is None:
+            # the same picture whichever profile asks first, and whatever it sends
+            x, y = (ev.x, ev.y) if moment == ev.capture_us else v.trajectory.position(moment)
+            img = self.renderer.render(kind, v, x, y)
+            box = plate_box(x, y, v.plate_w, v.plate_h, self.frame_w, self.frame_h)
+            found = v.cache[key] = (encode(img, fmt), relative_box(kind, box, self.frame_w, self.frame_h))
+        return found
+
+    def _attachments(self, ev: Event, v: Vehicle, box: Box, lp: str, roi: str,
+                     counter: int) -> tuple[tuple[Attachment, ...], Box]:
+        kind, fmt = self.image_kind, self.profile.image_format
+        data, rel = self._image(kind, v, ev)
+        if kind == "plate":
+            name = lp
+        elif kind == "vehicle":
+            name = roi
+        else:
+            name = image_name(self.start_us + ev.capture_us, "frame", _safe(v, ev.text), counter, self.extension,
+                              self._stamps)
+        out = [Attachment("image", name.rpartition("/")[2], fmt, data)]
+        if self.profile.second_image:
+            out.append(Attachment("image2", lp.rpartition("/")[2], fmt, self._image("plate", v, ev)[0]))
+        return tuple(out), rel
 
     def template(self, style: str) -> str:
         found = self._templates.get(style)
         if found is None:
-            found = self._templates[style] = _template(_skeleton(self), style)
+            found = self._templates[style] = _template(self, style)
         return found
 
 

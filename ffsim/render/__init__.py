@@ -37,7 +37,8 @@ BODY = {"CAR": (3.6, 2.2), "SUV": (3.8, 2.6), "VAN": (3.9, 2.9), "TRUCK": (4.0, 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     path = ASSETS / "DejaVuSansMono-Bold.ttf"
     if path.exists():
-        return ImageFont.truetype(str(path), size)
+        # BASIC layout: the same pixels whether or not this machine's Pillow has raqm
+        return ImageFont.truetype(str(path), size, layout_engine=ImageFont.Layout.BASIC)
     return ImageFont.load_default(size=size)
 
 
@@ -54,6 +55,7 @@ def draw_plate(draw: ImageDraw.ImageDraw, box: Box, text: str, country: str, vie
         text_left = left + band + 1
     if country == "USA" and h >= 12:
         draw.rectangle((left + 1, top + 1, right - 1, top + max(2, h // 6)), fill=(180, 30, 40))
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
     size = max(6, int(h * 0.72))
     font = _font(size)
     span = right - text_left

@@ -17,6 +17,7 @@ from ..engine.plates import GENERATORS
 from ..units import parse_duration, parse_rate, parse_start
 from . import schema as S
 from .model import (
+    Auth,
     Camera,
     Flow,
     ListEntry,
@@ -426,6 +427,9 @@ class _Builder:
                 problem = check_target(protocol, url)
                 if problem:
                     self.c.add(path + ("url",), f"{show_path(path + ('url',))}: {problem}")
+            if d.get("ca_file") is not None and d.get("insecure"):
+                self.c.add(path + ("insecure",), f"{show_path(path)}: give ca_file or insecure, not both", key=True)
+            base = Profile()
             out.append(
                 Profile(
                     id=d["id"],
@@ -433,8 +437,24 @@ class _Builder:
                     url=url,
                     events=frozenset(d.get("events", S.EVENT_TYPES)),
                     device_id=d.get("device_id"),
-                    image=d.get("image", "vehicle"),
+                    format=d.get("format", "multipart"),
+                    image=d.get("image", "none" if protocol == "tcp" else "vehicle"),
                     image_format=d.get("image_format", "jpeg"),
+                    second_image=d.get("second_image", False),
+                    buffer=d.get("buffer", True),
+                    buffer_size=d.get("buffer_size", base.buffer_size),
+                    auth=Auth(d["auth"]["type"], d["auth"]["user"], d["auth"]["password"]) if "auth" in d else None,
+                    auth_header=Auth("header", "", d["auth_header"]["value"], d["auth_header"].get("name", "x_auth_key"))
+                    if "auth_header" in d else None,
+                    ca_file=d.get("ca_file"),
+                    insecure=d.get("insecure", False),
+                    framing=d.get("framing", base.framing),
+                    connect_timeout_us=self.duration_or(d, "connect_timeout", path, base.connect_timeout_us),
+                    timeout_us=self.duration_or(d, "timeout", path, base.timeout_us),
+                    user_agent=d.get("user_agent"),
+                    json_filename=d.get("json_filename", base.json_filename),
+                    json_content_type=d.get("json_content_type", base.json_content_type),
+                    expect_threshold=d.get("expect_threshold", base.expect_threshold),
                 )
             )
         return tuple(sorted(out, key=lambda p: p.id))

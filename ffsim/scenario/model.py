@@ -116,14 +116,47 @@ class Lists:
 
 
 @dataclass(frozen=True, slots=True)
+class Auth:
+    """HTTP credentials: basic or digest user and password, or a custom header."""
+
+    type: str  # basic | digest | header
+    user: str = ""
+    secret: str = ""  # the password, or the header's value
+    name: str = ""  # the header's name, for type header
+
+    def __repr__(self) -> str:  # secrets are never printed
+        return f"Auth(type={self.type!r}, user={self.user!r}, name={self.name!r}, secret=***)"
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     id: int = 1
     protocol: str = "http"
     url: str | None = None
     events: frozenset[str] = frozenset({"new", "update", "lost"})
     device_id: str | None = None  # None: the camera's device_id
-    image: str = "vehicle"
+    format: str = "multipart"  # multipart | json (HTTP)
+    image: str = "vehicle"  # vehicle | plate | frame | frame_downsized | none (TCP: none)
     image_format: str = "jpeg"
+    second_image: bool = False  # adds the plate crop
+    buffer: bool = True
+    buffer_size: int = 1000
+    auth: Auth | None = None  # basic or digest
+    auth_header: Auth | None = None  # the custom auth header (the camera's x_auth_key)
+    ca_file: str | None = None
+    insecure: bool = False
+    framing: str = "newline"  # TCP: none | newline | per-connection
+    connect_timeout_us: int = 10_000_000
+    timeout_us: int = 30_000_000
+    user_agent: str | None = None
+    json_filename: str = "event_{packetCounter}.json"
+    json_content_type: str = "application/json"
+    expect_threshold: int = 1024 * 1024
+
+    @property
+    def inline_images(self) -> bool:
+        """Images travel inside the JSON (ImageArray) rather than as multipart parts."""
+        return self.protocol == "tcp" or self.format == "json"
 
 
 @dataclass(frozen=True, slots=True)

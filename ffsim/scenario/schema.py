@@ -199,6 +199,9 @@ LISTS = _obj(
     }
 )
 
+AUTH = _obj({"type": {"enum": ["basic", "digest"]}, "user": TEXT, "password": TEXT}, ("type", "user", "password"))
+AUTH_HEADER = _obj({"name": {"type": "string", "pattern": "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"}, "value": TEXT}, ("value",))
+
 PROFILE = _obj(
     {
         "id": {"enum": [1, 2, 3]},
@@ -206,8 +209,23 @@ PROFILE = _obj(
         "url": TEXT,
         "events": {"type": "array", "items": {"enum": EVENT_TYPES}, "uniqueItems": True},
         "device_id": TEXT,
+        "format": {"enum": ["multipart", "json"]},
         "image": {"enum": IMAGE_KINDS},
         "image_format": {"enum": IMAGE_FORMATS},
+        "second_image": {"type": "boolean"},
+        "buffer": {"type": "boolean"},
+        "buffer_size": {"type": "integer", "minimum": 1},
+        "auth": AUTH,
+        "auth_header": AUTH_HEADER,
+        "ca_file": TEXT,
+        "insecure": {"type": "boolean"},
+        "framing": {"enum": ["none", "newline", "per-connection"]},
+        "connect_timeout": DURATION,
+        "timeout": DURATION,
+        "user_agent": TEXT,
+        "json_filename": TEXT,
+        "json_content_type": TEXT,
+        "expect_threshold": {"type": "integer", "minimum": 0},
     },
     ("id",),
 )
