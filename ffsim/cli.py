@@ -119,5 +119,64 @@ def events(file: str, profile_id: int | None, until_us: int | None, start_us: in
         sys.exit(130)
 
 
+class _Speed(click.ParamType):
+    name = "1|N|max"
+
+    def convert(self, value, param, ctx):
+        if value == "max":
+            return None
+        try:
+            speed = float(value)
+        except ValueError:
+            speed = -1.0
+        if not speed > 0:
+            self.fail(f"expected 1 (real time), a factor such as 10, or max; got {value!r}", param, ctx)
+        return speed
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--http", "http_url", metavar="URL", help="Send every profile's events to this URL.")
+@click.option("--tcp", "tcp_target", metavar="HOST:PORT", help="Send every profile's events over TCP here.")
+@click.option("--speed", type=_Speed(), default="1", show_default=True,
+              help="1 = real time, N = N times faster, max = as fast as the receiver takes them.")
+@click.option("--until", "until_us", type=DURATION, help="Stop at this virtual time (e.g. 10m).")
+@click.option("--start", "start_us", type=INSTANT, help="Virtual t=0 (ISO 8601, UTC if no zone).")
+@click.option("--drain", "drain_us", type=DURATION, default="60s", show_default=True,
+              help="At the end, wait this long for buffered events to be delivered.")
+@click.option("-q", "--quiet", is_flag=True, help="No line per event.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, as_json) -> None:
+    """Send the scenario's events to receivers over HTTP or TCP, as the camera does.
+
+    Exit 0 when every event was delivered, 1 otherwise.
+    """
+    from .runner import LivePrinter, Runner, retarget
+    from .transport import TargetError
+
+    if http_url and tcp_target:
+        click.echo("ffsim: error: give --http or --tcp, not both", err=True)
+        sys.exit(1)
+    scenario = retarget(_load_or_exit(file), http_url, tcp_target)
+    if until_us is None and any(f.until_us is None for f in scenario.traffic):
+        click.echo(f"{file}: a traffic flow has no `until`; the run never ends (use --until or Ctrl-C)", err=True)
+    try:
+        runner = Runner(scenario, start_time(scenario, start_us), speed, LivePrinter(enabled=not quiet))
+    except TargetError as exc:
+        click.echo(f"ffsim: error: {exc}", err=True)
+        sys.exit(1)
+    summary = runner.run(until_us, drain_us / 1e6)
+    if summary.interrupted:
+        unsent = runner.unsent()
+        click.echo(f"interrupted: {len(unsent)} event(s) not delivered", err=True)
+        for label in unsent:
+            click.echo(f"  unsent: profile {label['profile']} {label['state']} car {label['carID']} "
+                       f"{label['plate']}", err=True)
+    if summary.fatal:
+        click.echo(f"ffsim: error: {summary.fatal}", err=True)
+    click.echo(summary.as_json() if as_json else summary.table())
+    sys.exit(0 if summary.delivered_all else 1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

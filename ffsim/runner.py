@@ -1,0 +1,152 @@
+"""The runner: maps virtual time to the wall clock and hands packets to the deliveries.
+
+Payload timestamps always follow the virtual clock; only when a packet is handed
+over depends on the speed (1 = real time, N = N times faster, None = as fast as
+the receivers take them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .protocol import Camera, Packet
+from .scenario.model import Profile, Scenario
+from .transport import Message, Outcome, TargetError
+from .transport.delivery import Delivery, Item
+from .transport.http import HttpTransport, check_http_target
+from .transport.tcp import TcpTransport, check_tcp_target
+
+
+def retarget(scenario: Scenario, http: str | None, tcp: str | None) -> Scenario:
+    """The scenario with every profile sending to --http URL or --tcp HOST:PORT."""
+    if http is None and tcp is None:
+        return scenario
+    protocol, url = ("http", http) if http is not None else ("tcp", tcp)
+    profiles = tuple(dataclasses.replace(p, protocol=protocol, url=url) for p in scenario.profiles)
+    return dataclasses.replace(scenario, profiles=profiles)
+
+
+def make_transport(profile: Profile):
+    if profile.url is None:
+        raise TargetError(f"profile {profile.id} has no target: give --http URL or --tcp HOST:PORT, "
+                          "or a url in the profile")
+    if profile.protocol == "http":
+        check_http_target(profile.url)
+        return HttpTransport(profile, profile.url)
+    check_tcp_target(profile.url)
+    return TcpTransport(profile, profile.url)
+
+
+def message_of(packet: Packet, profile: Profile) -> Message:
+    name = profile.json_filename.replace("{packetCounter}", str(packet.payload["packetCounter"]))
+    return Message(packet.payload.camera_json(), packet.payload.attachments, name)
+
+
+def label_of(packet: Packet) -> dict:
+    ev = packet.event
+    return {"time": packet.epoch_ms, "profile": packet.profile, "state": ev.state, "carID": ev.passage.car_id,
+            "plate": ev.text, "direction": ev.direction}
+
+
+class LivePrinter:
+    """One line per delivered (or failed) event, from any delivery thread."""
+
+    def __init__(self, stream=None, enabled: bool = True):
+        self.stream = stream or sys.stdout
+        self.enabled = enabled
+        self.lock = threading.Lock()
+
+    def __call__(self, profile_id: int, item: Item, outcome: Outcome) -> None:
+        if not self.enabled:
+            return
+        label = item.label
+        clock = time.strftime("%H:%M:%S", time.gmtime(label["time"] // 1000)) + ".%03d" % (label["time"] % 1000)
+        line = (f"{clock}  p{profile_id}  {label['state']:<6}  car {label['carID']:<6}  {label['plate']:<10}  "
+                f"{label['direction']:<7}  {outcome.detail}")
+        with self.lock:
+            print(line, file=self.stream, flush=True)
+
+
+@dataclass
+class Summary:
+    profiles: dict  # id -> counters and buffered
+    fatal: str | None = None
+    interrupted: bool = False
+
+    @property
+    def delivered_all(self) -> bool:
+        return self.fatal is None and not self.interrupted and all(
+            p["dropped"] == 0 and p["buffered"] == 0 for p in self.profiles.values())
+
+    def as_json(self) -> str:
+        return json.dumps({"profiles": self.profiles, "fatal": self.fatal, "interrupted": self.interrupted,
+                           "delivered_all": self.delivered_all})
+
+    def table(self) -> str:
+        lines = ["profile  sent  failed  retried  dropped  buffered"]
+        for pid, c in sorted(self.profiles.items()):
+            lines.append(f"{pid:>7}  {c['sent']:>4}  {c['failed']:>6}  {c['retried']:>7}  {c['dropped']:>7}  "
+                         f"{c['buffered']:>8}")
+        if self.fatal:
+            lines.append(f"stopped: {self.fatal}")
+        return "\n".join(lines)
+
+
+class Runner:
+    def __init__(self, scenario: Scenario, start_us: int, speed: float | None,
+                 report: Callable[[int, Item, Outcome], None] | None = None,
+                 backoff: tuple[float, float] = (0.1, 5.0)):
+        self.scenario = scenario
+        self.camera = Camera(scenario, start_us)
+        self.speed = speed
+        self.deliveries: dict[int, Delivery] = {}
+        self.profiles = {p.id: p for p in scenario.profiles}
+        transports = {p.id: make_transport(p) for p in scenario.profiles}  # raises TargetError first
+        for p in scenario.profiles:
+            self.deliveries[p.id] = Delivery(p.id, transports[p.id], p.buffer, p.buffer_size, report, backoff)
+        self.stop_event = threading.Event()
+
+    def _fatal(self) -> str | None:
+        for d in self.deliveries.values():
+            if d.fatal is not None:
+                return f"profile {d.profile_id}: {d.fatal.detail}"
+        return None
+
+    def run(self, until_us: int | None = None, drain_s: float = 60.0) -> Summary:
+        interrupted = False
+        try:
+            wall0 = time.monotonic()
+            for packet in self.camera.packets(until_us):
+                if self._fatal():
+                    break
+                if self.speed is not None:
+                    delay = wall0 + packet.time_us / 1e6 / self.speed - time.monotonic()
+                    if delay > 0 and self.stop_event.wait(delay):
+                        break
+                profile = self.profiles[packet.profile]
+                item = Item(message_of(packet, profile), label_of(packet))
+                self.deliveries[packet.profile].offer(item, wait=self.speed is None)
+            deadline = time.monotonic() + drain_s
+            for d in self.deliveries.values():
+                d.drain(max(0.0, deadline - time.monotonic()))
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            for d in self.deliveries.values():
+                d.stop()
+        return Summary(
+            {pid: {"sent": d.counters.sent, "failed": d.counters.failed, "retried": d.counters.retried,
+                   "dropped": d.counters.dropped, "buffered": len(d.pending())}
+             for pid, d in self.deliveries.items()},
+            self._fatal(),
+            interrupted,
+        )
+
+    def unsent(self) -> list[dict]:
+        return [item.label for d in self.deliveries.values() for item in d.pending()]

@@ -1,0 +1,29 @@
+"""Transports: put one packet on the wire and say how it went. I/O only.
+
+A transport knows nothing of time, order or retries; ``delivery`` does that, the
+same way for every transport, for run, replay, demo and load alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    ok: bool
+    detail: str  # "200", "refused", "timeout", "reset", "503"...
+    fatal: bool = False  # retrying cannot help (bad URL, unknown host, certificate refused)
+
+
+class TargetError(Exception):
+    """A target that cannot work: reported in one line, and the run ends with exit 1."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What a transport sends for one packet."""
+
+    json: bytes  # the camera's JSON text
+    attachments: tuple  # of ffsim.protocol.payload.Attachment, for multipart
+    json_filename: str

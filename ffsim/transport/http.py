@@ -1,0 +1,116 @@
+"""HTTP POST with libcurl (pycurl), as the camera sends: one request per event.
+
+libcurl itself writes the request, so the wire is the camera's: headers Host,
+Accept, Content-Length, Content-Type in that order, no User-Agent unless one is
+set, libcurl's multipart boundary, and ``Expect: 100-continue`` for bodies over
+the threshold (1 MiB by default), after which libcurl waits up to 1 s for the
+``100 Continue`` and then sends the body anyway.
+"""
+
+from __future__ import annotations
+
+import socket
+from urllib.parse import urlsplit
+
+import pycurl
+
+from ..scenario.model import Profile
+from . import Message, Outcome, TargetError
+
+RETRYABLE = {
+    pycurl.E_COULDNT_CONNECT: "refused",
+    pycurl.E_OPERATION_TIMEDOUT: "timeout",
+    pycurl.E_RECV_ERROR: "reset",
+    pycurl.E_SEND_ERROR: "reset",
+    pycurl.E_GOT_NOTHING: "empty reply",
+    pycurl.E_SSL_CONNECT_ERROR: "TLS handshake failed",
+    pycurl.E_PARTIAL_FILE: "reset",
+}
+FATAL = {
+    pycurl.E_URL_MALFORMAT: "malformed URL",
+    pycurl.E_UNSUPPORTED_PROTOCOL: "unsupported URL scheme",
+    pycurl.E_COULDNT_RESOLVE_HOST: "host name does not resolve",
+    pycurl.E_PEER_FAILED_VERIFICATION: "the receiver's certificate failed verification",
+    pycurl.E_SSL_CACERT_BADFILE: "cannot read the CA file",
+}
+
+
+def check_http_target(url: str) -> None:
+    """Raise TargetError for a URL that cannot work (malformed, host that does not resolve)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TargetError(f"malformed URL {url!r}: expected http://HOST[:PORT]/PATH or https://...")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise TargetError(f"malformed URL {url!r}: bad port") from None
+    try:
+        socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise TargetError(f"host name {parts.hostname!r} in {url!r} does not resolve") from None
+
+
+class HttpTransport:
+    """One libcurl handle per profile: its connection is kept alive between events."""
+
+    def __init__(self, profile: Profile, url: str):
+        self.profile = profile
+        self.url = url
+        self.curl = pycurl.Curl()
+        c = self.curl
+        c.setopt(pycurl.URL, url)
+        c.setopt(pycurl.NOSIGNAL, 1)
+        c.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, profile.connect_timeout_us // 1000))
+        c.setopt(pycurl.TIMEOUT_MS, max(1, profile.timeout_us // 1000))
+        c.setopt(pycurl.EXPECT_100_TIMEOUT_MS, 1000)
+        c.setopt(pycurl.WRITEFUNCTION, lambda chunk: None)
+        if profile.user_agent:
+            c.setopt(pycurl.USERAGENT, profile.user_agent)
+        if profile.auth is not None:
+            c.setopt(pycurl.HTTPAUTH, pycurl.HTTPAUTH_DIGEST if profile.auth.type == "digest" else pycurl.HTTPAUTH_BASIC)
+            c.setopt(pycurl.USERNAME, profile.auth.user)
+            c.setopt(pycurl.PASSWORD, profile.auth.secret)
+        if profile.ca_file:
+            c.setopt(pycurl.CAINFO, profile.ca_file)
+        if profile.insecure:
+            c.setopt(pycurl.SSL_VERIFYPEER, 0)
+            c.setopt(pycurl.SSL_VERIFYHOST, 0)
+        # pycurl sets a User-Agent of its own; an empty "User-Agent:" removes it, so
+        # that, like the camera's libcurl, none is sent unless one is configured
+        self.base_headers = [] if profile.user_agent else ["User-Agent:"]
+        if profile.auth_header is not None:
+            self.base_headers.append(f"{profile.auth_header.name}: {profile.auth_header.secret}")
+
+    def _headers(self, body_size: int, extra: list[str]) -> list[str]:
+        # libcurl decides Expect by its own threshold; ours is a setting, so say it explicitly
+        expect = "Expect: 100-continue" if body_size > self.profile.expect_threshold else "Expect:"
+        return self.base_headers + extra + [expect]
+
+    def send(self, message: Message) -> Outcome:
+        c = self.curl
+        if self.profile.format == "json":
+            c.setopt(pycurl.POSTFIELDS, message.json)
+            c.setopt(pycurl.HTTPHEADER, self._headers(len(message.json), [
+                f"Content-Type: {self.profile.json_content_type}"]))
+        else:
+            form = [("event", (pycurl.FORM_BUFFER, message.json_filename, pycurl.FORM_BUFFERPTR, message.json,
+                               pycurl.FORM_CONTENTTYPE, self.profile.json_content_type))]
+            size = len(message.json)
+            for a in message.attachments:
+                form.append((a.field, (pycurl.FORM_BUFFER, a.filename, pycurl.FORM_BUFFERPTR, a.data,
+                                       pycurl.FORM_CONTENTTYPE, a.content_type)))
+                size += len(a.data)
+            c.setopt(pycurl.HTTPPOST, form)
+            c.setopt(pycurl.HTTPHEADER, self._headers(size, []))
+        try:
+            c.perform()
+        except pycurl.error as exc:
+            code, text = exc.args[0], exc.args[1] if len(exc.args) > 1 else ""
+            if code in FATAL:
+                return Outcome(False, f"{FATAL[code]} ({self.url}): {text}", fatal=True)
+            return Outcome(False, RETRYABLE.get(code, f"curl error {code}: {text}"))
+        status = c.getinfo(pycurl.RESPONSE_CODE)
+        return Outcome(200 <= status < 300, str(status))
+
+    def close(self) -> None:
+        self.curl.close()

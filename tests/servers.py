@@ -1,0 +1,160 @@
+"""Real receivers on loopback for the transport tests: no mocks.
+
+* WerkzeugReceiver: an HTTP server with Werkzeug's multipart parser, recording
+  each request's headers, form files and body; the answer is a setting.
+* RawRecorder: a socket server that records the exact request bytes.
+* TcpListener: records what each TCP connection carries.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+
+@dataclass
+class Received:
+    headers: list[tuple[str, str]]
+    content_type: str
+    body: bytes
+    files: dict  # field -> (filename, content type, bytes)
+    form: dict
+    authorization: object
+    path: str
+
+
+class WerkzeugReceiver:
+    def __init__(self, status=200, ssl_context=None, check=None, port=0):
+        self.requests: list[Received] = []
+        self.status = status  # an int, or a callable() -> int
+        self.check = check  # optional callable(request) -> Response | None
+        self.lock = threading.Lock()
+        self.server = make_server("127.0.0.1", port, self._app, threaded=True, ssl_context=ssl_context)
+        self.port = self.server.server_port
+        scheme = "https" if ssl_context else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.port}/listener.php"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def _app(self, environ, start_response):
+        request = Request(environ)
+        if self.check is not None:
+            answer = self.check(request)
+            if answer is not None:
+                return answer(environ, start_response)
+        body = request.get_data(cache=True)
+        files = {name: (f.filename, f.content_type, f.read()) for name, f in request.files.items()}
+        status = self.status() if callable(self.status) else self.status
+        if 200 <= status < 300:
+            with self.lock:
+                self.requests.append(Received(list(request.headers.items()), request.mimetype, body, files,
+                                              dict(request.form), request.authorization, request.path))
+        return Response("ok" if status < 300 else "no", status=status)(environ, start_response)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class RawRecorder:
+    """Reads each request whole (headers, then Content-Length bytes) and answers 200."""
+
+    def __init__(self, send_continue: bool = True):
+        self.send_continue = send_continue
+        self.requests: list[dict] = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/listener.php"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.running = True
+
+    def _serve(self):
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
+
+    def _connection(self, conn: socket.socket):
+        buf = b""
+        with conn:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    buf += chunk
+                head, _, rest = buf.partition(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                headers = [tuple(line.split(": ", 1)) for line in lines[1:]]
+                length = int(dict((k.lower(), v) for k, v in headers).get("content-length", "0"))
+                expect = any(k.lower() == "expect" for k, _ in headers)
+                started = time.monotonic()
+                if expect and self.send_continue:
+                    conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                while len(rest) < length:
+                    chunk = conn.recv(1 << 20)
+                    if not chunk:
+                        return
+                    rest += chunk
+                self.requests.append({"request_line": lines[0], "headers": headers, "head": head,
+                                      "body": rest[:length], "body_after_s": time.monotonic() - started})
+                buf = rest[length:]
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.running = False
+        self.sock.close()
+
+
+class TcpListener:
+    def __init__(self):
+        self.connections: list[bytearray] = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.target = f"127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            data = bytearray()
+            self.connections.append(data)
+            threading.Thread(target=self._read, args=(conn, data), daemon=True).start()
+
+    @staticmethod
+    def _read(conn, data):
+        with conn:
+            while chunk := conn.recv(65536):
+                data.extend(chunk)
+
+    @property
+    def data(self) -> bytes:
+        return b"".join(bytes(c) for c in self.connections)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.close()

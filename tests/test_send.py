@@ -1,0 +1,205 @@
+"""`ffsim run` against real receivers on loopback."""
+
+import json
+import re
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from ffsim.protocol import Camera
+from ffsim.scenario import load_scenario
+
+from .servers import RawRecorder, TcpListener, WerkzeugReceiver
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+
+def ffsim(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "ffsim", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def scenario_file(tmp_path, profiles: str, base="misread-corrected.yaml"):
+    text = (SCENARIOS / base).read_text()
+    path = tmp_path / "s.yaml"
+    path.write_text(text + "profiles:\n" + textwrap.indent(textwrap.dedent(profiles), "  "))
+    return path
+
+
+def expected(path):
+    scenario = load_scenario(path)
+    return list(Camera(scenario, scenario.start_us).packets())
+
+
+def test_multipart_bytes_equal_ffsim_events(tmp_path):
+    path = scenario_file(tmp_path, "- {id: 1, image: vehicle, second_image: true}\n")
+    with WerkzeugReceiver() as rx:
+        result = ffsim("run", str(path), "--http", rx.url, "--speed", "max", "--quiet", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    packets = expected(path)
+    assert summary["profiles"]["1"]["sent"] == len(packets) == len(rx.requests) == 4
+    for packet, request in zip(packets, rx.requests):
+        assert request.content_type == "multipart/form-data"
+        name, ctype, data = request.files["event"]
+        assert data == packet.payload.camera_json()
+        assert name == f"event_{packet.payload['packetCounter']}.json" and ctype == "application/json"
+        image_name, image_type, image = request.files["image"]
+        assert image == packet.payload.attachments[0].data and image_type == "image/jpeg"
+        assert image_name == packet.payload["imageFile"].rpartition("/")[2]
+        assert str(len(image)) == json.loads(data)["plateImageSize"]
+        assert request.files["image2"][2] == packet.payload.attachments[1].data
+
+
+def test_json_format_posts_the_payload_as_body(tmp_path):
+    path = scenario_file(tmp_path, "- {id: 1, format: json, image: plate}\n")
+    with WerkzeugReceiver() as rx:
+        result = ffsim("run", str(path), "--http", rx.url, "--speed", "max", "--quiet")
+    assert result.returncode == 0, result.stderr
+    packets = expected(path)
+    assert [r.body for r in rx.requests] == [p.payload.camera_json() for p in packets]
+    assert {r.content_type for r in rx.requests} == {"application/json"}
+    assert "ImageArray" in json.loads(rx.requests[0].body)
+
+
+def test_the_wire_looks_like_libcurl(tmp_path):
+    path = scenario_file(tmp_path, "- {id: 1, image: plate}\n")
+    with RawRecorder() as rx:
+        result = ffsim("run", str(path), "--http", rx.url, "--speed", "max", "--quiet")
+    assert result.returncode == 0, result.stderr
+    first = rx.requests[0]
+    assert first["request_line"] == "POST /listener.php HTTP/1.1"
+    assert [k for k, _ in first["headers"]] == ["Host", "Accept", "Content-Length", "Content-Type"]
+    headers = dict(first["headers"])
+    assert headers["Host"] == f"127.0.0.1:{rx.port}" and headers["Accept"] == "*/*"
+    boundary = re.fullmatch(r"multipart/form-data; boundary=(-{24}[0-9A-Za-z]{22})", headers["Content-Type"]).group(1)
+    body = first["body"]
+    assert int(headers["Content-Length"]) == len(body)
+    assert body.startswith(f"--{boundary}\r\nContent-Disposition: form-data; name=\"event\"; "
+                           f"filename=\"event_1.json\"\r\nContent-Type: application/json\r\n\r\n".encode())
+    assert body.endswith(f"\r\n--{boundary}--\r\n".encode())
+    assert expected(path)[0].payload.camera_json() in body
+
+
+@pytest.mark.parametrize("send_continue", [True, False])
+def test_large_bodies_expect_100_continue(tmp_path, send_continue):
+    # a 4K full frame as BMP is about 25 MB: over the 1 MiB threshold
+    text = (SCENARIOS / "misread-corrected.yaml").read_text().replace("resolution: [1920, 1080]", "resolution: [3840, 2160]")
+    text = text.replace("[[960, 320], [960, 1060]]", "[[1920, 640], [1920, 2120]]")
+    path = tmp_path / "s.yaml"
+    path.write_text(text + "profiles:\n  - {id: 1, image: frame, image_format: bmp, events: [new]}\n")
+    with RawRecorder(send_continue=send_continue) as rx:
+        result = ffsim("run", str(path), "--http", rx.url, "--speed", "max", "--quiet")
+    assert result.returncode == 0, result.stderr
+    (request,) = rx.requests
+    headers = dict(request["headers"])
+    assert headers["Expect"] == "100-continue"
+    assert int(headers["Content-Length"]) > 20_000_000
+    if not send_continue:
+        assert request["body_after_s"] >= 0.9  # libcurl waited about 1 s, then sent the body anyway
+
+
+@pytest.mark.parametrize("framing", ["newline", "none", "per-connection"])
+def test_tcp_framings(tmp_path, framing):
+    path = scenario_file(tmp_path, f"- {{id: 1, protocol: tcp, framing: {framing}}}\n", base="parking-gate.yaml")
+    with TcpListener() as rx:
+        result = ffsim("run", str(path), "--tcp", rx.target, "--speed", "max", "--quiet")
+        time.sleep(0.2)
+    assert result.returncode == 0, result.stderr
+    texts = [p.payload.camera_json() for p in expected(path)]
+    if framing == "none":
+        texts = [t.rstrip(b"\n") for t in texts]
+    assert rx.data == b"".join(texts)
+    assert len(rx.connections) == (len(texts) if framing == "per-connection" else 1)
+    assert b"ImageArray" not in rx.data and b'"plateImageSize": "0"' in rx.data
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_outage_every_event_arrives_once_in_order(tmp_path):
+    """The receiver refuses connections for 10 s, then answers 503 for 5 s, in the middle of a run."""
+    path = tmp_path / "s.yaml"
+    path.write_text(textwrap.dedent("""\
+        version: 1
+        start: 2026-11-24T08:00:00Z
+        recognition: {lost_timeout: 1s}
+        zones: [{id: 1, polygon: [[0, 300], [1920, 300], [1920, 1080], [0, 1080]], direction: 180}]
+        traffic: [{zone: 1, rate: 1200/h, until: 10m, misread: 0.3}]
+        profiles:
+          - {id: 1, image: plate, events: [new, update, lost]}
+          - {id: 2, format: json, image: none, events: [lost]}
+    """))
+    packets = expected(path)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "ffsim", "run", str(path), "--http",
+                             f"http://127.0.0.1:{port}/in", "--speed", "25", "--quiet", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    started = time.monotonic()
+    time.sleep(10)  # nobody listens: connections are refused
+    assert proc.poll() is None
+    up = time.monotonic()
+    with WerkzeugReceiver(status=lambda: 503 if time.monotonic() - up < 5 else 200, port=port) as rx:
+        out, err = proc.communicate(timeout=120)
+    assert time.monotonic() - started > 15
+    assert proc.returncode == 0, err
+    summary = json.loads(out)
+    assert summary["delivered_all"]
+    assert summary["profiles"]["1"]["failed"] > 0 and summary["profiles"]["2"]["failed"] > 0
+    for profile in (1, 2):
+        sent = [p.payload.camera_json() for p in packets if p.profile == profile]
+        got = [r.files["event"][2] if r.files else r.body for r in rx.requests]
+        got = [g for g in got if json.loads(g)["profileID"] == str(profile)]
+        assert got == sent  # each exactly once, in order
+
+
+def test_without_buffer_failed_events_are_dropped_and_counted(tmp_path):
+    path = scenario_file(tmp_path, "- {id: 1, buffer: false, image: none}\n")
+    with WerkzeugReceiver(status=503) as rx:
+        result = ffsim("run", str(path), "--http", rx.url, "--speed", "max", "--json", "--quiet")
+    assert result.returncode == 1
+    summary = json.loads(result.stdout)["profiles"]["1"]
+    assert summary == {"sent": 0, "failed": 4, "retried": 0, "dropped": 4, "buffered": 0}
+
+
+def test_full_buffer_drops_the_oldest_and_counts(tmp_path):
+    path = scenario_file(tmp_path, "- {id: 1, buffer_size: 2, image: none}\n", base="parking-gate.yaml")
+    result = ffsim("run", str(path), "--http", "http://127.0.0.1:9/x", "--speed", "100", "--json", "--quiet",
+                   "--drain", "1s")
+    assert result.returncode == 1
+    summary = json.loads(result.stdout)["profiles"]["1"]
+    assert summary["dropped"] == 12 - 2 and summary["buffered"] == 2 and summary["sent"] == 0
+
+
+@pytest.mark.parametrize(
+    "target, message",
+    [
+        (["--http", "http://no-such-host.invalid/x"], "does not resolve"),
+        (["--http", "htp:/broken"], "malformed URL"),
+        (["--tcp", "127.0.0.1"], "malformed TCP target"),
+    ],
+)
+def test_bad_targets_are_one_line_errors(tmp_path, target, message):
+    result = ffsim("run", str(SCENARIOS / "misread-corrected.yaml"), *target, "--speed", "max")
+    assert result.returncode == 1
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_live_lines_and_summary(tmp_path):
+    with WerkzeugReceiver() as rx:
+        result = ffsim("run", str(SCENARIOS / "misread-corrected.yaml"), "--http", rx.url, "--speed", "max")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert re.match(r"08:00:01\.000  p1  new     car 1       5SX22B7     unknown  200", lines[0])
+    assert lines[-2].split() == ["profile", "sent", "failed", "retried", "dropped", "buffered"]
+    assert lines[-1].split() == ["1", "4", "0", "0", "0", "0"]
