@@ -444,7 +444,7 @@ class _Builder:
                     buffer=d.get("buffer", True),
                     buffer_size=d.get("buffer_size", base.buffer_size),
                     auth=Auth(d["auth"]["type"], d["auth"]["user"], d["auth"]["password"]) if "auth" in d else None,
-                    auth_header=Auth("header", "", d["auth_header"]["value"], d["auth_header"].get("name", "x_auth_key"))
+                    auth_header=Auth("header", "", d["auth_header"]["value"], d["auth_header"].get("name", "X-Auth-Key"))
                     if "auth_header" in d else None,
                     ca_file=d.get("ca_file"),
                     insecure=d.get("insecure", False),

@@ -142,7 +142,9 @@ class Profile:
     buffer: bool = True
     buffer_size: int = 1000
     auth: Auth | None = None  # basic or digest
-    auth_header: Auth | None = None  # the custom auth header (the camera's x_auth_key)
+    # the custom auth header (the camera's x_auth_key setting); its name defaults to
+    # X-Auth-Key because nginx and Werkzeug drop header names with underscores
+    auth_header: Auth | None = None
     ca_file: str | None = None
     insecure: bool = False
     framing: str = "newline"  # TCP: none | newline | per-connection
