@@ -1,0 +1,59 @@
+"""The vendor's kind of receiver: PHP's built-in server reading $_FILES['event'] and $_FILES['image']."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ffsim.protocol import Camera
+from ffsim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+PHP = shutil.which("php")
+
+if PHP is None and not os.environ.get("CI"):
+    pytest.skip("php is not installed (CI installs it: apt-get install php-cli)", allow_module_level=True)
+
+
+def test_php_receiver_reads_the_event_and_image_files(tmp_path):
+    assert PHP, "php is needed here; .ci/run installs php-cli"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    upload = tmp_path / "log"
+    upload.mkdir()
+    server = subprocess.Popen([PHP, "-S", f"127.0.0.1:{port}", "-t", str(ROOT / "tests" / "php")],
+                              env={**os.environ, "FF_UPLOAD_DIR": str(upload)},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        scenario_path = ROOT / "scenarios" / "parking-gate.yaml"
+        result = subprocess.run([sys.executable, "-m", "ffsim", "run", str(scenario_path), "--http",
+                                 f"http://127.0.0.1:{port}/ff_post.php", "--speed", "max", "--quiet"],
+                                capture_output=True, text=True, timeout=120)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert result.returncode == 0, result.stderr
+    scenario = load_scenario(scenario_path)
+    packets = list(Camera(scenario, scenario.start_us).packets())
+    log = [json.loads(line) for line in (upload / "log.jsonl").read_text().splitlines()]
+    assert len(log) == len(packets) == 12
+    for packet, seen in zip(packets, log):
+        event, image = seen["event"], seen["image"]
+        assert (event["name"], event["type"], event["error"], event["stored"]) == (
+            f"event_{packet.payload['packetCounter']}.json", "application/json", 0, True)
+        assert (upload / event["name"]).read_bytes() == packet.payload.camera_json()
+        assert (image["type"], image["error"], image["stored"]) == ("image/jpeg", 0, True)
+        assert str(image["size"]) == packet.payload["plateImageSize"]
+        assert (upload / image["name"]).read_bytes() == packet.payload.attachments[0].data
