@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .protocol import Camera, Packet
-from .scenario.model import Profile, Scenario
+from .protocol import Camera, HeartbeatPacket, Packet
+from .scenario.model import Heartbeat, Profile, Scenario
 from .transport import Message, Outcome, TargetError
 from .transport.delivery import Delivery, Item
 from .transport.http import HttpTransport, check_http_target
@@ -24,12 +24,28 @@ from .transport.tcp import TcpTransport, check_tcp_target
 
 
 def retarget(scenario: Scenario, http: str | None, tcp: str | None) -> Scenario:
-    """The scenario with every profile sending to --http URL or --tcp HOST:PORT."""
+    """The scenario with every profile sending to --http URL or --tcp HOST:PORT.
+
+    A heartbeat without a url of its own goes to the --http URL."""
     if http is None and tcp is None:
         return scenario
     protocol, url = ("http", http) if http is not None else ("tcp", tcp)
     profiles = tuple(dataclasses.replace(p, protocol=protocol, url=url) for p in scenario.profiles)
-    return dataclasses.replace(scenario, profiles=profiles)
+    heartbeat = scenario.heartbeat
+    if heartbeat is not None and heartbeat.url is None and http is not None:
+        heartbeat = dataclasses.replace(heartbeat, url=http)
+    return dataclasses.replace(scenario, profiles=profiles, heartbeat=heartbeat)
+
+
+HEARTBEAT_ID = 0  # the heartbeat's delivery, beside profiles 1-3
+
+
+def heartbeat_profile(hb: Heartbeat) -> Profile:
+    """The heartbeat is sent like a JSON-format profile without images."""
+    if hb.url is None:
+        raise TargetError("the heartbeat has no url: give heartbeat.url in the scenario, or --http URL")
+    return Profile(id=HEARTBEAT_ID, protocol="http", url=hb.url, format="json", image="none", auth=hb.auth,
+                   auth_header=hb.auth_header, ca_file=hb.ca_file, insecure=hb.insecure)
 
 
 def make_transport(profile: Profile):
@@ -75,7 +91,7 @@ class LivePrinter:
 
 @dataclass
 class Summary:
-    profiles: dict  # id -> counters and buffered
+    profiles: dict  # "1".."3" or "heartbeat" -> counters and buffered
     fatal: str | None = None
     interrupted: bool = False
 
@@ -89,9 +105,9 @@ class Summary:
                            "delivered_all": self.delivered_all})
 
     def table(self) -> str:
-        lines = ["profile  sent  failed  retried  dropped  buffered"]
-        for pid, c in sorted(self.profiles.items()):
-            lines.append(f"{pid:>7}  {c['sent']:>4}  {c['failed']:>6}  {c['retried']:>7}  {c['dropped']:>7}  "
+        lines = ["  profile  sent  failed  retried  dropped  buffered"]
+        for name, c in sorted(self.profiles.items(), key=lambda kv: (kv[0] == "heartbeat", kv[0])):
+            lines.append(f"{name:>9}  {c['sent']:>4}  {c['failed']:>6}  {c['retried']:>7}  {c['dropped']:>7}  "
                          f"{c['buffered']:>8}")
         if self.fatal:
             lines.append(f"stopped: {self.fatal}")
@@ -107,9 +123,11 @@ class Runner:
         self.speed = speed
         self.deliveries: dict[int, Delivery] = {}
         self.profiles = {p.id: p for p in scenario.profiles}
-        transports = {p.id: make_transport(p) for p in scenario.profiles}  # raises TargetError first
-        for p in scenario.profiles:
-            self.deliveries[p.id] = Delivery(p.id, transports[p.id], p.buffer, p.buffer_size, report, backoff)
+        if scenario.heartbeat is not None:
+            self.profiles[HEARTBEAT_ID] = heartbeat_profile(scenario.heartbeat)
+        transports = {pid: make_transport(p) for pid, p in self.profiles.items()}  # raises TargetError first
+        for pid, p in self.profiles.items():
+            self.deliveries[pid] = Delivery(pid, transports[pid], p.buffer, p.buffer_size, report, backoff)
         self.stop_event = threading.Event()
 
     def _fatal(self) -> str | None:
@@ -122,13 +140,19 @@ class Runner:
         interrupted = False
         try:
             wall0 = time.monotonic()
-            for packet in self.camera.packets(until_us):
+            for packet in self.camera.packets_and_heartbeats(until_us):
                 if self._fatal():
                     break
                 if self.speed is not None:
                     delay = wall0 + packet.time_us / 1e6 / self.speed - time.monotonic()
                     if delay > 0 and self.stop_event.wait(delay):
                         break
+                if isinstance(packet, HeartbeatPacket):
+                    item = Item(Message(packet.json_bytes(), (), ""), {
+                        "time": packet.epoch_ms, "profile": HEARTBEAT_ID, "state": "heartbeat", "carID": "-",
+                        "plate": "-", "direction": "-"})
+                    self.deliveries[HEARTBEAT_ID].offer(item, wait=self.speed is None)
+                    continue
                 profile = self.profiles[packet.profile]
                 item = Item(message_of(packet, profile), label_of(packet))
                 self.deliveries[packet.profile].offer(item, wait=self.speed is None)
@@ -141,7 +165,7 @@ class Runner:
             for d in self.deliveries.values():
                 d.stop()
         return Summary(
-            {pid: {"sent": d.counters.sent, "failed": d.counters.failed, "retried": d.counters.retried,
+            {("heartbeat" if pid == HEARTBEAT_ID else str(pid)): {"sent": d.counters.sent, "failed": d.counters.failed, "retried": d.counters.retried,
                    "dropped": d.counters.dropped, "buffered": len(d.pending())}
              for pid, d in self.deliveries.items()},
             self._fatal(),

@@ -20,6 +20,7 @@ from .model import (
     Auth,
     Camera,
     Flow,
+    Heartbeat,
     ListEntry,
     Lists,
     Profile,
@@ -210,6 +211,7 @@ class _Builder:
         traffic = tuple(self.flow(f, ("traffic", i), zone_ids) for i, f in enumerate(data.get("traffic", [])))
         lists = self.lists(data.get("lists", {}), recognition)
         profiles = self.profiles(data.get("profiles"))
+        heartbeat = self.heartbeat(data["heartbeat"]) if "heartbeat" in data else None
         return Scenario(
             name=data.get("name", FsPath(file).stem),
             seed=data.get("seed", 0),
@@ -221,6 +223,7 @@ class _Builder:
             traffic=traffic,
             lists=lists,
             profiles=profiles,
+            heartbeat=heartbeat,
             source=file,
         )
 
@@ -411,6 +414,27 @@ class _Builder:
 
         return Lists(entries("allow"), entries("block"), entries("custom"), d.get("match", "soft") == "strict")
 
+    def _auth(self, d: dict) -> tuple[Auth | None, Auth | None]:
+        auth = Auth(d["auth"]["type"], d["auth"]["user"], d["auth"]["password"]) if "auth" in d else None
+        header = (Auth("header", "", d["auth_header"]["value"], d["auth_header"].get("name", "X-Auth-Key"))
+                  if "auth_header" in d else None)
+        return auth, header
+
+    def heartbeat(self, d: dict) -> Heartbeat:
+        path = ("heartbeat",)
+        if d.get("url") is not None:
+            problem = check_target("http", d["url"])
+            if problem:
+                self.c.add(path + ("url",), f"heartbeat.url: {problem}")
+        base = Heartbeat()
+        period = self.duration_or(d, "period", path, base.period_us)
+        if period < 1_000_000:
+            self.c.add(path + ("period",), "heartbeat.period must be at least 1s (the camera offers 5m to daily)")
+        auth, header = self._auth(d)
+        return Heartbeat(d.get("url"), period, tuple(d.get("fields", ())), d.get("firmware", base.firmware),
+                         d.get("anpr_version", base.anpr_version), auth, header, d.get("ca_file"),
+                         d.get("insecure", False))
+
     def profiles(self, items: list | None) -> tuple[Profile, ...]:
         if not items:
             return (Profile(),)
@@ -443,9 +467,8 @@ class _Builder:
                     second_image=d.get("second_image", False),
                     buffer=d.get("buffer", True),
                     buffer_size=d.get("buffer_size", base.buffer_size),
-                    auth=Auth(d["auth"]["type"], d["auth"]["user"], d["auth"]["password"]) if "auth" in d else None,
-                    auth_header=Auth("header", "", d["auth_header"]["value"], d["auth_header"].get("name", "X-Auth-Key"))
-                    if "auth_header" in d else None,
+                    auth=self._auth(d)[0],
+                    auth_header=self._auth(d)[1],
                     ca_file=d.get("ca_file"),
                     insecure=d.get("insecure", False),
                     framing=d.get("framing", base.framing),

@@ -162,6 +162,21 @@ class Profile:
 
 
 @dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """The camera's periodic keepalive: a JSON POST (FF-EVENTS.md section 7)."""
+
+    url: str | None = None  # None: the --http URL of the run
+    period_us: int = 5 * 60 * 1_000_000
+    fields: tuple[str, ...] = ()  # () means all
+    firmware: str = "11.1.72"
+    anpr_version: str = "2.7.1"
+    auth: Auth | None = None
+    auth_header: Auth | None = None
+    ca_file: str | None = None
+    insecure: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     name: str
     seed: int
@@ -173,6 +188,7 @@ class Scenario:
     traffic: tuple[Flow, ...] = ()
     lists: Lists = field(default_factory=Lists)
     profiles: tuple[Profile, ...] = (Profile(),)
+    heartbeat: Heartbeat | None = None
     source: str = "<scenario>"
 
     def profile(self, profile_id: int) -> Profile | None:

@@ -230,6 +230,25 @@ PROFILE = _obj(
     ("id",),
 )
 
+HEARTBEAT_FIELDS = [
+    "system.timestamp", "identify.platform", "identify.version", "identify.ipAddress", "identify.macAddress",
+    "identify.osVersion", "identify.anprVersion", "ALPV.device_ID", "ALPV.version", "ALPV.numFrames",
+    "ALPV.numFramesAvg", "ALPV.numberOfReads",
+]
+HEARTBEAT = _obj(
+    {
+        "url": TEXT,
+        "period": DURATION,
+        "fields": {"type": "array", "items": {"enum": HEARTBEAT_FIELDS}, "uniqueItems": True},
+        "firmware": TEXT,
+        "anpr_version": TEXT,
+        "auth": AUTH,
+        "auth_header": AUTH_HEADER,
+        "ca_file": TEXT,
+        "insecure": {"type": "boolean"},
+    }
+)
+
 SCENARIO = _obj(
     {
         "version": {"const": 1, "x-message": "must be 1 (the only scenario format version)"},
@@ -249,6 +268,7 @@ SCENARIO = _obj(
         "vehicles": {"type": "array", "items": VEHICLE},
         "traffic": {"type": "array", "items": TRAFFIC},
         "lists": LISTS,
+        "heartbeat": HEARTBEAT,
         "profiles": {
             "type": "array",
             "items": PROFILE,
