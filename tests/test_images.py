@@ -94,3 +94,34 @@ def test_crops_are_drawn_once_per_passage_and_shared(tmp_path):
     got = [p for p in packets(tmp_path, "image: vehicle") if p.payload["plateUTF8"] == "5SX2207"]
     assert len({p.payload.attachments[0].data for p in got}) == 1
     assert len({tuple(p.payload["plateCoordinatesRelative"]) for p in got}) == 1
+
+
+def test_users_photos_for_vehicle_and_frame_images(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    colours = [(200, 10, 10), (10, 200, 10)]
+    for i, colour in enumerate(colours):
+        Image.new("RGB", (800, 600), colour).save(photos / f"car{i}.jpg", quality=95)
+    (photos / "notes.txt").write_text("not a photo")
+    path = tmp_path / "s.yaml"
+    path.write_text(BASE % "image: vehicle, second_image: true" + "images: {photos: photos}\n")
+    scenario = load_scenario(path)
+    seen = {}
+    for packet in Camera(scenario, scenario.start_us).packets():
+        image, plate = packet.payload.attachments
+        img = Image.open(io.BytesIO(image.data)).convert("RGB")
+        seen[packet.payload["plateUTF8"]] = img.getpixel((img.width // 2, img.height // 2))
+        assert img.size == (588, 420)  # scaled to the vehicle crop
+        assert Image.open(io.BytesIO(plate.data)).width < 200  # the plate crop is still drawn
+    # one photo per vehicle, in arrival order
+    first, second = seen["5SX2207"], seen["AB12CDE"]
+    assert first[0] > 150 and first[1] < 60 and second[1] > 150 and second[0] < 60
+
+
+def test_photos_folder_must_exist(tmp_path):
+    from ffsim.scenario import ScenarioError
+
+    path = tmp_path / "s.yaml"
+    path.write_text(BASE % "image: vehicle" + "images: {photos: nowhere}\n")
+    with pytest.raises(ScenarioError, match=r"s\.yaml:\d+:\d+: images\.photos: 'nowhere' is not a folder"):
+        load_scenario(path)

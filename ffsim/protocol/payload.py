@@ -266,7 +266,7 @@ class PayloadBuilder:
         self.profile = profile
         self.attach = profile.image != "none"
         self.inline = profile.inline_images and self.attach  # ImageArray only when images travel in the JSON
-        self.renderer = renderer or ImageRenderer(cam.width, cam.height)
+        self.renderer = renderer or ImageRenderer(cam.width, cam.height, scenario.photos)
         self.start_us = start_us
         self.lists = lists
         self.counter = 0

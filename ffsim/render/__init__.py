@@ -94,11 +94,24 @@ def draw_vehicle(draw: ImageDraw.ImageDraw, v: Vehicle, plate: Box) -> None:
         draw.rectangle((x, base - 1, x + wheel, base + h * 0.9), fill=(18, 18, 18))
 
 
-class ImageRenderer:
-    """Draws and encodes the images of events, memoising what a passage reuses."""
+@lru_cache(maxsize=16)
+def _photo(path: str) -> Image.Image:
+    with Image.open(path) as img:
+        return img.convert("RGB")
 
-    def __init__(self, frame_w: int, frame_h: int):
+
+class ImageRenderer:
+    """Draws and encodes the images of events, memoising what a passage reuses.
+
+    With the user's photos, vehicle and frame images are those photos (one per
+    vehicle, chosen by its arrival order, scaled to the image's size); the plate
+    crop is still drawn, so that its text is the plate's. The coordinates then
+    say where ffsim's plate would be, not where the photo's plate is.
+    """
+
+    def __init__(self, frame_w: int, frame_h: int, photos: tuple[str, ...] = ()):
         self.frame_w, self.frame_h = frame_w, frame_h
+        self.photos = photos
 
     def _plate(self, v: Vehicle, x: float, y: float) -> Box:
         return plate_box(x, y, v.plate_w, v.plate_h, self.frame_w, self.frame_h)
@@ -127,13 +140,19 @@ class ImageRenderer:
             return img
         if kind == "vehicle":
             x0, y0, cw, ch = crop_box("vehicle", plate, self.frame_w, self.frame_h)
+            if self.photos:
+                return self._from_photo(v, (cw, ch))
             return self.scene(v, x, y).crop((x0, y0, x0 + cw, y0 + ch))
-        img = self.scene(v, x, y)
+        img = self._from_photo(v, (self.frame_w, self.frame_h)) if self.photos else self.scene(v, x, y)
         if kind == "frame_downsized":
             s = scale_of(kind, self.frame_w)
             if s != 1.0:
                 img = img.resize((DOWNSIZED_WIDTH, max(1, int(self.frame_h * s + 0.5))), Image.Resampling.BILINEAR)
         return img
+
+
+    def _from_photo(self, v: Vehicle, size: tuple[int, int]) -> Image.Image:
+        return _photo(self.photos[v.seq % len(self.photos)]).resize(size, Image.Resampling.BILINEAR)
 
 
 def encode(img: Image.Image, image_format: str) -> bytes:

@@ -212,6 +212,7 @@ class _Builder:
         lists = self.lists(data.get("lists", {}), recognition)
         profiles = self.profiles(data.get("profiles"))
         heartbeat = self.heartbeat(data["heartbeat"]) if "heartbeat" in data else None
+        photos = self.photos(data["images"]["photos"], file) if "photos" in data.get("images", {}) else ()
         return Scenario(
             name=data.get("name", FsPath(file).stem),
             seed=data.get("seed", 0),
@@ -224,6 +225,7 @@ class _Builder:
             lists=lists,
             profiles=profiles,
             heartbeat=heartbeat,
+            photos=photos,
             source=file,
         )
 
@@ -413,6 +415,19 @@ class _Builder:
             return tuple(out)
 
         return Lists(entries("allow"), entries("block"), entries("custom"), d.get("match", "soft") == "strict")
+
+    PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+
+    def photos(self, folder: str, file: str) -> tuple[str, ...]:
+        path = (FsPath(file).parent / folder).resolve()
+        where = ("images", "photos")
+        if not path.is_dir():
+            self.c.add(where, f"images.photos: {folder!r} is not a folder (relative to the scenario file)")
+            return ()
+        found = sorted(str(p) for p in path.iterdir() if p.suffix.lower() in self.PHOTO_SUFFIXES and p.is_file())
+        if not found:
+            self.c.add(where, f"images.photos: no .jpg, .png or .bmp files in {folder!r}")
+        return tuple(found)
 
     def _auth(self, d: dict) -> tuple[Auth | None, Auth | None]:
         auth = Auth(d["auth"]["type"], d["auth"]["user"], d["auth"]["password"]) if "auth" in d else None

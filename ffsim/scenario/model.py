@@ -189,6 +189,7 @@ class Scenario:
     lists: Lists = field(default_factory=Lists)
     profiles: tuple[Profile, ...] = (Profile(),)
     heartbeat: Heartbeat | None = None
+    photos: tuple[str, ...] = ()  # the user's own pictures for vehicle and frame images
     source: str = "<scenario>"
 
     def profile(self, profile_id: int) -> Profile | None:

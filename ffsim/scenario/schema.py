@@ -269,6 +269,7 @@ SCENARIO = _obj(
         "traffic": {"type": "array", "items": TRAFFIC},
         "lists": LISTS,
         "heartbeat": HEARTBEAT,
+        "images": _obj({"photos": TEXT}),
         "profiles": {
             "type": "array",
             "items": PROFILE,
