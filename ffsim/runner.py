@@ -60,8 +60,9 @@ def make_transport(profile: Profile):
 
 
 def message_of(packet: Packet, profile: Profile) -> Message:
-    name = profile.json_filename.replace("{packetCounter}", str(packet.payload["packetCounter"]))
-    return Message(packet.payload.camera_json(), packet.payload.attachments, name)
+    counter = str(packet.payload["packetCounter"])
+    name = profile.json_filename.replace("{packetCounter}", counter)
+    return Message(packet.payload.camera_json(), packet.payload.attachments, name, counter)
 
 
 def label_of(packet: Packet) -> dict:

@@ -85,6 +85,37 @@ def test_the_wire_looks_like_libcurl(tmp_path):
     assert expected(path)[0].payload.camera_json() in body
 
 
+def test_boundary_and_file_names_are_settings(tmp_path):
+    path = scenario_file(tmp_path, "- {id: 1, image: plate, boundary: ffsim-b0undary, "
+                                   "image_filename: 'plate-{packetCounter}.jpg', json_filename: ev.json}\n")
+    with RawRecorder() as rx:
+        result = ffsim("run", str(path), "--http", rx.url, "--speed", "max", "--quiet")
+    assert result.returncode == 0, result.stderr
+    packets = expected(path)
+    for packet, request in zip(packets, rx.requests):
+        headers = dict(request["headers"])
+        assert [k for k, _ in request["headers"]] == ["Host", "Accept", "Content-Length", "Content-Type"]
+        assert headers["Content-Type"] == "multipart/form-data; boundary=ffsim-b0undary"
+        body = request["body"]
+        assert body.startswith(b'--ffsim-b0undary\r\nContent-Disposition: form-data; name="event"; '
+                               b'filename="ev.json"\r\nContent-Type: application/json\r\n\r\n'
+                               + packet.payload.camera_json())
+        counter = packet.payload["packetCounter"]
+        assert f'name="image"; filename="plate-{counter}.jpg"'.encode() in body
+        assert packet.payload.attachments[0].data in body and body.endswith(b"--ffsim-b0undary--\r\n")
+
+
+def test_json_format_wire(tmp_path):
+    path = scenario_file(tmp_path, "- {id: 1, format: json, image: none}\n")
+    with RawRecorder() as rx:
+        result = ffsim("run", str(path), "--http", rx.url, "--speed", "max", "--quiet")
+    assert result.returncode == 0, result.stderr
+    first = rx.requests[0]
+    assert [k for k, _ in first["headers"]] == ["Host", "Accept", "Content-Length", "Content-Type"]
+    assert dict(first["headers"])["Content-Type"] == "application/json"
+    assert first["body"] == expected(path)[0].payload.camera_json()
+
+
 @pytest.mark.parametrize("send_continue", [True, False])
 def test_large_bodies_expect_100_continue(tmp_path, send_continue):
     # a 4K full frame as BMP is about 25 MB: over the 1 MiB threshold

@@ -491,6 +491,8 @@ class _Builder:
                     timeout_us=self.duration_or(d, "timeout", path, base.timeout_us),
                     user_agent=d.get("user_agent"),
                     json_filename=d.get("json_filename", base.json_filename),
+                    image_filename=d.get("image_filename", base.image_filename),
+                    boundary=d.get("boundary"),
                     json_content_type=d.get("json_content_type", base.json_content_type),
                     expect_threshold=d.get("expect_threshold", base.expect_threshold),
                 )

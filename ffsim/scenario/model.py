@@ -152,6 +152,8 @@ class Profile:
     timeout_us: int = 30_000_000
     user_agent: str | None = None
     json_filename: str = "event_{packetCounter}.json"
+    image_filename: str = "{name}"  # {name}: the camera's file name of the image; {packetCounter}
+    boundary: str | None = None  # None: libcurl's own (24 dashes and 22 random characters)
     json_content_type: str = "application/json"
     expect_threshold: int = 1024 * 1024
 

@@ -27,3 +27,4 @@ class Message:
     json: bytes  # the camera's JSON text
     attachments: tuple  # of ffsim.protocol.payload.Attachment, for multipart
     json_filename: str
+    counter: str = ""  # the packetCounter, for file name templates

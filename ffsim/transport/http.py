@@ -13,6 +13,7 @@ import socket
 from urllib.parse import urlsplit
 
 import pycurl
+from urllib3 import encode_multipart_formdata
 
 from ..scenario.model import Profile
 from . import Message, Outcome, TargetError
@@ -82,22 +83,36 @@ class HttpTransport:
             self.base_headers.append(f"{profile.auth_header.name}: {profile.auth_header.secret}")
 
     def _headers(self, body_size: int, extra: list[str]) -> list[str]:
+        # With a Content-Type of ours libcurl would put it before Content-Length; giving
+        # both keeps the order Host, Accept, Content-Length, Content-Type in every mode.
         # libcurl decides Expect by its own threshold; ours is a setting, so say it explicitly
         expect = "Expect: 100-continue" if body_size > self.profile.expect_threshold else "Expect:"
         return self.base_headers + extra + [expect]
+
+    def _filename(self, attachment, message: Message) -> str:
+        return (self.profile.image_filename.replace("{name}", attachment.filename)
+                .replace("{packetCounter}", message.counter))
 
     def send(self, message: Message) -> Outcome:
         c = self.curl
         if self.profile.format == "json":
             c.setopt(pycurl.POSTFIELDS, message.json)
             c.setopt(pycurl.HTTPHEADER, self._headers(len(message.json), [
-                f"Content-Type: {self.profile.json_content_type}"]))
+                f"Content-Length: {len(message.json)}", f"Content-Type: {self.profile.json_content_type}"]))
+        elif self.profile.boundary:
+            # a boundary of the user's: the body is built by urllib3, then sent by libcurl as it is
+            fields = [("event", (message.json_filename, message.json, self.profile.json_content_type))]
+            fields += [(a.field, (self._filename(a, message), a.data, a.content_type)) for a in message.attachments]
+            body, content_type = encode_multipart_formdata(fields, boundary=self.profile.boundary)
+            c.setopt(pycurl.POSTFIELDS, body)
+            c.setopt(pycurl.HTTPHEADER, self._headers(len(body), [
+                f"Content-Length: {len(body)}", f"Content-Type: {content_type}"]))
         else:
             form = [("event", (pycurl.FORM_BUFFER, message.json_filename, pycurl.FORM_BUFFERPTR, message.json,
                                pycurl.FORM_CONTENTTYPE, self.profile.json_content_type))]
             size = len(message.json)
             for a in message.attachments:
-                form.append((a.field, (pycurl.FORM_BUFFER, a.filename, pycurl.FORM_BUFFERPTR, a.data,
+                form.append((a.field, (pycurl.FORM_BUFFER, self._filename(a, message), pycurl.FORM_BUFFERPTR, a.data,
                                        pycurl.FORM_CONTENTTYPE, a.content_type)))
                 size += len(a.data)
             c.setopt(pycurl.HTTPPOST, form)
