@@ -225,7 +225,7 @@ PROFILE = _obj(
         "user_agent": TEXT,
         "json_filename": TEXT,
         "image_filename": TEXT,
-        "boundary": {"type": "string", "pattern": "^[0-9A-Za-z'()+_,./:=?-]{1,70}$",
+        "boundary": {"type": ["string", "null"], "pattern": "^[0-9A-Za-z'()+_,./:=?-]{1,70}$",
                      "x-message": "must be 1 to 70 letters, digits or '()+_,-./:=? (RFC 2046)"},
         "json_content_type": TEXT,
         "expect_threshold": {"type": "integer", "minimum": 0},
