@@ -151,6 +151,7 @@ def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, 
 
     Exit 0 when every event was delivered, 1 otherwise.
     """
+    # imported here so that validate and events do not load libcurl
     from .runner import LivePrinter, Runner, retarget
     from .transport import TargetError
 

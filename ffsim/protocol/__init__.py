@@ -49,14 +49,9 @@ class Camera:
         self.builders = [PayloadBuilder(scenario, p, start_us, self.engine.lists) for p in chosen if p is not None]
 
     def packets(self, until_us: int | None = None) -> Iterator[Packet]:
-        start_us = self.start_us
-        builders = self.builders
-        for ev in self.engine.events(until_us):
-            epoch_ms = (start_us + ev.time_us) // 1000
-            for builder in builders:
-                payload = builder.build(ev)
-                if payload is not None:
-                    yield Packet(ev.time_us, epoch_ms, builder.profile.id, payload, ev)
+        for item in self.packets_and_events(until_us):
+            if type(item) is Packet:
+                yield item
 
     def packets_and_heartbeats(self, until_us: int | None = None) -> Iterator[Packet | HeartbeatPacket]:
         """packets(), with the scenario's heartbeats in time order among them.

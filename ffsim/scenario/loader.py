@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 from fractions import Fraction
 from pathlib import Path as FsPath
-from urllib.parse import urlsplit
 
 import jsonschema
 
 from ..engine import geometry
 from ..engine.plates import GENERATORS
+from ..transport.targets import target_problem
 from ..units import parse_duration, parse_rate, parse_start
 from . import schema as S
 from .model import (
@@ -438,7 +438,7 @@ class _Builder:
     def heartbeat(self, d: dict) -> Heartbeat:
         path = ("heartbeat",)
         if d.get("url") is not None:
-            problem = check_target("http", d["url"])
+            problem = target_problem("http", d["url"])
             if problem:
                 self.c.add(path + ("url",), f"heartbeat.url: {problem}")
         base = Heartbeat()
@@ -463,7 +463,7 @@ class _Builder:
             protocol = d.get("protocol", "http")
             url = d.get("url")
             if url is not None:
-                problem = check_target(protocol, url)
+                problem = target_problem(protocol, url)
                 if problem:
                     self.c.add(path + ("url",), f"{show_path(path + ('url',))}: {problem}")
             if d.get("ca_file") is not None and d.get("insecure"):
@@ -498,24 +498,6 @@ class _Builder:
                 )
             )
         return tuple(sorted(out, key=lambda p: p.id))
-
-
-def check_target(protocol: str, url: str) -> str | None:
-    """A one-line reason why url is not a usable target for protocol, else None."""
-    if protocol == "http":
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return f"must be an http:// or https:// URL, got {url!r}"
-        try:
-            parts.port
-        except ValueError:
-            return f"has an invalid port: {url!r}"
-        return None
-    text = url[len("tcp://") :] if url.startswith("tcp://") else url
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        return f"must be HOST:PORT (or tcp://HOST:PORT), got {url!r}"
-    return None
 
 
 def load_scenario(path: str | FsPath) -> Scenario:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from . import Message, Outcome
 
@@ -31,7 +31,6 @@ class Counters:
     failed: int = 0  # failed attempts
     retried: int = 0  # attempts after a failure
     dropped: int = 0
-    dropped_items: list = field(default_factory=list)
 
 
 class Delivery:
@@ -92,7 +91,6 @@ class Delivery:
     # -- the worker ------------------------------------------------------------------------
     def _drop(self, item: Item, outcome: Outcome) -> None:
         self.counters.dropped += 1
-        self.counters.dropped_items.append(item.label)
         self.report(self.profile_id, item, Outcome(False, f"dropped: {outcome.detail}"))
 
     def _run(self) -> None:

@@ -17,6 +17,7 @@ from urllib3 import encode_multipart_formdata
 
 from ..scenario.model import Profile
 from . import Message, Outcome, TargetError
+from .targets import http_url_problem
 
 RETRYABLE = {
     pycurl.E_COULDNT_CONNECT: "refused",
@@ -38,13 +39,11 @@ FATAL = {
 
 def check_http_target(url: str) -> None:
     """Raise TargetError for a URL that cannot work (malformed, host that does not resolve)."""
+    problem = http_url_problem(url)
+    if problem:
+        raise TargetError(problem)
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TargetError(f"malformed URL {url!r}: expected http://HOST[:PORT]/PATH or https://...")
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise TargetError(f"malformed URL {url!r}: bad port") from None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except socket.gaierror:

@@ -13,15 +13,14 @@ import socket
 
 from ..scenario.model import Profile
 from . import Message, Outcome, TargetError
+from .targets import target_problem, tcp_address
 
 
 def parse_address(target: str) -> tuple[str, int]:
-    text = target[len("tcp://"):] if target.startswith("tcp://") else target
-    host, sep, port = text.rpartition(":")
-    host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise TargetError(f"malformed TCP target {target!r}: expected HOST:PORT")
-    return host, int(port)
+    address = tcp_address(target)
+    if address is None:
+        raise TargetError(target_problem("tcp", target) or target)
+    return address
 
 
 def check_tcp_target(target: str) -> tuple[str, int]:
