@@ -152,13 +152,25 @@ def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, 
     Exit 0 when every event was delivered, 1 otherwise.
     """
     # imported here so that validate and events do not load libcurl
-    from .runner import LivePrinter, Runner, retarget
+    from .runner import LivePrinter, Runner, embedded_needed, fill_targets, retarget
     from .transport import TargetError
 
     if http_url and tcp_target:
         click.echo("ffsim: error: give --http or --tcp, not both", err=True)
         sys.exit(1)
     scenario = retarget(_load_or_exit(file), http_url, tcp_target)
+    embedded = None
+    if embedded_needed(scenario):
+        # no target anywhere: ffsim's own receiver, on free loopback ports, is the target
+        from .receiver.live import LiveView
+        from .receiver.server import Receiver
+
+        embedded = Receiver(http="127.0.0.1:0", tcp="127.0.0.1:0", speed=speed,
+                            lost_timeout_s=scenario.recognition.lost_timeout_us / 1e6,
+                            on_record=LiveView(quiet=True)).start()
+        scenario = fill_targets(scenario, embedded.http_url + "listener.php", embedded.tcp_address)
+        if not quiet:
+            click.echo(f"no target given: sending to the built-in receiver ({embedded.http_url}, tcp {embedded.tcp_address})")
     if until_us is None and any(f.until_us is None for f in scenario.traffic):
         click.echo(f"{file}: a traffic flow has no `until`; the run never ends (use --until or Ctrl-C)", err=True)
     try:
@@ -167,6 +179,14 @@ def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, 
         click.echo(f"ffsim: error: {exc}", err=True)
         sys.exit(1)
     summary = runner.run(until_us, drain_us / 1e6)
+    if embedded is not None:
+        from .receiver.live import summary_text
+
+        embedded.stop()
+        click.echo("built-in receiver: " + summary_text(embedded.summary()))
+        if embedded.violations and not quiet:
+            for violation in embedded.violations[:20]:
+                click.echo(f"  ! {violation}")
     if summary.interrupted:
         unsent = runner.unsent()
         click.echo(f"interrupted: {len(unsent)} event(s) not delivered", err=True)
@@ -177,6 +197,62 @@ def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, 
         click.echo(f"ffsim: error: {summary.fatal}", err=True)
     click.echo(summary.as_json() if as_json else summary.table())
     sys.exit(0 if summary.delivered_all else 1)
+
+
+@main.command()
+@click.option("--http", "http_bind", metavar="HOST:PORT", help="Listen for HTTP here (default 127.0.0.1:8080 "
+              "when neither --http nor --tcp is given).")
+@click.option("--tcp", "tcp_bind", metavar="HOST:PORT", help="Listen for JSON over TCP here.")
+@click.option("--out", type=click.Path(file_okay=False), help="Store packets, images and a raw capture here.")
+@click.option("--respond", type=int, default=200, show_default=True, help="HTTP status to answer.")
+@click.option("--delay", "delay_us", type=DURATION, default="0s", help="Wait this long before answering.")
+@click.option("--fail-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of requests answered 503.")
+@click.option("--basic", metavar="USER:PASSWORD", help="Require HTTP Basic auth.")
+@click.option("--auth-header", metavar="NAME:VALUE", help="Require this header.")
+@click.option("--tls-cert", type=click.Path(dir_okay=False), help="Serve HTTPS with this certificate (PEM).")
+@click.option("--tls-key", type=click.Path(dir_okay=False), help="The certificate's key (PEM).")
+@click.option("--lost-timeout", "lost_us", type=DURATION, default="5s", show_default=True,
+              help="The senders' lost timeout, for the Lost timing check.")
+@click.option("-q", "--quiet", is_flag=True, help="No line per packet.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON at exit.")
+def receive(http_bind, tcp_bind, out, respond, delay_us, fail_rate, basic, auth_header, tls_cert, tls_key,
+            lost_us, quiet, as_json) -> None:
+    """Receive, validate and store FF-Events until Ctrl-C (from ffsim or a real camera)."""
+    import json as jsonlib
+    import signal
+    import ssl
+    import threading
+
+    from .receiver.live import LiveView, summary_text
+    from .receiver.server import Receiver
+
+    if not http_bind and not tcp_bind:
+        http_bind = "127.0.0.1:8080"
+    context = None
+    if tls_cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(tls_cert, tls_key)
+    receiver = Receiver(http_bind, tcp_bind, out, respond, delay_us / 1e6, fail_rate,
+                        basic=tuple(basic.split(":", 1)) if basic else None,
+                        auth_header=tuple(auth_header.split(":", 1)) if auth_header else None,
+                        ssl_context=context, lost_timeout_s=lost_us / 1e6, on_record=LiveView(quiet=quiet))
+    try:
+        receiver.start()
+    except OSError as exc:
+        click.echo(f"ffsim: error: cannot listen: {exc.strerror or exc}", err=True)
+        sys.exit(1)
+    where = ", ".join(x for x in (receiver.http_url and f"HTTP {receiver.http_url}",
+                                  receiver.tcp_address and f"TCP {receiver.tcp_address}") if x)
+    click.echo(f"listening: {where}" + (f"; storing in {out}" if out else ""), err=True)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        pass
+    receiver.stop()
+    summary = receiver.summary()
+    click.echo(jsonlib.dumps(summary) if as_json else summary_text(summary))
 
 
 if __name__ == "__main__":  # pragma: no cover

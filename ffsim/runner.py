@@ -37,6 +37,23 @@ def retarget(scenario: Scenario, http: str | None, tcp: str | None) -> Scenario:
     return dataclasses.replace(scenario, profiles=profiles, heartbeat=heartbeat)
 
 
+def embedded_needed(scenario: Scenario) -> bool:
+    """No target anywhere: the run sends to ffsim's own receiver."""
+    return all(p.url is None for p in scenario.profiles) and (
+        scenario.heartbeat is None or scenario.heartbeat.url is None)
+
+
+def fill_targets(scenario: Scenario, http_url: str, tcp_address: str | None) -> Scenario:
+    """Profiles (and heartbeat) without a target send to these."""
+    profiles = tuple(
+        p if p.url is not None else dataclasses.replace(p, url=http_url if p.protocol == "http" else tcp_address)
+        for p in scenario.profiles)
+    heartbeat = scenario.heartbeat
+    if heartbeat is not None and heartbeat.url is None:
+        heartbeat = dataclasses.replace(heartbeat, url=http_url)
+    return dataclasses.replace(scenario, profiles=profiles, heartbeat=heartbeat)
+
+
 HEARTBEAT_ID = 0  # the heartbeat's delivery, beside profiles 1-3
 
 

@@ -264,7 +264,7 @@ class PayloadBuilder:
                  renderer: ImageRenderer | None = None):
         cam = scenario.camera
         self.profile = profile
-        self.attach = profile.image != "none"
+        self.attach = profile.image_kind != "none"
         self.inline = profile.inline_images and self.attach  # ImageArray only when images travel in the JSON
         self.renderer = renderer or ImageRenderer(cam.width, cam.height, scenario.photos)
         self.start_us = start_us
@@ -273,8 +273,8 @@ class PayloadBuilder:
         self.fold_ascii = scenario.recognition.fold_ascii
         self.frame_w, self.frame_h = cam.width, cam.height
         self.event_types = profile.events
-        self.image_kind = profile.image
-        self.image_type = IMAGE_TYPE[profile.image]
+        self.image_kind = profile.image_kind
+        self.image_type = IMAGE_TYPE[profile.image_kind]
         self.extension = EXTENSION[profile.image_format]
         self.plate_dir = f"{cam.plate_folder}/"
         self.vehicle_dir = f"{cam.vehicle_folder}/"

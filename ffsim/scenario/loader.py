@@ -477,7 +477,7 @@ class _Builder:
                     events=frozenset(d.get("events", S.EVENT_TYPES)),
                     device_id=d.get("device_id"),
                     format=d.get("format", "multipart"),
-                    image=d.get("image", "none" if protocol == "tcp" else "vehicle"),
+                    image=d.get("image"),
                     image_format=d.get("image_format", "jpeg"),
                     second_image=d.get("second_image", False),
                     buffer=d.get("buffer", True),

@@ -136,7 +136,7 @@ class Profile:
     events: frozenset[str] = frozenset({"new", "update", "lost"})
     device_id: str | None = None  # None: the camera's device_id
     format: str = "multipart"  # multipart | json (HTTP)
-    image: str = "vehicle"  # vehicle | plate | frame | frame_downsized | none (TCP: none)
+    image: str | None = None  # vehicle | plate | frame | frame_downsized | none; None: the protocol's default
     image_format: str = "jpeg"
     second_image: bool = False  # adds the plate crop
     buffer: bool = True
@@ -156,6 +156,13 @@ class Profile:
     boundary: str | None = None  # None: libcurl's own (24 dashes and 22 random characters)
     json_content_type: str = "application/json"
     expect_threshold: int = 1024 * 1024
+
+    @property
+    def image_kind(self) -> str:
+        """The image attached: as configured, else vehicle over HTTP and none over TCP."""
+        if self.image is not None:
+            return self.image
+        return "none" if self.protocol == "tcp" else "vehicle"
 
     @property
     def inline_images(self) -> bool:

@@ -1,0 +1,363 @@
+"""The built-in receiver: real HTTP (aiohttp) and TCP (asyncio) servers that validate
+and store FF-Events, from ffsim or from a real camera.
+
+Use it from Python in a ``with`` block (it runs its own event loop in a thread):
+
+    with Receiver(out="captured") as rx:
+        ... send to rx.http_url or rx.tcp_address ...
+    rx.records, rx.violations, rx.summary()
+
+Malformed input of any kind gets an error answer or a closed connection and a
+violation, never a crash; what was already stored stays stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import codecs
+import io
+import json
+import random
+import re
+import ssl
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+from werkzeug.formparser import parse_form_data
+
+from .validate import Validator, Violation
+
+MAX_BODY = 16 * 1024 * 1024
+READ_TIMEOUT_S = 30.0
+_SAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def safe_name(name: str | None, fallback: str) -> str:
+    """A file name that can only land in its folder: the last path part, plain characters."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = _SAFE.sub("_", base).lstrip(".")[:120]
+    return base or fallback
+
+
+@dataclass
+class Record:
+    """One received packet (or one thing that failed to be a packet)."""
+
+    arrival: float  # epoch seconds
+    peer: str
+    protocol: str  # http | tcp
+    path: str
+    headers: list
+    payload: object | None
+    violations: list[str]
+    images: list[str] = field(default_factory=list)  # stored file names
+
+    def as_json(self) -> str:
+        return json.dumps({"arrival": self.arrival, "peer": self.peer, "protocol": self.protocol, "path": self.path,
+                           "headers": self.headers, "payload": self.payload, "violations": self.violations,
+                           "images": self.images}, ensure_ascii=False)
+
+
+class Receiver:
+    def __init__(self, http: str | None = "127.0.0.1:0", tcp: str | None = None, out: str | Path | None = None,
+                 respond: int = 200, delay_s: float = 0.0, fail_rate: float = 0.0, seed: int = 0,
+                 max_body: int = MAX_BODY, basic: tuple[str, str] | None = None,
+                 auth_header: tuple[str, str] | None = None, ssl_context: ssl.SSLContext | None = None,
+                 lost_timeout_s: float = 5.0, speed: float | None = 1.0, on_record=None):
+        self.http_bind, self.tcp_bind = http, tcp
+        self.out = Path(out) if out is not None else None
+        self.respond, self.delay_s, self.fail_rate = respond, delay_s, fail_rate
+        self.random = random.Random(seed)
+        self.max_body = max_body
+        self.basic, self.auth_header, self.ssl_context = basic, auth_header, ssl_context
+        self.validator = Validator(lost_timeout_s, speed)
+        self.on_record = on_record
+        self.records: list[Record] = []
+        self.violations: list[str] = []
+        self.counts: Counter = Counter()
+        self.http_url: str | None = None
+        self.tcp_address: str | None = None
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+        self._t0 = time.monotonic()
+        self._seq = 0
+
+    # -- life ------------------------------------------------------------------------------
+    def start(self) -> Receiver:
+        if self.out is not None:
+            (self.out / "images").mkdir(parents=True, exist_ok=True)
+        self._thread = threading.Thread(target=self._serve, name="ffsim-receiver", daemon=True)
+        self._thread.start()
+        self._started.wait(10)
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def __enter__(self) -> Receiver:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _serve(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._stopping: asyncio.Event | None = None
+        try:
+            self._loop.run_until_complete(self._main())
+        except BaseException as exc:  # reported to start(), never a crash of the caller
+            self._error = exc
+            self._started.set()
+        finally:
+            self._loop.close()
+
+    async def _main(self) -> None:
+        self._stopping = asyncio.Event()
+        runner = None
+        tcp_server = None
+        if self.http_bind:
+            host, port = _split(self.http_bind)
+            app = web.Application(client_max_size=self.max_body)
+            app.router.add_route("*", "/{tail:.*}", self._http)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, host, port, ssl_context=self.ssl_context)
+            await site.start()
+            bound = runner.addresses[0]  # the port chosen when 0 was asked
+            scheme = "https" if self.ssl_context else "http"
+            self.http_url = f"{scheme}://{bound[0]}:{bound[1]}/"
+        if self.tcp_bind:
+            host, port = _split(self.tcp_bind)
+            tcp_server = await asyncio.start_server(self._tcp, host, port, limit=self.max_body)
+            bound = tcp_server.sockets[0].getsockname()
+            self.tcp_address = f"{bound[0]}:{bound[1]}"
+        self._started.set()
+        await self._stopping.wait()
+        if tcp_server is not None:
+            tcp_server.close()
+        if runner is not None:
+            await runner.cleanup()
+
+    # -- recording -------------------------------------------------------------------------
+    def _record(self, record: Record, raw: bytes | None = None) -> None:
+        with self._lock:
+            self.records.append(record)
+            self.violations.extend(record.violations)
+            payload = record.payload if isinstance(record.payload, dict) else {}
+            state = payload.get("carState", "heartbeat" if "ALPV" in payload or "identify" in payload else "invalid")
+            key = (payload.get("sensorProviderID", payload.get("ALPV", {}).get("device_ID", "?")), state)
+            self.counts[key] += 1
+            if self.out is not None:
+                with open(self.out / "packets.jsonl", "a", encoding="utf-8") as f:
+                    f.write(record.as_json() + "\n")
+        if self.on_record is not None:
+            self.on_record(record)
+
+    def _capture(self, protocol: str, peer: str, data: bytes, extra: dict | None = None) -> None:
+        if self.out is None:
+            return
+        entry = {"t": round(time.monotonic() - self._t0, 6), "protocol": protocol, "peer": peer,
+                 "data": base64.b64encode(data).decode("ascii"), **(extra or {})}
+        with self._lock, open(self.out / "capture.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
+
+    def _store_image(self, name: str | None, data: bytes) -> str:
+        with self._lock:
+            self._seq += 1
+            file = f"{self._seq:06d}_{safe_name(name, 'image')}"
+        if self.out is not None:
+            folder = (self.out / "images").resolve()
+            target = (folder / file).resolve()
+            if target.parent != folder:  # cannot happen with safe_name; checked all the same
+                raise ValueError(f"refusing to write outside {folder}")
+            target.write_bytes(data)
+        return file
+
+    def _packet(self, text: bytes, sender: str, protocol: str, peer: str, path: str, headers: list,
+                images: list[tuple[str | None, str, bytes]] | None) -> None:
+        violations: list[str] = []
+        try:
+            payload = json.loads(text)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            payload = None
+            violations.append(f"json: not valid JSON ({exc})")
+        stored = []
+        if isinstance(payload, dict) and "carState" not in payload and {"system", "identify", "ALPV"} & payload.keys():
+            # a heartbeat (keepalive), not an event
+            if not {"system", "identify", "ALPV"} >= payload.keys():
+                violations.append(f"heartbeat: unknown groups {sorted(payload.keys() - {'system', 'identify', 'ALPV'})}")
+            self._record(Record(time.time(), peer, protocol, path, headers, payload, violations, stored))
+            return
+        if payload is not None:
+            found = self.validator.check(payload, sender, text,
+                                         [(ct, data) for _, ct, data in images] if images is not None else None)
+            violations += [str(v) for v in found]
+        for name, _, data in images or []:
+            stored.append(self._store_image(name, data))
+        self._record(Record(time.time(), peer, protocol, path, headers, payload, violations, stored))
+
+    # -- HTTP ------------------------------------------------------------------------------
+    def _authorised(self, request: web.Request) -> bool:
+        if self.basic is not None:
+            header = request.headers.get("Authorization", "")
+            expected = "Basic " + base64.b64encode(f"{self.basic[0]}:{self.basic[1]}".encode()).decode()
+            if header != expected:
+                return False
+        if self.auth_header is not None and request.headers.get(self.auth_header[0]) != self.auth_header[1]:
+            return False
+        return True
+
+    async def _http(self, request: web.Request) -> web.StreamResponse:
+        peer = f"{request.remote}"
+        headers = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in request.raw_headers]
+        if not self._authorised(request):
+            self._record(Record(time.time(), peer, "http", request.path, headers, None, ["auth: missing or wrong"]))
+            return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="ffsim"'})
+        try:
+            body = await asyncio.wait_for(request.read(), READ_TIMEOUT_S)
+        except web.HTTPRequestEntityTooLarge:
+            self._record(Record(time.time(), peer, "http", request.path, headers, None,
+                                [f"limit: body over {self.max_body} bytes"]))
+            return web.Response(status=413)
+        except (asyncio.TimeoutError, ConnectionError) as exc:
+            self._record(Record(time.time(), peer, "http", request.path, headers, None,
+                                [f"http: body not received ({type(exc).__name__})"]))
+            return web.Response(status=408)
+        head = f"{request.method} {request.path_qs} HTTP/{request.version.major}.{request.version.minor}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
+        self._capture("http", peer, head.encode("latin-1") + body)
+        sender = request.headers.get("Host", peer) + "|" + peer.split(":")[0]
+        mimetype = request.content_type
+        if mimetype == "multipart/form-data":
+            self._multipart(request, body, sender, peer, headers)
+        elif mimetype == "application/json":
+            self._packet(body, sender, "http", peer, request.path, headers, None)
+        else:
+            self._record(Record(time.time(), peer, "http", request.path, headers, None,
+                                [f"http: Content-Type {mimetype!r} is neither multipart/form-data nor "
+                                 "application/json"]))
+            return web.Response(status=415)
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        status = self.respond
+        if self.fail_rate and self.random.random() < self.fail_rate:
+            status = 503
+        return web.Response(status=status, text="ok" if status < 300 else "failing on purpose")
+
+    def _multipart(self, request: web.Request, body: bytes, sender: str, peer: str, headers: list) -> None:
+        environ = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": request.headers.get("Content-Type", ""),
+                   "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
+        try:
+            _, form, files = parse_form_data(environ, max_content_length=self.max_body, silent=False)
+        except Exception as exc:  # whatever the parser says about a broken body
+            self._record(Record(time.time(), peer, "http", request.path, headers, None,
+                                [f"multipart: cannot parse ({exc})"]))
+            return
+        event = files.get("event")
+        if event is None:
+            text = form.get("event")
+            if text is None:
+                self._record(Record(time.time(), peer, "http", request.path, headers, None,
+                                    ["multipart: no part named event"]))
+                return
+            data = text.encode("utf-8")
+        else:
+            data = event.read()
+        images = [(f.filename, f.content_type or "", f.read()) for name, f in files.items(multi=True)
+                  if name != "event"]
+        self._packet(data, sender, "http", peer, request.path, headers, images)
+
+    # -- TCP -------------------------------------------------------------------------------
+    async def _tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peername = writer.get_extra_info("peername")
+        peer = f"{peername[0]}:{peername[1]}" if peername else "?"
+        sender = f"tcp|{peername[0] if peername else '?'}"
+        decoder = json.JSONDecoder()
+        text_decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        buffer = ""
+        try:
+            while True:
+                try:
+                    chunk = await asyncio.wait_for(reader.read(65536), READ_TIMEOUT_S * 10)
+                except asyncio.TimeoutError:
+                    break
+                if not chunk:
+                    break
+                self._capture("tcp", peer, chunk)
+                buffer += text_decoder.decode(chunk)
+                if len(buffer) > self.max_body:
+                    raise ValueError(f"limit: more than {self.max_body} bytes without a complete JSON document")
+                buffer = self._documents(buffer, decoder, sender, peer)
+            rest = buffer.strip()
+            if rest:
+                self._record(Record(time.time(), peer, "tcp", "", [], None,
+                                    [f"tcp: the connection closed inside a JSON document ({len(rest)} characters)"]))
+        except (UnicodeDecodeError, ValueError) as exc:
+            self._record(Record(time.time(), peer, "tcp", "", [], None, [f"tcp: {exc}; connection closed"]))
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    def _documents(self, buffer: str, decoder: json.JSONDecoder, sender: str, peer: str) -> str:
+        """Take every complete JSON document off the front of buffer; return the rest."""
+        index = 0
+        while True:
+            while index < len(buffer) and buffer[index] in " \t\r\n":
+                index += 1
+            if index == len(buffer):
+                return ""
+            try:
+                _, end = decoder.raw_decode(buffer, index)
+            except json.JSONDecodeError as exc:
+                if _incomplete(buffer, exc):
+                    return buffer[index:]  # wait for the rest
+                raise ValueError(f"not JSON at character {exc.pos - index}: {exc.msg}") from None
+            text = buffer[index:end].encode("utf-8")
+            self._packet(text, sender, "tcp", peer, "", [], None)
+            index = end
+
+    # -- results ---------------------------------------------------------------------------
+    def summary(self) -> dict:
+        with self._lock:
+            states = Counter()
+            cameras = Counter()
+            for (camera, state), n in self.counts.items():
+                states[state] += n
+                cameras[camera] += n
+            return {"packets": len(self.records), "states": dict(states), "cameras": dict(cameras),
+                    "violations": len(self.violations) + len(self.validator.open_passages()),
+                    "open_passages": [str(v) for v in self.validator.open_passages()]}
+
+
+_PARTIAL_NUMBER = re.compile(r"-?\d*(\.\d*)?([eE][+-]?\d*)?")
+
+
+def _incomplete(buffer: str, exc: json.JSONDecodeError) -> bool:
+    """Whether the decoder stopped only because the document has not all arrived yet:
+    it ran off the end, or stopped inside a string, an escape, a literal or a number
+    that the end of the buffer cut."""
+    tail = buffer[exc.pos:]
+    return (not tail.strip() or exc.msg.startswith("Unterminated string")
+            or tail == "\\"
+            or (exc.msg.startswith("Invalid \\uXXXX escape") and len(tail) <= 5)
+            or any(literal.startswith(tail) for literal in ("true", "false", "null"))
+            or _PARTIAL_NUMBER.fullmatch(tail) is not None)
+
+
+def _split(bind: str) -> tuple[str, int]:
+    host, _, port = bind.rpartition(":")
+    return host or "127.0.0.1", int(port)

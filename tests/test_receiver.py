@@ -1,0 +1,174 @@
+"""The built-in receiver: round trips with ffsim run, hostile input, safe storage."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ffsim.protocol import Camera
+from ffsim.receiver.server import Receiver, safe_name
+from ffsim.runner import retarget
+from ffsim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+
+def run(path, *args):
+    return subprocess.run([sys.executable, "-m", "ffsim", "run", str(path), "--speed", "max", "--quiet", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("protocol", ["http", "tcp"])
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.name)
+def test_round_trip_has_no_violations_and_stores_what_events_print(tmp_path, scenario, protocol):
+    until = ["--until", "10m"] if scenario.name == "busy-road.yaml" else []
+    with Receiver(http="127.0.0.1:0", tcp="127.0.0.1:0", out=tmp_path, speed=None) as rx:
+        target = ["--http", rx.http_url + "listener.php"] if protocol == "http" else ["--tcp", rx.tcp_address]
+        result = run(scenario, *target, *until)
+        time.sleep(0.3)
+    assert result.returncode == 0, result.stderr
+    assert rx.violations == [], rx.violations[:5]
+    # what ffsim events prints for the scenario as this run retargeted it
+    scenario_model = retarget(load_scenario(scenario), rx.http_url if protocol == "http" else None,
+                              rx.tcp_address if protocol == "tcp" else None)
+    until_us = 600_000_000 if until else None
+    expected = [p.payload.as_dict() for p in Camera(scenario_model, scenario_model.start_us).packets(until_us)]
+    assert [r.payload for r in rx.records] == expected
+    stored = [json.loads(line) for line in (tmp_path / "packets.jsonl").read_text().splitlines()]
+    assert [s["payload"] for s in stored] == [r.payload for r in rx.records]
+    assert (tmp_path / "capture.jsonl").exists()
+
+
+def post(url, body, content_type, headers=None):
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type, **(headers or {})})
+    try:
+        return urllib.request.urlopen(request, timeout=10).status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def good_packet():
+    scenario = load_scenario(ROOT / "scenarios" / "misread-corrected.yaml")
+    return next(iter(Camera(scenario, scenario.start_us).packets())).payload.camera_json()
+
+
+def test_hostile_http_input_gets_an_error_and_a_violation_never_a_crash(tmp_path):
+    with Receiver(out=tmp_path, max_body=1 << 20) as rx:
+        url = rx.http_url + "in"
+        assert post(url, b"{not json", "application/json") == 200
+        truncated = b"--XyZ\r\nContent-Disposition: form-data; name=\"event\"; filename=\"e.json\"\r\n\r\n{\"a\""
+        assert post(url, truncated, "multipart/form-data; boundary=XyZ") == 200
+        assert post(url, b"hello", "text/plain") == 415
+        host, port = rx.http_url.split("//")[1].rstrip("/").split(":")
+        with socket.create_connection((host, int(port))) as s:  # a 10 GB claim
+            s.sendall(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: 10000000000\r\n\r\n" + b"{" * 2_000_000)
+            answer = s.recv(100)
+        assert answer.startswith(b"HTTP/1.1 413")
+        assert post(url, good_packet(), "application/json") == 200  # still alive, nothing lost
+    violations = "\n".join(rx.violations)
+    assert "json: not valid JSON" in violations
+    assert "multipart: no part named event" in violations or "multipart: cannot parse" in violations
+    assert "neither multipart/form-data nor application/json" in violations
+    assert "limit: body over" in violations
+    assert rx.records[-1].payload["plateUTF8"] == "5SX22B7" and rx.records[-1].violations == []
+    assert len((tmp_path / "packets.jsonl").read_text().splitlines()) == len(rx.records)
+
+
+def test_hostile_tcp_input(tmp_path):
+    with Receiver(http=None, tcp="127.0.0.1:0", out=tmp_path) as rx:
+        host, port = rx.tcp_address.split(":")
+        with socket.create_connection((host, int(port))) as s:
+            s.sendall(b"\x00\xff\xfe binary")
+            time.sleep(0.2)
+        with socket.create_connection((host, int(port))) as s:
+            s.sendall(good_packet()[:100])  # closes inside a document
+        with socket.create_connection((host, int(port))) as s:
+            packet = good_packet()
+            s.sendall(packet[:50])
+            time.sleep(0.1)
+            s.sendall(packet[50:])  # one document in two pieces
+        time.sleep(0.3)
+    violations = "\n".join(rx.violations)
+    assert "tcp:" in violations and "closed inside a JSON document" in violations
+    assert rx.records[-1].payload is not None and rx.records[-1].violations == []
+
+
+def test_a_path_traversal_filename_stays_inside_out(tmp_path):
+    out = tmp_path / "out"
+    body = (b"--B\r\nContent-Disposition: form-data; name=\"event\"; filename=\"e.json\"\r\n"
+            b"Content-Type: application/json\r\n\r\n" + good_packet() + b"\r\n"
+            b"--B\r\nContent-Disposition: form-data; name=\"image\"; filename=\"../../../etc/evil.jpg\"\r\n"
+            b"Content-Type: image/jpeg\r\n\r\nnot really\r\n--B--\r\n")
+    with Receiver(out=out) as rx:
+        assert post(rx.http_url + "x", body, "multipart/form-data; boundary=B") == 200
+    (stored,) = rx.records[0].images
+    assert (out / "images" / stored).is_file() and "/" not in stored and ".." not in stored
+    assert not (tmp_path / "etc").exists()
+    assert [p for p in tmp_path.rglob("*evil*")] == [out / "images" / stored]
+    assert safe_name("..\\..\\x.jpg", "f") == "x.jpg" and safe_name("...", "f") == "f"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=400), st.sampled_from(["application/json", "multipart/form-data; boundary=B",
+                                                 "multipart/form-data", "text/plain"]))
+def test_fuzzed_http_never_crashes_the_receiver(tmp_path, body, content_type):
+    with Receiver(out=tmp_path) as rx:
+        status = post(rx.http_url + "f", body, content_type)
+        assert status in (200, 400, 413, 415)
+        assert post(rx.http_url + "f", good_packet(), "application/json") == 200
+
+
+def test_ffsim_receive_command(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "ffsim", "receive", "--http", f"127.0.0.1:{port}", "--out",
+                             str(tmp_path), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(100):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        result = run(ROOT / "scenarios" / "misread-corrected.yaml", "--http", f"http://127.0.0.1:{port}/l.php")
+        assert result.returncode == 0, result.stderr
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=20)
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["packets"] == 4 and summary["states"] == {"new": 1, "update": 2, "lost": 1}
+    assert len(list((tmp_path / "images").iterdir())) == 4
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=5), json_values, max_size=5), st.booleans())
+def test_every_cut_of_a_document_waits_for_the_rest(value, ascii_only):
+    """TCP chunks may cut a document anywhere: each cut must read as 'not yet complete'."""
+    from ffsim.receiver.server import _incomplete
+
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    decoder = json.JSONDecoder()
+    for i in range(1, len(text)):
+        try:
+            decoder.raw_decode(text[:i])
+        except json.JSONDecodeError as exc:
+            assert _incomplete(text[:i], exc), text[:i]
+        else:
+            raise AssertionError(f"a cut decoded as complete: {text[:i]!r}")
