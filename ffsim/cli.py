@@ -200,6 +200,40 @@ def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, 
 
 
 @main.command()
+@click.option("--speed", type=_Speed(), default="2", show_default=True, help="1 = real time, max = at once.")
+@click.option("--out", type=click.Path(file_okay=False), default="ffsim-demo", show_default=True,
+              help="Where the built-in receiver stores packets and images.")
+def demo(speed, out) -> None:
+    """A minute at a car-park entrance, sent over HTTP and TCP to the built-in receiver (about 30 s)."""
+    from pathlib import Path
+
+    from .receiver.live import summary_text
+    from .receiver.server import Receiver
+    from .runner import LivePrinter, Runner, fill_targets
+
+    scenario = _load_or_exit(str(Path(__file__).with_name("demo.yaml")))
+    folder = Path(out)
+    for name in ("packets.jsonl", "capture.jsonl"):  # the previous demo's output, not anything else
+        (folder / name).unlink(missing_ok=True)
+    for image in (folder / "images").glob("[0-9][0-9][0-9][0-9][0-9][0-9]_*"):
+        image.unlink()
+    receiver = Receiver(http="127.0.0.1:0", tcp="127.0.0.1:0", out=out, speed=speed,
+                        lost_timeout_s=scenario.recognition.lost_timeout_us / 1e6).start()
+    scenario = fill_targets(scenario, receiver.http_url + "listener.php", receiver.tcp_address)
+    click.echo(f"ffsim demo: 5 vehicles at a car-park entrance, {scenario.profiles[0].url} (HTTP multipart) and "
+               f"{receiver.tcp_address} (TCP), at speed {'max' if speed is None else f'{speed:g}'}")
+    summary = Runner(scenario, start_time(scenario, None), speed, LivePrinter()).run(None, 30.0)
+    receiver.stop()
+    click.echo(summary.table())
+    click.echo("built-in receiver: " + summary_text(receiver.summary()))
+    for violation in receiver.violations[:20]:
+        click.echo(f"  ! {violation}")
+    click.echo(f"stored: {Path(out) / 'packets.jsonl'} (every packet), {Path(out) / 'images'} "
+               f"({len(list((Path(out) / 'images').iterdir()))} images), {Path(out) / 'capture.jsonl'} (raw capture)")
+    sys.exit(0 if summary.delivered_all and not receiver.violations else 1)
+
+
+@main.command()
 @click.option("--http", "http_bind", metavar="HOST:PORT", help="Listen for HTTP here (default 127.0.0.1:8080 "
               "when neither --http nor --tcp is given).")
 @click.option("--tcp", "tcp_bind", metavar="HOST:PORT", help="Listen for JSON over TCP here.")
@@ -238,6 +272,9 @@ def receive(http_bind, tcp_bind, out, respond, delay_us, fail_rate, basic, auth_
                         ssl_context=context, lost_timeout_s=lost_us / 1e6, on_record=LiveView(quiet=quiet))
     try:
         receiver.start()
+    except FileExistsError as exc:
+        click.echo(f"ffsim: error: {exc}", err=True)
+        sys.exit(1)
     except OSError as exc:
         click.echo(f"ffsim: error: cannot listen: {exc.strerror or exc}", err=True)
         sys.exit(1)

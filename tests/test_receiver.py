@@ -122,7 +122,9 @@ def test_a_path_traversal_filename_stays_inside_out(tmp_path):
 @given(st.binary(max_size=400), st.sampled_from(["application/json", "multipart/form-data; boundary=B",
                                                  "multipart/form-data", "text/plain"]))
 def test_fuzzed_http_never_crashes_the_receiver(tmp_path, body, content_type):
-    with Receiver(out=tmp_path) as rx:
+    import tempfile
+
+    with Receiver(out=tempfile.mkdtemp(dir=tmp_path)) as rx:
         status = post(rx.http_url + "f", body, content_type)
         assert status in (200, 400, 413, 415)
         assert post(rx.http_url + "f", good_packet(), "application/json") == 200
@@ -172,3 +174,29 @@ def test_every_cut_of_a_document_waits_for_the_rest(value, ascii_only):
             assert _incomplete(text[:i], exc), text[:i]
         else:
             raise AssertionError(f"a cut decoded as complete: {text[:i]!r}")
+
+
+def test_demo_plays_to_the_built_in_receiver(tmp_path):
+    out = tmp_path / "demo"
+    result = subprocess.run([sys.executable, "-m", "ffsim", "demo", "--speed", "max", "--out", str(out)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "built-in receiver: packets: 32  violations: 0" in result.stdout
+    assert f"{out / 'images'} (32 images)" in result.stdout
+    again = subprocess.run([sys.executable, "-m", "ffsim", "demo", "--speed", "max", "--out", str(out)],
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and len((out / "packets.jsonl").read_text().splitlines()) == 32
+
+
+def test_run_without_target_uses_the_built_in_receiver():
+    result = subprocess.run([sys.executable, "-m", "ffsim", "run", str(ROOT / "scenarios" / "two-zones.yaml"),
+                             "--speed", "max", "--quiet"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "built-in receiver: packets: 8  violations: 0" in result.stdout
+
+
+def test_receiver_refuses_an_out_folder_holding_a_capture(tmp_path):
+    (tmp_path / "packets.jsonl").write_text("{}\n")
+    with pytest.raises(FileExistsError):
+        Receiver(out=tmp_path).start()
+    assert (tmp_path / "packets.jsonl").read_text() == "{}\n"

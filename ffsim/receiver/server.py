@@ -93,6 +93,8 @@ class Receiver:
     # -- life ------------------------------------------------------------------------------
     def start(self) -> Receiver:
         if self.out is not None:
+            if (self.out / "packets.jsonl").exists() or (self.out / "capture.jsonl").exists():
+                raise FileExistsError(f"{self.out} already holds a capture; choose another folder")
             (self.out / "images").mkdir(parents=True, exist_ok=True)
         self._thread = threading.Thread(target=self._serve, name="ffsim-receiver", daemon=True)
         self._thread.start()
