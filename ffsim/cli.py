@@ -200,6 +200,45 @@ def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, 
 
 
 @main.command()
+@click.argument("source", type=click.Path(dir_okay=False, exists=True))
+@click.option("--http", "http_url", metavar="URL", help="Send to this URL.")
+@click.option("--tcp", "tcp_target", metavar="HOST:PORT", help="Send over TCP here.")
+@click.option("--speed", type=_Speed(), default="1", show_default=True,
+              help="1 = the recorded timing, N = N times faster, max = as fast as the receiver takes it.")
+@click.option("--now", is_flag=True, help="Re-time payloads so that the first capture is now.")
+@click.option("--renumber", is_flag=True, help="Number packetCounter again from 1 per profile.")
+@click.option("--device-id", help="Replace sensorProviderID.")
+@click.option("--format", "fmt", type=click.Choice(["multipart", "json"]), default="multipart", show_default=True,
+              help="How payloads go over HTTP.")
+@click.option("--drain", "drain_us", type=DURATION, default="60s", show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="No line per packet.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def replay(source, http_url, tcp_target, speed, now, renumber, device_id, fmt, drain_us, quiet, as_json) -> None:
+    """Send recorded traffic again: a receiver's capture.jsonl (byte for byte, timing scaled)
+    or JSON lines of payloads (from ffsim events, a receiver's packets.jsonl, or a camera)."""
+    from pathlib import Path
+
+    from .replay import load_source, replay as send
+    from .runner import LivePrinter
+    from .transport import TargetError
+
+    if http_url and tcp_target and not Path(source).name.startswith("capture"):
+        click.echo("ffsim: error: give --http or --tcp, not both", err=True)
+        sys.exit(1)
+    try:
+        entries = load_source(Path(source))
+        summary = send(entries, http_url, tcp_target, speed, now, renumber, device_id, LivePrinter(enabled=not quiet),
+                       drain_us / 1e6, fmt == "json")
+    except (ValueError, TargetError) as exc:
+        click.echo(f"ffsim: error: {exc}", err=True)
+        sys.exit(1)
+    if summary.fatal:
+        click.echo(f"ffsim: error: {summary.fatal}", err=True)
+    click.echo(summary.as_json() if as_json else summary.table())
+    sys.exit(0 if summary.delivered_all else 1)
+
+
+@main.command()
 @click.option("--speed", type=_Speed(), default="2", show_default=True, help="1 = real time, max = at once.")
 @click.option("--out", type=click.Path(file_okay=False), default="ffsim-demo", show_default=True,
               help="Where the built-in receiver stores packets and images.")
