@@ -200,3 +200,81 @@ def test_receiver_refuses_an_out_folder_holding_a_capture(tmp_path):
     with pytest.raises(FileExistsError):
         Receiver(out=tmp_path).start()
     assert (tmp_path / "packets.jsonl").read_text() == "{}\n"
+
+
+BROKEN = [
+    ("missing key", lambda p: p.pop("carID"), "keys: missing: carID"),
+    ("number not string", lambda p: p.update(packetCounter=1), "type: packetCounter must be a string"),
+    ("datetime", lambda p: p.update(datetime="20261124 0800"), "timestamps: datetime"),
+    ("capture_ts", lambda p: p.update(capture_ts="1"), "timestamps: capture_ts"),
+    ("direction", lambda p: p.update(carMoveDirection="left"), "vocabulary: carMoveDirection"),
+    ("confidence", lambda p: p.update(plateConfidence="0.9"), "format: plateConfidence"),
+    ("plate text", lambda p: p.update(plateText="OTHER"), "plate-text: plateText"),
+    ("new with direction", lambda p: p.update(carMoveDirection="in"), "lifecycle: carID 1: New with direction"),
+]
+
+
+def test_each_rule_broken_over_plain_http_and_tcp_is_reported(tmp_path):
+    from ffsim.protocol.jsonwire import camera_json
+
+    good = json.loads(good_packet())
+    with Receiver(tcp="127.0.0.1:0", out=tmp_path) as rx:
+        for index, (name, change, words) in enumerate(BROKEN):
+            payload = dict(good, sensorProviderID=f"cam-{index}")  # a sender per case: no cross-talk
+            change(payload)
+            assert post(rx.http_url + "x", camera_json(payload), "application/json") == 200
+        host, port = rx.tcp_address.split(":")
+        with socket.create_connection((host, int(port))) as s:
+            s.sendall(camera_json(dict(good, plateConfidence="high")))
+        # image against plateImageType, over multipart
+        body = (b"--B\r\nContent-Disposition: form-data; name=\"event\"; filename=\"e.json\"\r\n\r\n"
+                + camera_json(dict(good, sensorProviderID="img")) + b"\r\n--B\r\nContent-Disposition: form-data; "
+                b"name=\"image\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\nnot a png\r\n--B--\r\n")
+        assert post(rx.http_url + "x", body, "multipart/form-data; boundary=B") == 200
+        time.sleep(0.3)
+    by_packet = [r.violations for r in rx.records]
+    for (name, _, words), found in zip(BROKEN, by_packet):
+        assert any(v.startswith(words) for v in found), (name, found)
+    assert any(v.startswith("format: plateConfidence") for v in by_packet[len(BROKEN)])
+    image = by_packet[len(BROKEN) + 1]
+    assert any("image/png" in v and "plateImageType says 'jpeg'" in v for v in image), image
+    assert any("does not decode" in v for v in image)
+    stored = [json.loads(l) for l in (tmp_path / "packets.jsonl").read_text().splitlines()]
+    assert [s["violations"] for s in stored] == by_packet  # every packet stored, with its violations
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.binary(min_size=1, max_size=200), min_size=1, max_size=5))
+def test_fuzzed_tcp_never_crashes_the_receiver(tmp_path, chunks):
+    with Receiver(http=None, tcp="127.0.0.1:0") as rx:
+        host, port = rx.tcp_address.split(":")
+        with socket.create_connection((host, int(port))) as s:
+            for chunk in chunks:
+                try:
+                    s.sendall(chunk)
+                except OSError:
+                    break  # the receiver closed a connection it could not read: allowed
+        with socket.create_connection((host, int(port))) as s:
+            s.sendall(good_packet())
+        for _ in range(50):
+            if any(r.payload and isinstance(r.payload, dict) and r.payload.get("plateUTF8") == "5SX22B7"
+                   and not r.violations for r in rx.records):
+                break
+            time.sleep(0.02)
+    assert any(isinstance(r.payload, dict) and r.payload.get("plateUTF8") == "5SX22B7" for r in rx.records)
+
+
+def test_connection_limit(tmp_path):
+    with Receiver(http=None, tcp="127.0.0.1:0", max_connections=2) as rx:
+        host, port = rx.tcp_address.split(":")
+        held = [socket.create_connection((host, int(port))) for _ in range(2)]
+        time.sleep(0.2)
+        extra = socket.create_connection((host, int(port)))
+        extra.settimeout(5)
+        assert extra.recv(1) == b""  # closed by the receiver
+        held[0].sendall(good_packet())  # the others still work
+        time.sleep(0.2)
+        for s in held + [extra]:
+            s.close()
+    assert any("limit: more than 2 connections" in v for v in rx.violations)
+    assert any(isinstance(r.payload, dict) and not r.violations for r in rx.records)

@@ -110,7 +110,7 @@ def test_lifecycle():
     assert [x.message for x in found] == ["carID 1: a second New"]
     v = Validator(speed=None)
     v.check(dict(new, carMoveDirection="in"), "s")
-    assert v.open_passages()[0].message == "sender s: carID 1 had a New but no Lost"
+    assert v.open_passages()[0].message == "sender s: profile 1 carID 1 had a New but no Lost"
     assert rules(Validator(speed=None).check(dict(new, carMoveDirection="in"), "t")) == {"lifecycle"}
 
 

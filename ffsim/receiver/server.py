@@ -68,12 +68,15 @@ class Receiver:
                  respond: int = 200, delay_s: float = 0.0, fail_rate: float = 0.0, seed: int = 0,
                  max_body: int = MAX_BODY, basic: tuple[str, str] | None = None,
                  auth_header: tuple[str, str] | None = None, ssl_context: ssl.SSLContext | None = None,
-                 lost_timeout_s: float = 5.0, speed: float | None = 1.0, on_record=None):
+                 lost_timeout_s: float = 5.0, speed: float | None = 1.0, on_record=None,
+                 max_connections: int = 256):
         self.http_bind, self.tcp_bind = http, tcp
         self.out = Path(out) if out is not None else None
         self.respond, self.delay_s, self.fail_rate = respond, delay_s, fail_rate
         self.random = random.Random(seed)
         self.max_body = max_body
+        self.max_connections = max_connections  # open TCP connections; HTTP requests in flight
+        self._in_flight = 0
         self.basic, self.auth_header, self.ssl_context = basic, auth_header, ssl_context
         self.validator = Validator(lost_timeout_s, speed)
         self.on_record = on_record
@@ -89,6 +92,7 @@ class Receiver:
         self._error: BaseException | None = None
         self._t0 = time.monotonic()
         self._seq = 0
+        self._connections: set = set()
 
     # -- life ------------------------------------------------------------------------------
     def start(self) -> Receiver:
@@ -150,6 +154,9 @@ class Receiver:
         await self._stopping.wait()
         if tcp_server is not None:
             tcp_server.close()
+            for task in list(self._connections):  # finish every open TCP connection before the loop ends
+                task.cancel()
+            await asyncio.gather(*self._connections, return_exceptions=True)
         if runner is not None:
             await runner.cleanup()
 
@@ -204,6 +211,8 @@ class Receiver:
             self._record(Record(time.time(), peer, protocol, path, headers, payload, violations, stored))
             return
         if payload is not None:
+            if isinstance(payload, dict):  # a camera is its address and its device id
+                sender = f"{sender}|{payload.get('sensorProviderID', '?')}"
             found = self.validator.check(payload, sender, text,
                                          [(ct, data) for _, ct, data in images] if images is not None else None)
             violations += [str(v) for v in found]
@@ -223,6 +232,17 @@ class Receiver:
         return True
 
     async def _http(self, request: web.Request) -> web.StreamResponse:
+        if self._in_flight >= self.max_connections:
+            self._record(Record(time.time(), f"{request.remote}", "http", request.path, [], None,
+                                [f"limit: more than {self.max_connections} requests at once; answered 503"]))
+            return web.Response(status=503)
+        self._in_flight += 1
+        try:
+            return await self._http_request(request)
+        finally:
+            self._in_flight -= 1
+
+    async def _http_request(self, request: web.Request) -> web.StreamResponse:
         peer = f"{request.remote}"
         headers = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in request.raw_headers]
         if not self._authorised(request):
@@ -241,7 +261,7 @@ class Receiver:
         head = f"{request.method} {request.path_qs} HTTP/{request.version.major}.{request.version.minor}\r\n"
         head += "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
         self._capture("http", peer, head.encode("latin-1") + body)
-        sender = request.headers.get("Host", peer) + "|" + peer.split(":")[0]
+        sender = request.remote or "?"
         mimetype = request.content_type
         if mimetype == "multipart/form-data":
             self._multipart(request, body, sender, peer, headers)
@@ -284,9 +304,23 @@ class Receiver:
 
     # -- TCP -------------------------------------------------------------------------------
     async def _tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self._connections) >= self.max_connections:
+            peername = writer.get_extra_info("peername")
+            self._record(Record(time.time(), f"{peername[0]}:{peername[1]}" if peername else "?", "tcp", "", [], None,
+                                [f"limit: more than {self.max_connections} connections; this one closed"]))
+            writer.close()
+            return
+        task = asyncio.current_task()
+        self._connections.add(task)
+        try:
+            await self._tcp_connection(reader, writer)
+        finally:
+            self._connections.discard(task)
+
+    async def _tcp_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peername = writer.get_extra_info("peername")
         peer = f"{peername[0]}:{peername[1]}" if peername else "?"
-        sender = f"tcp|{peername[0] if peername else '?'}"
+        sender = peername[0] if peername else "?"
         decoder = json.JSONDecoder()
         text_decoder = codecs.getincrementaldecoder("utf-8")("strict")
         buffer = ""

@@ -52,7 +52,7 @@ class _Passage:
 @dataclass
 class _Sender:
     counters: dict = field(default_factory=dict)  # profileID -> last packetCounter
-    passages: dict = field(default_factory=dict)  # carID -> _Passage (open or lost)
+    passages: dict = field(default_factory=dict)  # (profileID, carID) -> _Passage; each profile sends them all
 
 
 def _escaped_values(raw: str, key: str) -> str | None:
@@ -86,8 +86,9 @@ class Validator:
 
     def open_passages(self) -> list[Violation]:
         """Every New that never got its Lost (to report when the traffic ends)."""
-        return [Violation("lifecycle", f"sender {name}: carID {car} had a New but no Lost")
-                for name, s in self.senders.items() for car, p in s.passages.items() if p.last_state != "lost"]
+        return [Violation("lifecycle", f"sender {name}: profile {profile} carID {car} had a New but no Lost")
+                for name, s in self.senders.items() for (profile, car), p in s.passages.items()
+                if p.last_state != "lost"]
 
     # -- the rules -------------------------------------------------------------------------
     @staticmethod
@@ -205,13 +206,13 @@ class Validator:
         car, car_state = p.get("carID"), p.get("carState")
         if not isinstance(car, str) or car_state not in ("new", "update", "lost"):
             return
-        passage = state.passages.get(car)
+        passage = state.passages.get((profile, car))
         if passage is None:
             if car_state != "new":
                 out.append(Violation("lifecycle", f"carID {car}: first event is {car_state}, not new"))
             elif p.get("carMoveDirection") != "unknown":
                 out.append(Violation("lifecycle", f"carID {car}: New with direction {p.get('carMoveDirection')!r}"))
-            state.passages[car] = _Passage(car_state, arrival_s)
+            state.passages[(profile, car)] = _Passage(car_state, arrival_s)
             return
         if passage.last_state == "lost":
             out.append(Violation("lifecycle", f"carID {car}: {car_state} after its Lost"))
