@@ -278,3 +278,48 @@ def test_connection_limit(tmp_path):
             s.close()
     assert any("limit: more than 2 connections" in v for v in rx.violations)
     assert any(isinstance(r.payload, dict) and not r.violations for r in rx.records)
+
+
+def test_respond_fail_rate_and_delay_exercise_a_senders_buffer(tmp_path):
+    gate = ROOT / "scenarios" / "misread-corrected.yaml"
+    with Receiver(respond=503, speed=None) as rx:
+        result = run(gate, "--http", rx.http_url, "--json", "--drain", "1s")
+    assert result.returncode == 1 and json.loads(result.stdout)["profiles"]["1"]["sent"] == 0
+    assert {r.status for r in rx.records} == {503}
+    with Receiver(fail_rate=0.5, seed=3, delay_s=0.05, speed=None) as rx:
+        result = run(gate, "--http", rx.http_url, "--json")
+    summary = json.loads(result.stdout)["profiles"]["1"]
+    assert result.returncode == 0 and summary["sent"] == 4 and summary["retried"] > 0
+    accepted = [r for r in rx.records if r.status == 200]
+    refused = [r for r in rx.records if r.status == 503]
+    assert len(accepted) == 4 and len(refused) == summary["failed"] > 0
+    assert rx.violations == []  # a refused packet sent again is no duplicate: it was not taken
+
+
+def test_required_auth_and_tls(tmp_path):
+    import ssl
+
+    import trustme
+
+    gate = tmp_path / "s.yaml"
+    gate.write_text((ROOT / "scenarios" / "misread-corrected.yaml").read_text()
+                    + "profiles:\n  - {id: 1, image: none, auth: {type: basic, user: cam, password: pw}, "
+                      "auth_header: {value: k3y}, ca_file: ca.pem}\n")
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    with Receiver(basic=("cam", "pw"), auth_header=("X-Auth-Key", "k3y"), ssl_context=context, speed=None) as rx:
+        ok = subprocess.run([sys.executable, "-m", "ffsim", "run", str(gate), "--http", rx.http_url, "--speed", "max",
+                             "--quiet"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        wrong = run(ROOT / "scenarios" / "misread-corrected.yaml", "--http", rx.http_url, "--drain", "1s")
+        client = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+        request = urllib.request.Request(rx.http_url, data=good_packet(), headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, context=client, timeout=10)
+    assert refused.value.code == 401
+    assert "auth: missing or wrong" in rx.violations
+    assert rx.http_url.startswith("https://")
+    assert ok.returncode == 0, ok.stderr
+    assert wrong.returncode == 1  # no CA given: the certificate fails verification
+    assert len([r for r in rx.records if not r.violations]) == 4

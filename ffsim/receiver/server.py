@@ -56,11 +56,12 @@ class Record:
     payload: object | None
     violations: list[str]
     images: list[str] = field(default_factory=list)  # stored file names
+    status: int | None = None  # the HTTP answer; a refused packet is not validated (it will come again)
 
     def as_json(self) -> str:
         return json.dumps({"arrival": self.arrival, "peer": self.peer, "protocol": self.protocol, "path": self.path,
                            "headers": self.headers, "payload": self.payload, "violations": self.violations,
-                           "images": self.images}, ensure_ascii=False)
+                           "images": self.images, "status": self.status}, ensure_ascii=False)
 
 
 class Receiver:
@@ -196,7 +197,7 @@ class Receiver:
         return file
 
     def _packet(self, text: bytes, sender: str, protocol: str, peer: str, path: str, headers: list,
-                images: list[tuple[str | None, str, bytes]] | None) -> None:
+                images: list[tuple[str | None, str, bytes]] | None, status: int | None = None) -> None:
         violations: list[str] = []
         try:
             payload = json.loads(text)
@@ -208,9 +209,9 @@ class Receiver:
             # a heartbeat (keepalive), not an event
             if not {"system", "identify", "ALPV"} >= payload.keys():
                 violations.append(f"heartbeat: unknown groups {sorted(payload.keys() - {'system', 'identify', 'ALPV'})}")
-            self._record(Record(time.time(), peer, protocol, path, headers, payload, violations, stored))
+            self._record(Record(time.time(), peer, protocol, path, headers, payload, violations, stored, status))
             return
-        if payload is not None:
+        if payload is not None and (status is None or status < 300):
             if isinstance(payload, dict):  # a camera is its address and its device id
                 sender = f"{sender}|{payload.get('sensorProviderID', '?')}"
             found = self.validator.check(payload, sender, text,
@@ -218,7 +219,7 @@ class Receiver:
             violations += [str(v) for v in found]
         for name, _, data in images or []:
             stored.append(self._store_image(name, data))
-        self._record(Record(time.time(), peer, protocol, path, headers, payload, violations, stored))
+        self._record(Record(time.time(), peer, protocol, path, headers, payload, violations, stored, status))
 
     # -- HTTP ------------------------------------------------------------------------------
     def _authorised(self, request: web.Request) -> bool:
@@ -262,24 +263,25 @@ class Receiver:
         head += "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
         self._capture("http", peer, head.encode("latin-1") + body)
         sender = request.remote or "?"
-        mimetype = request.content_type
-        if mimetype == "multipart/form-data":
-            self._multipart(request, body, sender, peer, headers)
-        elif mimetype == "application/json":
-            self._packet(body, sender, "http", peer, request.path, headers, None)
-        else:
-            self._record(Record(time.time(), peer, "http", request.path, headers, None,
-                                [f"http: Content-Type {mimetype!r} is neither multipart/form-data nor "
-                                 "application/json"]))
-            return web.Response(status=415)
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
         status = self.respond
         if self.fail_rate and self.random.random() < self.fail_rate:
             status = 503
+        mimetype = request.content_type
+        if mimetype == "multipart/form-data":
+            self._multipart(request, body, sender, peer, headers, status)
+        elif mimetype == "application/json":
+            self._packet(body, sender, "http", peer, request.path, headers, None, status)
+        else:
+            self._record(Record(time.time(), peer, "http", request.path, headers, None,
+                                [f"http: Content-Type {mimetype!r} is neither multipart/form-data nor "
+                                 "application/json"], status=415))
+            return web.Response(status=415)
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         return web.Response(status=status, text="ok" if status < 300 else "failing on purpose")
 
-    def _multipart(self, request: web.Request, body: bytes, sender: str, peer: str, headers: list) -> None:
+    def _multipart(self, request: web.Request, body: bytes, sender: str, peer: str, headers: list,
+                   status: int) -> None:
         environ = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": request.headers.get("Content-Type", ""),
                    "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
         try:
@@ -300,7 +302,7 @@ class Receiver:
             data = event.read()
         images = [(f.filename, f.content_type or "", f.read()) for name, f in files.items(multi=True)
                   if name != "event"]
-        self._packet(data, sender, "http", peer, request.path, headers, images)
+        self._packet(data, sender, "http", peer, request.path, headers, images, status)
 
     # -- TCP -------------------------------------------------------------------------------
     async def _tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
