@@ -323,3 +323,28 @@ def test_required_auth_and_tls(tmp_path):
     assert ok.returncode == 0, ok.stderr
     assert wrong.returncode == 1  # no CA given: the certificate fails verification
     assert len([r for r in rx.records if not r.violations]) == 4
+
+
+def test_sequence_rules_over_plain_http():
+    """packetCounter continuity, nothing after Lost, Lost frame_timestamp, Lost timing, New without Lost."""
+    from ffsim.protocol.jsonwire import camera_json
+
+    scenario = load_scenario(ROOT / "scenarios" / "misread-corrected.yaml")
+    new, update_dir, update_text, lost = [p.payload.as_dict() for p in Camera(scenario, scenario.start_us).packets()]
+
+    def send(rx, payload):
+        assert post(rx.http_url + "x", camera_json(payload), "application/json") == 200
+        return rx.records[-1].violations
+
+    with Receiver(speed=None) as rx:
+        assert send(rx, new) == []
+        assert send(rx, update_text) == ["counter: profile 1: packetCounter 3 after 1"]
+        assert send(rx, dict(lost, frame_timestamp="1795507205100000")) == [
+            'timestamps: a Lost has frame_timestamp "0", got \'1795507205100000\'']
+        assert send(rx, dict(update_dir, packetCounter="5")) == ["lifecycle: carID 1: update after its Lost"]
+        assert send(rx, dict(new, carID="9", packetCounter="6")) == []
+    assert rx.summary()["open_passages"] == ["lifecycle: sender 127.0.0.1|ENTRY-2: profile 1 carID 9 had a New but no Lost"]
+    with Receiver(speed=1.0, lost_timeout_s=5) as rx:  # real time: a Lost right after the last event is early
+        send(rx, new)
+        found = send(rx, dict(lost, packetCounter="2"))
+    assert len(found) == 1 and found[0].startswith("lifecycle: carID 1: Lost 0.0 s after its last event")

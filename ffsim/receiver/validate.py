@@ -216,7 +216,8 @@ class Validator:
             return
         if passage.last_state == "lost":
             out.append(Violation("lifecycle", f"carID {car}: {car_state} after its Lost"))
-        elif car_state == "new":
+            return  # the passage stays ended
+        if car_state == "new":
             out.append(Violation("lifecycle", f"carID {car}: a second New"))
         elif car_state == "lost" and self.speed is not None:
             waited = (arrival_s - passage.last_arrival_s) * self.speed
