@@ -196,6 +196,4 @@ def replay(entries: list[Entry], http_url: str | None, tcp_target: str | None, s
         for d in deliveries.values():
             d.stop()
     fatal = next((f"{k}: {d.fatal.detail}" for k, d in deliveries.items() if d.fatal is not None), None)
-    return Summary({k: {"sent": d.counters.sent, "failed": d.counters.failed, "retried": d.counters.retried,
-                        "dropped": d.counters.dropped, "buffered": len(d.pending())} for k, d in deliveries.items()},
-                   fatal, interrupted)
+    return Summary.of(deliveries, fatal, interrupted)

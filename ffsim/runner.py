@@ -122,6 +122,13 @@ class Summary:
         return json.dumps({"profiles": self.profiles, "fatal": self.fatal, "interrupted": self.interrupted,
                            "delivered_all": self.delivered_all})
 
+    @classmethod
+    def of(cls, deliveries: dict, fatal: str | None, interrupted: bool) -> Summary:
+        """The summary of named deliveries."""
+        return cls({name: {"sent": d.counters.sent, "failed": d.counters.failed, "retried": d.counters.retried,
+                           "dropped": d.counters.dropped, "buffered": len(d.pending())}
+                    for name, d in deliveries.items()}, fatal, interrupted)
+
     def table(self) -> str:
         lines = ["  profile  sent  failed  retried  dropped  buffered"]
         for name, c in sorted(self.profiles.items(), key=lambda kv: (kv[0] == "heartbeat", kv[0])):
@@ -182,13 +189,8 @@ class Runner:
         finally:
             for d in self.deliveries.values():
                 d.stop()
-        return Summary(
-            {("heartbeat" if pid == HEARTBEAT_ID else str(pid)): {"sent": d.counters.sent, "failed": d.counters.failed, "retried": d.counters.retried,
-                   "dropped": d.counters.dropped, "buffered": len(d.pending())}
-             for pid, d in self.deliveries.items()},
-            self._fatal(),
-            interrupted,
-        )
+        named = {("heartbeat" if pid == HEARTBEAT_ID else str(pid)): d for pid, d in self.deliveries.items()}
+        return Summary.of(named, self._fatal(), interrupted)
 
     def unsent(self) -> list[dict]:
         return [item.label for d in self.deliveries.values() for item in d.pending()]

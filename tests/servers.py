@@ -17,6 +17,23 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, host: str = "127.0.0.1", seconds: float = 5.0) -> None:
+    """Wait until something listens on host:port (a server started in another process)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port}")
+
+
 @dataclass
 class Received:
     headers: list[tuple[str, str]]

@@ -3,16 +3,16 @@
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from ffsim.protocol import Camera
 from ffsim.scenario import load_scenario
+
+from .servers import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PHP = shutil.which("php")
@@ -23,20 +23,14 @@ if PHP is None and not os.environ.get("CI"):
 
 def test_php_receiver_reads_the_event_and_image_files(tmp_path):
     assert PHP, "php is needed here; .ci/run installs php-cli"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     upload = tmp_path / "log"
     upload.mkdir()
     server = subprocess.Popen([PHP, "-S", f"127.0.0.1:{port}", "-t", str(ROOT / "tests" / "php")],
                               env={**os.environ, "FF_UPLOAD_DIR": str(upload)},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
+        wait_for_port(port)
         scenario_path = ROOT / "scenarios" / "parking-gate.yaml"
         result = subprocess.run([sys.executable, "-m", "ffsim", "run", str(scenario_path), "--http",
                                  f"http://127.0.0.1:{port}/ff_post.php", "--speed", "max", "--quiet"],

@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from ffsim.protocol import Camera
 from ffsim.receiver.server import Receiver, safe_name
 from ffsim.runner import retarget
+
+from .servers import free_port, wait_for_port
 from ffsim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,17 +133,11 @@ def test_fuzzed_http_never_crashes_the_receiver(tmp_path, body, content_type):
 
 
 def test_ffsim_receive_command(tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "ffsim", "receive", "--http", f"127.0.0.1:{port}", "--out",
                              str(tmp_path), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        for _ in range(100):
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
+        wait_for_port(port)
         result = run(ROOT / "scenarios" / "misread-corrected.yaml", "--http", f"http://127.0.0.1:{port}/l.php")
         assert result.returncode == 0, result.stderr
     finally:

@@ -13,7 +13,7 @@ import pytest
 from ffsim.protocol import Camera
 from ffsim.scenario import load_scenario
 
-from .servers import RawRecorder, TcpListener, WerkzeugReceiver
+from .servers import RawRecorder, TcpListener, WerkzeugReceiver, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -147,14 +147,6 @@ def test_tcp_framings(tmp_path, framing):
     assert rx.data == b"".join(texts)
     assert len(rx.connections) == (len(texts) if framing == "per-connection" else 1)
     assert b"ImageArray" not in rx.data and b'"plateImageSize": "0"' in rx.data
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_outage_every_event_arrives_once_in_order(tmp_path):
