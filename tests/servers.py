@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response

@@ -3,7 +3,6 @@
 import json
 import subprocess
 import sys
-import textwrap
 
 from ffsim.protocol import Camera
 from ffsim.protocol.heartbeat import mac_with_colons

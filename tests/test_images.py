@@ -3,7 +3,6 @@
 import base64
 import io
 import json
-import textwrap
 
 import pytest
 from PIL import Image

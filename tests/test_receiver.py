@@ -215,7 +215,7 @@ def test_each_rule_broken_over_plain_http_and_tcp_is_reported(tmp_path):
 
     good = json.loads(good_packet())
     with Receiver(tcp="127.0.0.1:0", out=tmp_path) as rx:
-        for index, (name, change, words) in enumerate(BROKEN):
+        for index, (_, change, _) in enumerate(BROKEN):
             payload = dict(good, sensorProviderID=f"cam-{index}")  # a sender per case: no cross-talk
             change(payload)
             assert post(rx.http_url + "x", camera_json(payload), "application/json") == 200

@@ -30,7 +30,7 @@ from pathlib import Path
 from aiohttp import web
 from werkzeug.formparser import parse_form_data
 
-from .validate import Validator, Violation
+from .validate import Validator
 
 MAX_BODY = 16 * 1024 * 1024
 READ_TIMEOUT_S = 30.0

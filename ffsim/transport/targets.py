@@ -11,7 +11,7 @@ def http_url_problem(url: str) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return f"malformed URL {url!r}: expected http://HOST[:PORT]/PATH or https://..."
     try:
-        parts.port
+        _ = parts.port  # raises ValueError for a port that is not a number in range
     except ValueError:
         return f"malformed URL {url!r}: bad port"
     return None
