@@ -73,10 +73,3 @@ def parse_start(value: object) -> int:
     delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
     return (delta.days * 86_400 + delta.seconds) * US_PER_S + delta.microseconds
 
-
-def format_duration(us: int) -> str:
-    if us % US_PER_S == 0:
-        return f"{us // US_PER_S}s"
-    if us % 1000 == 0:
-        return f"{us // 1000}ms"
-    return f"{us / US_PER_S}s"

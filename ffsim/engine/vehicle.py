@@ -314,7 +314,7 @@ class Recogniser:
         x, y = position(t_first)
         vehicle_shot = plate_shot = (t_first, text)
         events.append(Event(t_first, NEW, passage, t_first, text, conf, heading, zone, x, y, plate_shot, vehicle_shot))
-        k_lost = clock.floor(time(k_last) + self.lost_timeout_us) + 1
+        k_lost = clock.after(time(k_last) + self.lost_timeout_us)
         sent = (text, heading, zone)
         interval = self.update_interval_us
         i, n_changes = 0, len(changes)

@@ -13,7 +13,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from ..protocol.payload import KEY_ORDER
+from ..protocol.payload import KEY_ORDER, format_datetime
 
 STRING_KEYS = frozenset(KEY_ORDER) - {"geotag", "plateCoordinates", "plateCoordinatesRelative", "imagesURI",
                                       "vehicle_info", "camera_info"}
@@ -153,7 +153,7 @@ class Validator:
             out.append(Violation("timestamps", f"capture_ts {capture_ts} is not capture_timestamp x 10^6"))
         stamp = text("datetime")
         if stamp is not None:
-            expected = time.strftime("%Y%m%d %H%M%S", time.gmtime(ms // 1000)) + "%03d" % (ms % 1000)
+            expected = format_datetime(ms)
             if not DATETIME.match(stamp) or stamp[:18] != expected:
                 out.append(Violation("timestamps", f"datetime {stamp!r} is not {expected!r} (capture_timestamp, UTC)"))
         frame = text("frame_timestamp")

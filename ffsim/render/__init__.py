@@ -20,7 +20,6 @@ from ..protocol.crops import DOWNSIZED_WIDTH, Box, crop_box, plate_box, scale_of
 
 ASSETS = Path(__file__).resolve().parents[2] / "images"
 PIL_FORMAT = {"jpeg": "JPEG", "png": "PNG", "bmp": "BMP"}
-CONTENT_TYPE = {"jpeg": "image/jpeg", "png": "image/png", "bmp": "image/bmp"}
 
 COLORS = {
     "BEIGE": (214, 196, 160), "BLACK": (28, 28, 30), "BLUE": (34, 72, 160), "BROWN": (110, 72, 40),

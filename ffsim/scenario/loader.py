@@ -162,7 +162,7 @@ class _Collector:
         for sub in error.context or ():
             by_branch.setdefault(sub.relative_schema_path[0], []).append(sub)
         fitting = []
-        for index, subschema in enumerate(error.validator_value):
+        for index in range(len(error.validator_value)):
             subs = by_branch.get(index, [])
             if not any(s.validator == "type" and not s.relative_path for s in subs):
                 fitting.append(subs)

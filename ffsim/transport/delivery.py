@@ -47,7 +47,6 @@ class Delivery:
         self.fatal: Outcome | None = None
         self._queue: deque[Item] = deque()
         self._inflight = False
-        self._closing = False
         self._stopping = False
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._run, name=f"ffsim-profile-{profile_id}", daemon=True)
@@ -76,7 +75,6 @@ class Delivery:
     def drain(self, timeout: float) -> bool:
         """Wait until every queued event is delivered (True) or timeout seconds pass."""
         with self._cond:
-            self._closing = True
             self._cond.notify_all()
             self._cond.wait_for(lambda: not self._queue or self.fatal is not None, timeout)
             return not self._queue
