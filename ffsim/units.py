@@ -7,7 +7,7 @@ payload timestamps never accumulate floating-point error.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 
 US_PER_S = 1_000_000
@@ -54,8 +54,9 @@ def parse_rate(value: object) -> float:
     return float(Decimal(number) / _RATE_DIVISOR[unit])
 
 
-def parse_start(value: object) -> int:
-    """Return epoch microseconds for an ISO 8601 time; a time without zone is UTC."""
+def parse_start(value: object, zone: tzinfo | None = None) -> int:
+    """Return epoch microseconds for an ISO 8601 time; a time without an offset is in zone
+    (the camera's time zone), UTC when none is given."""
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str):
@@ -69,7 +70,7 @@ def parse_start(value: object) -> int:
     else:
         raise ValueError("expected an ISO 8601 time such as 2026-11-24T08:00:00Z")
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=zone or timezone.utc)
     delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
     return (delta.days * 86_400 + delta.seconds) * US_PER_S + delta.microseconds
 

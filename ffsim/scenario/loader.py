@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 from fractions import Fraction
@@ -12,8 +13,10 @@ from pathlib import Path as FsPath
 import jsonschema
 
 from ..engine import geometry
-from ..engine.plates import GENERATORS
+from ..engine.plates import GENERATORS, Rng
+from ..protocol.generations import generation
 from ..transport.targets import target_problem
+from ..vocabulary import DEFAULT_EVENTS, RELIABLE
 from ..units import parse_duration, parse_rate, parse_start
 from . import schema as S
 from .model import (
@@ -195,13 +198,13 @@ class _Builder:
         return default if found is None else found
 
     def build(self, data: dict, file: str) -> Scenario:
+        camera = self.camera(data.get("camera", {}), data.get("seed", 0))
         start_us = None
         if data.get("start") is not None:
             try:
-                start_us = parse_start(data["start"])
+                start_us = parse_start(data["start"], local_zone(camera.timezone))
             except ValueError as exc:
                 self.c.add(("start",), f"start: {exc}")
-        camera = self.camera(data.get("camera", {}))
         recognition = self.recognition(data.get("recognition", {}))
         zones = self.zones(data["zones"], camera)
         vehicles = tuple(
@@ -210,7 +213,7 @@ class _Builder:
         zone_ids = {z.id for z in zones}
         traffic = tuple(self.flow(f, ("traffic", i), zone_ids) for i, f in enumerate(data.get("traffic", [])))
         lists = self.lists(data.get("lists", {}), recognition)
-        profiles = self.profiles(data.get("profiles"))
+        profiles = self.profiles(data.get("profiles"), camera)
         heartbeat = self.heartbeat(data["heartbeat"]) if "heartbeat" in data else None
         photos = self.photos(data["images"]["photos"], file) if "photos" in data.get("images", {}) else ()
         return Scenario(
@@ -229,12 +232,34 @@ class _Builder:
             source=file,
         )
 
-    def camera(self, d: dict) -> Camera:
+    def camera(self, d: dict, seed: int) -> Camera:
         base = Camera()
         width, height = d.get("resolution", (base.width, base.height))
         geotag = d.get("geotag", {})
         folders = d.get("image_folders", {})
         serial = d.get("serial", base.serial)
+        path = ("camera",)
+        zone = d.get("timezone", base.timezone)
+        if "timezone" in d and local_zone(zone) is None:
+            self.c.add(path + ("timezone",), f"camera.timezone: unknown time zone {zone!r}"
+                       f"{_did_you_mean(zone, available_zones())} (an IANA name such as Europe/Prague)")
+        gen = generation(d.get("firmware", base.firmware))
+        phase = d.get("frame_phase", "seeded" if gen.frame_phase else 0)
+        if phase == "seeded":
+            phase_us = 1 + Rng(seed, "frame-phase").index(999)  # never 0: real frame times have sub-ms digits
+        else:
+            phase_us = self.duration_or(d, "frame_phase", path, 0)
+            if phase_us >= 1000:
+                self.c.add(path + ("frame_phase",), "camera.frame_phase must be under 1ms (it is the frame clock's "
+                                                    "sub-millisecond phase)")
+        delay = (20_000, 300_000) if gen.save_delay else (0, 0)
+        if "image_save_delay" in d:
+            try:
+                delay = (parse_duration(d["image_save_delay"][0]), parse_duration(d["image_save_delay"][1]))
+            except ValueError as exc:
+                self.c.add(path + ("image_save_delay",), f"camera.image_save_delay: {exc}")
+            if delay[0] > delay[1]:
+                self.c.add(path + ("image_save_delay",), "camera.image_save_delay must be [min, max] with min <= max")
         return Camera(
             device_id=d.get("device_id", base.device_id),
             serial=serial,
@@ -249,6 +274,20 @@ class _Builder:
             fps=_fps(d.get("fps", 10)),
             plate_folder=folders.get("plate", base.plate_folder),
             vehicle_folder=folders.get("vehicle", base.vehicle_folder),
+            timezone=zone,
+            firmware=gen.name,
+            recognises=tuple(d.get("recognises", gen.recognises)),
+            mac_format=d.get("mac_format", gen.mac_format),
+            storage=d.get("storage", gen.storage),
+            make_key=d.get("make_key", base.make_key),
+            plate_crop_name=d.get("plate_crop_name", base.plate_crop_name),
+            image_array_type=d.get("image_array_type", base.image_array_type),
+            relative_coordinates=d.get("relative_coordinates", gen.relative_coordinates),
+            plate_image_size=d.get("plate_image_size", gen.plate_image_size),
+            frame_phase_us=phase_us,
+            image_save_delay_us=delay,
+            lost_images=d.get("lost_images", gen.lost_images),
+            camera_id=d.get("camera_id", serial),
         )
 
     def recognition(self, d: dict) -> Recognition:
@@ -261,6 +300,8 @@ class _Builder:
             first_car_id=d.get("first_car_id", base.first_car_id),
             keep_separators=d.get("plate_separators", "strip") == "keep",
             fold_ascii=d.get("plate_ascii", "unfolded") == "folded",
+            reliable_confidence=float(d.get("reliable_confidence", base.reliable_confidence)),
+            reliable_timeout_us=self.duration_or(d, "reliable_timeout", path, base.reliable_timeout_us),
         )
 
     def _inside_frame(self, point, path, camera: Camera, what: str) -> None:
@@ -400,9 +441,16 @@ class _Builder:
             speed_min=float(speed[0]),
             speed_max=float(speed[1]),
             countries=tuple((k, float(v)) for k, v in countries.items()),
-            misread=float(d.get("misread", 0.0)),
+            misread=self.misread(d.get("misread", 0.0), path),
             lateral=(float(lateral[0]), float(lateral[1])),
         )
+
+    def misread(self, value, path) -> tuple[tuple[str, float], ...]:
+        """Shares of misread kinds; a bare number is the share of substitutions."""
+        shares = {"substitution": float(value)} if isinstance(value, (int, float)) else dict(value)
+        if sum(shares.values()) > 1.0 + 1e-9:
+            self.c.add(path + ("misread",), f"{show_path(path + ('misread',))}: the shares add up to more than 1")
+        return tuple((kind, float(share)) for kind, share in shares.items() if share > 0)
 
     def lists(self, d: dict, recognition: Recognition) -> Lists:
         def entries(name: str) -> tuple[ListEntry, ...]:
@@ -450,9 +498,10 @@ class _Builder:
                          d.get("anpr_version", base.anpr_version), auth, header, d.get("ca_file"),
                          d.get("insecure", False))
 
-    def profiles(self, items: list | None) -> tuple[Profile, ...]:
+    def profiles(self, items: list | None, camera: Camera) -> tuple[Profile, ...]:
+        gen = generation(camera.firmware)
         if not items:
-            return (Profile(),)
+            return (Profile(image_format=gen.image_format),)
         out = []
         seen: set[int] = set()
         for i, d in enumerate(items):
@@ -469,16 +518,20 @@ class _Builder:
             if d.get("ca_file") is not None and d.get("insecure"):
                 self.c.add(path + ("insecure",), f"{show_path(path)}: give ca_file or insecure, not both", key=True)
             base = Profile()
+            events = d.get("events", DEFAULT_EVENTS)
+            if RELIABLE in events and not gen.reliable:
+                self.c.add(path + ("events",), f"{show_path(path + ('events',))}: firmware {gen.name} sends no "
+                                               "Reliable event (2024-lpv, 2024-cammra and documented do)")
             out.append(
                 Profile(
                     id=d["id"],
                     protocol=protocol,
                     url=url,
-                    events=frozenset(d.get("events", S.EVENT_TYPES)),
+                    events=frozenset(events),
                     device_id=d.get("device_id"),
                     format=d.get("format", "multipart"),
                     image=d.get("image"),
-                    image_format=d.get("image_format", "jpeg"),
+                    image_format=d.get("image_format", gen.image_format),
                     second_image=d.get("second_image", False),
                     buffer=d.get("buffer", True),
                     buffer_size=d.get("buffer_size", base.buffer_size),
@@ -495,9 +548,24 @@ class _Builder:
                     boundary=d.get("boundary"),
                     json_content_type=d.get("json_content_type", base.json_content_type),
                     expect_threshold=d.get("expect_threshold", base.expect_threshold),
+                    first_packet_counter=d.get("first_packet_counter", base.first_packet_counter),
+                    retry_on=tuple(str(x) for x in d.get("retry_on", base.retry_on)),
+                    image_quality=d.get("image_quality", base.image_quality),
                 )
             )
         return tuple(sorted(out, key=lambda p: p.id))
+
+
+def available_zones() -> list[str]:
+    return sorted(zoneinfo.available_timezones())
+
+
+def local_zone(name: str) -> zoneinfo.ZoneInfo | None:
+    """The IANA time zone of that name (from tzdata where the system has none), or None."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def load_scenario(path: str | FsPath) -> Scenario:

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from ..vocabulary import DEFAULT_EVENTS, DEFAULT_FRAMING, DEFAULT_GENERATION
+
 Point = tuple[float, float]
 
 
@@ -24,6 +26,21 @@ class Camera:
     fps: Fraction = Fraction(10)
     plate_folder: int = 12
     vehicle_folder: int = 13
+    timezone: str = "UTC"  # IANA name: datetime and image names are local time of this zone
+    firmware: str = DEFAULT_GENERATION  # the payload shape (ffsim.protocol.generations)
+    # the settings below vary within a generation; the loader fills in the generation's defaults
+    recognises: tuple[str, ...] = ("view", "type", "color")  # keys of vehicle_info
+    mac_format: str = "plain"  # plain | colons | empty | as-given
+    storage: str = "internal"  # internal | sd_card: the image paths
+    make_key: str = "brand"  # brand | make: vehicle_info's name of the make
+    plate_crop_name: str = "lp"  # lp | lpup: the kind in plate image names
+    image_array_type: str = "empty"  # empty | named: ImageArray[].ImageType
+    relative_coordinates: str = "frame"  # frame | crop | none
+    plate_image_size: str = "zero"  # zero | actual
+    frame_phase_us: int = 0  # the frame clock's offset from t=0 (sub-millisecond digits)
+    image_save_delay_us: tuple[int, int] = (0, 0)  # image saved this long after the capture (seeded)
+    lost_images: str = "result"  # result | capture: which images a Lost names
+    camera_id: str = ""  # cameraId of 2019 payloads; "" means the serial
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +51,8 @@ class Recognition:
     first_car_id: int = 1
     keep_separators: bool = False
     fold_ascii: bool = False
+    reliable_confidence: float = 0.9  # a Reliable when the reported text's confidence reaches this
+    reliable_timeout_us: int = 1_000_000  # or this long after the New, whichever first
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +116,7 @@ class Flow:
     speed_min: float = 150.0
     speed_max: float = 400.0
     countries: tuple[tuple[str, float], ...] = (("CZE", 1.0),)
-    misread: float = 0.0
+    misread: tuple[tuple[str, float], ...] = ()  # (kind, share): substitution | growing | regression
     lateral: tuple[float, float] = (-20.0, 20.0)
 
 
@@ -133,7 +152,7 @@ class Profile:
     id: int = 1
     protocol: str = "http"
     url: str | None = None
-    events: frozenset[str] = frozenset({"new", "update", "lost"})
+    events: frozenset[str] = frozenset(DEFAULT_EVENTS)
     device_id: str | None = None  # None: the camera's device_id
     format: str = "multipart"  # multipart | json (HTTP)
     image: str | None = None  # vehicle | plate | frame | frame_downsized | none; None: the protocol's default
@@ -147,7 +166,7 @@ class Profile:
     auth_header: Auth | None = None
     ca_file: str | None = None
     insecure: bool = False
-    framing: str = "newline"  # TCP: none | newline | per-connection
+    framing: str = DEFAULT_FRAMING  # TCP: per-connection | newline | none
     connect_timeout_us: int = 10_000_000
     timeout_us: int = 30_000_000
     user_agent: str | None = None
@@ -156,6 +175,11 @@ class Profile:
     boundary: str | None = None  # None: libcurl's own (24 dashes and 22 random characters)
     json_content_type: str = "application/json"
     expect_threshold: int = 1024 * 1024
+    first_packet_counter: int = 1  # a camera that has run for years counts in the millions
+    # what the buffer sends again: connection failures and these answers; other
+    # answers (outside 2xx) reject the event, which is counted and skipped
+    retry_on: tuple[str, ...] = ("connection", "5xx", "408", "429")
+    image_quality: int = 80  # JPEG quality of rendered images
 
     @property
     def image_kind(self) -> str:

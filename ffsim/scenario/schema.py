@@ -7,12 +7,15 @@ unique ids...) are checked by the loader after this schema passes. A custom
 
 from __future__ import annotations
 
-COLORS = ["BEIGE", "BLACK", "BLUE", "BROWN", "GRAY", "GREEN", "ORANGE", "RED", "WHITE", "YELLOW", "SILVER"]
-VEHICLE_TYPES = ["CAR", "BUS", "TRUCK", "SUV", "VAN"]
-VIEWS = ["front", "rear"]
-EVENT_TYPES = ["new", "update", "lost"]
-IMAGE_KINDS = ["vehicle", "plate", "frame", "frame_downsized", "none"]
-IMAGE_FORMATS = ["jpeg", "png", "bmp"]
+from .. import vocabulary as V
+
+COLORS = list(V.COLORS)
+VEHICLE_TYPES = list(V.VEHICLE_TYPES)
+VIEWS = list(V.VIEWS)
+EVENT_TYPES = list(V.STATES)
+IMAGE_KINDS = list(V.IMAGE_KINDS)
+IMAGE_FORMATS = list(V.IMAGE_FORMATS)
+MISREAD_KINDS = ["substitution", "growing", "regression"]
 
 _DURATION_MSG = "must be a duration such as 500ms, 5s, 2m or 1h (not negative)"
 DURATION = {
@@ -74,6 +77,29 @@ CAMERA = _obj(
         "image_folders": _obj(
             {"plate": {"type": "integer", "minimum": 0}, "vehicle": {"type": "integer", "minimum": 0}}
         ),
+        "timezone": {"type": "string", "minLength": 1},
+        "firmware": {"enum": list(V.GENERATIONS)},
+        "recognises": {"type": "array", "items": {"enum": list(V.RECOGNISES)}, "uniqueItems": True},
+        "mac_format": {"enum": ["plain", "colons", "empty", "as-given"]},
+        "storage": {"enum": ["internal", "sd_card"]},
+        "make_key": {"enum": ["brand", "make"]},
+        "plate_crop_name": {"enum": ["lp", "lpup"]},
+        "image_array_type": {"enum": ["empty", "named"]},
+        "relative_coordinates": {"enum": ["frame", "crop"]},
+        "plate_image_size": {"enum": ["zero", "actual"]},
+        "frame_phase": {
+            "anyOf": [{"const": "seeded"}, DURATION],
+            "x-message": "must be seeded or a duration under 1ms such as 0.437ms (or 0)",
+        },
+        "image_save_delay": {
+            "type": "array",
+            "items": DURATION,
+            "minItems": 2,
+            "maxItems": 2,
+            "x-message": "must be [min, max] durations after the capture, e.g. [20ms, 300ms]",
+        },
+        "lost_images": {"enum": ["result", "capture"]},
+        "camera_id": TEXT,
     }
 )
 
@@ -85,6 +111,8 @@ RECOGNITION = _obj(
         "first_car_id": {"type": "integer", "minimum": 0},
         "plate_separators": {"enum": ["strip", "keep"]},
         "plate_ascii": {"enum": ["unfolded", "folded"]},
+        "reliable_confidence": PROBABILITY,
+        "reliable_timeout": DURATION,
     }
 )
 
@@ -174,7 +202,11 @@ TRAFFIC = _obj(
             "x-message": "must be [min, max] in pixels/second",
         },
         "countries": WEIGHTS,
-        "misread": PROBABILITY,
+        "misread": {
+            "anyOf": [PROBABILITY, _obj({kind: PROBABILITY for kind in MISREAD_KINDS})],
+            "x-message": "must be a share (0 to 1) of substitutions, or shares of kinds "
+                         "{substitution: 0.1, growing: 0.05, regression: 0.02}",
+        },
         "lateral": {
             "type": "array",
             "items": {"type": "number"},
@@ -219,7 +251,7 @@ PROFILE = _obj(
         "auth_header": AUTH_HEADER,
         "ca_file": TEXT,
         "insecure": {"type": "boolean"},
-        "framing": {"enum": ["none", "newline", "per-connection"]},
+        "framing": {"enum": list(V.FRAMINGS)},
         "connect_timeout": DURATION,
         "timeout": DURATION,
         "user_agent": TEXT,
@@ -229,6 +261,15 @@ PROFILE = _obj(
                      "x-message": "must be 1 to 70 letters, digits or '()+_,-./:=? (RFC 2046)"},
         "json_content_type": TEXT,
         "expect_threshold": {"type": "integer", "minimum": 0},
+        "first_packet_counter": {"type": "integer", "minimum": 1},
+        "retry_on": {
+            "type": "array",
+            "items": {"anyOf": [{"enum": ["connection", "4xx", "5xx"]},
+                                {"type": "integer", "minimum": 300, "maximum": 599}]},
+            "uniqueItems": True,
+            "x-message": "must list connection, 4xx, 5xx or HTTP statuses such as 408",
+        },
+        "image_quality": {"type": "integer", "minimum": 1, "maximum": 100},
     },
     ("id",),
 )

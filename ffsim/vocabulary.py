@@ -1,0 +1,41 @@
+"""The words of FF-Events and of ffsim, defined once and imported everywhere.
+
+Event states, directions, vehicle attributes, image kinds and formats, TCP
+framings and firmware generations: the scenario schema, the engine, the
+payload, the validator and the terminal views all take them from here.
+"""
+
+from __future__ import annotations
+
+# -- events (FF-EVENTS.md section 1) ---------------------------------------------------------
+NEW, UPDATE, RELIABLE, LOST = "new", "update", "reliable", "lost"
+STATES = (NEW, UPDATE, RELIABLE, LOST)
+# same-time events of one passage go out in this order
+STATE_RANK = {NEW: 0, UPDATE: 1, RELIABLE: 2, LOST: 3}
+DEFAULT_EVENTS = (NEW, UPDATE, LOST)  # what a profile sends unless told otherwise
+
+DIRECTIONS = ("unknown", "in", "out")
+ROI_IDS = ("1", "2")
+
+# -- vehicles (section 4) -----------------------------------------------------------------
+COLORS = ("BEIGE", "BLACK", "BLUE", "BROWN", "GRAY", "GREEN", "ORANGE", "RED", "WHITE", "YELLOW", "SILVER")
+VEHICLE_TYPES = ("CAR", "BUS", "TRUCK", "SUV", "VAN", "PICKUP")
+VIEWS = ("front", "rear")
+# what a camera can recognise besides the plate: each adds keys to vehicle_info
+RECOGNISES = ("view", "type", "color", "make")
+
+# -- images ----------------------------------------------------------------------------------
+IMAGE_KINDS = ("vehicle", "plate", "frame", "frame_downsized", "none")
+IMAGE_FORMATS = ("jpeg", "png", "bmp")
+IMAGE_TYPES = ("plate", "mmrcrop", "vehicle", "frame")  # imageType values
+PLATE_IMAGE_TYPES = ("jpeg", "jpg", "png", "bmp")  # plateImageType values (LPV 2021 writes jpg)
+
+# -- transport ---------------------------------------------------------------------------------
+PROTOCOLS = ("http", "tcp")
+HTTP_FORMATS = ("multipart", "json")
+FRAMINGS = ("per-connection", "newline", "none")
+DEFAULT_FRAMING = "per-connection"  # the field evidence: one connection per event
+
+# -- firmware generations (section 10) ------------------------------------------------------
+GENERATIONS = ("2019", "2021-lpv", "2021-cammra", "2024-lpv", "2024-cammra", "documented")
+DEFAULT_GENERATION = "2024-lpv"
