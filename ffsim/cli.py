@@ -11,6 +11,8 @@ import click
 from . import COMPILED, __version__
 from .protocol import Camera
 from .scenario import Scenario, ScenarioError, load_scenario
+from .scenario.loader import local_zone
+from .transport.targets import target_problem
 from .units import parse_duration, parse_start
 
 
@@ -28,8 +30,13 @@ class _Parsed(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+def _instant(value: str) -> str:
+    parse_start(value)  # a bad time is a usage error now; its zone is applied once the scenario is read
+    return value
+
+
 DURATION = _Parsed("DURATION", parse_duration)
-INSTANT = _Parsed("ISO-TIME", parse_start)
+INSTANT = _Parsed("ISO-TIME", _instant)
 
 
 def _load_or_exit(path: str) -> Scenario:
@@ -41,10 +48,11 @@ def _load_or_exit(path: str) -> Scenario:
         sys.exit(1)
 
 
-def start_time(scenario: Scenario, override_us: int | None) -> int:
-    """Virtual t=0 as epoch microseconds: --start, else the scenario's, else now (read once)."""
-    if override_us is not None:
-        return override_us
+def start_time(scenario: Scenario, override: str | None) -> int:
+    """Virtual t=0 as epoch microseconds: --start (in the camera's time zone unless it has an
+    offset), else the scenario's, else now (read once)."""
+    if override is not None:
+        return parse_start(override, local_zone(scenario.camera.timezone))
     if scenario.start_us is not None:
         return scenario.start_us
     return time.time_ns() // 1000
@@ -80,14 +88,28 @@ def validate(files: tuple[str, ...], quiet: bool) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--profile", "profile_id", type=int, help="Only this profile's packets.")
 @click.option("--until", "until_us", type=DURATION, help="Stop at this virtual time (e.g. 1h); inclusive.")
-@click.option("--start", "start_us", type=INSTANT, help="Virtual t=0 (ISO 8601, UTC if no zone).")
+@click.option("--start", "start_us", type=INSTANT,
+              help="Virtual t=0 (ISO 8601; without an offset, in the camera's time zone).")
 @click.option("--payload-only", is_flag=True, help="Print each payload exactly as the camera's JSON bytes.")
-def events(file: str, profile_id: int | None, until_us: int | None, start_us: int | None, payload_only: bool) -> None:
+@click.option("--http", "http_url", metavar="URL", help="As `run --http URL` would send them (HTTP profiles).")
+@click.option("--tcp", "tcp_target", metavar="HOST:PORT", help="As `run --tcp HOST:PORT` would send them.")
+def events(file: str, profile_id: int | None, until_us: int | None, start_us: str | None, payload_only: bool,
+           http_url: str | None, tcp_target: str | None) -> None:
     """Print every event the camera would send, in send order, without sending.
 
     One JSON line per packet: {"time": <send time, epoch ms>, "profile": N, "payload": {...}}.
+    With --http or --tcp the payloads are those `ffsim run` sends with the same option
+    (a TCP profile carries no image by default, an HTTP one does).
     """
-    scenario = _load_or_exit(file)
+    if http_url and tcp_target:
+        click.echo("ffsim: error: give --http or --tcp, not both", err=True)
+        sys.exit(1)
+    for protocol, target in (("http", http_url), ("tcp", tcp_target)):
+        problem = target and target_problem(protocol, target)
+        if problem:
+            click.echo(f"ffsim: error: {problem}", err=True)
+            sys.exit(1)
+    scenario = _load_or_exit(file).retargeted(http_url, tcp_target)
     if scenario.traffic and until_us is None and any(f.until_us is None for f in scenario.traffic):
         click.echo(f"{file}: a traffic flow has no `until`; the output never ends (use --until)", err=True)
     profiles = None
@@ -141,7 +163,8 @@ class _Speed(click.ParamType):
 @click.option("--speed", type=_Speed(), default="1", show_default=True,
               help="1 = real time, N = N times faster, max = as fast as the receiver takes them.")
 @click.option("--until", "until_us", type=DURATION, help="Stop at this virtual time (e.g. 10m).")
-@click.option("--start", "start_us", type=INSTANT, help="Virtual t=0 (ISO 8601, UTC if no zone).")
+@click.option("--start", "start_us", type=INSTANT,
+              help="Virtual t=0 (ISO 8601; without an offset, in the camera's time zone).")
 @click.option("--drain", "drain_us", type=DURATION, default="60s", show_default=True,
               help="At the end, wait this long for buffered events to be delivered.")
 @click.option("-q", "--quiet", is_flag=True, help="No line per event.")
@@ -152,13 +175,13 @@ def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, 
     Exit 0 when every event was delivered, 1 otherwise.
     """
     # imported here so that validate and events do not load libcurl
-    from .runner import LivePrinter, Runner, embedded_needed, fill_targets, retarget
+    from .runner import LivePrinter, Runner, embedded_needed, fill_targets
     from .transport import TargetError
 
     if http_url and tcp_target:
         click.echo("ffsim: error: give --http or --tcp, not both", err=True)
         sys.exit(1)
-    scenario = retarget(_load_or_exit(file), http_url, tcp_target)
+    scenario = _load_or_exit(file).retargeted(http_url, tcp_target)
     embedded = None
     if embedded_needed(scenario):
         # no target anywhere: ffsim's own receiver, on free loopback ports, is the target

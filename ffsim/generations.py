@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..vocabulary import DEFAULT_GENERATION, GENERATIONS
+from .vocabulary import DEFAULT_GENERATION, GENERATIONS
 
 # FF-EVENTS.md section 4, in order: the 2023-2024 payload (ImageArray comes after imagesURI)
 SECTION4_KEYS = (

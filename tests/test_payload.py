@@ -21,7 +21,7 @@ SAMPLE_LIKE = """\
 version: 1
 seed: 7
 start: 2026-11-24T08:00:00Z
-camera: {device_id: GATE-1, serial: ACCC8E000001, model: AXIS P1465-LE, mac: ACCC8E000001,
+camera: {firmware: documented, device_id: GATE-1, serial: ACCC8E000001, model: AXIS P1465-LE, mac: ACCC8E000001,
          ip: 10.0.3.21, geotag: {lat: 50.08804, lon: 14.42076}, resolution: [1920, 1080], fps: 10}
 zones: [{id: 1, polygon: [[0, 300], [1920, 300], [1920, 1080], [0, 1080]], direction: 180}]
 vehicles:

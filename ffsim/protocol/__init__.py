@@ -44,9 +44,13 @@ class Camera:
     def __init__(self, scenario: Scenario, start_us: int, profiles: list[int] | None = None):
         self.scenario = scenario
         self.start_us = start_us
+        # the camera's frames fall at a phase of its own after t=0: the sub-millisecond
+        # digits of frame_timestamp (0 in the documented shape)
+        self.frames_us = start_us + scenario.camera.frame_phase_us
         self.engine = Engine(scenario)
         chosen = scenario.profiles if profiles is None else [scenario.profile(p) for p in profiles]
-        self.builders = [PayloadBuilder(scenario, p, start_us, self.engine.lists) for p in chosen if p is not None]
+        self.builders = [PayloadBuilder(scenario, p, self.frames_us, self.engine.lists)
+                         for p in chosen if p is not None]
 
     def packets(self, until_us: int | None = None) -> Iterator[Packet]:
         for item in self.packets_and_events(until_us):
@@ -82,10 +86,10 @@ class Camera:
 
     def packets_and_events(self, until_us: int | None = None) -> Iterator[Packet | Event]:
         """Each engine event, followed by its packets."""
-        start_us = self.start_us
+        frames_us = self.frames_us
         for ev in self.engine.events(until_us):
             yield ev
-            epoch_ms = (start_us + ev.time_us) // 1000
+            epoch_ms = (frames_us + ev.time_us) // 1000
             for builder in self.builders:
                 payload = builder.build(ev)
                 if payload is not None:

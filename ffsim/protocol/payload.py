@@ -1,72 +1,77 @@
 """Engine events to the camera's JSON payloads, one builder per sending profile.
 
-Key order, value types and formats follow FF-EVENTS.md section 4 and the samples.
+The shape of a payload (which keys, in which order, how values are spelled) is
+that of the camera's firmware generation, read from the tables in
+:mod:`ffsim.protocol.generations`; FF-EVENTS.md sections 4 and 10 are the source.
 
 Most of a payload is the same in every packet of a profile (camera, geotag,
 profile...). For each profile and text style, the payload is rendered once by
 the real encoders with placeholder tokens where values change; a packet then
 only fills those slots, with vehicle fragments memoised on the vehicle. The
 text equals what the encoders write for the whole dict (the tests compare them
-byte for byte).
+byte for byte), and the dict itself is read back from the same skeleton, so the
+layout is written down once, in the generation's key list.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import time
-from dataclasses import dataclass
+import zoneinfo
+from datetime import datetime
 from json.encoder import encode_basestring
+from operator import itemgetter
 
 from ..engine.lists import ListMatcher
 from ..engine.plates import ascii_fold
 from ..engine.vehicle import LOST, Event, Vehicle
+from ..render import ImageRenderer
 from ..scenario.model import Profile, Scenario
-from ..render import ImageRenderer, encode
-from .crops import Box, plate_box, relative_box
+from .crops import Box, crop_box, plate_box, relative_box
+from ..generations import SECTION4_KEYS, STORAGE_PREFIX, URI_PREFIX, format_mac, generation
 from .jsonwire import render, render_value, u_escape
 
 IMAGE_TYPE = {"vehicle": "vehicle", "plate": "plate", "frame": "frame", "frame_downsized": "frame", "none": "vehicle"}
 EXTENSION = {"jpeg": "jpg", "png": "png", "bmp": "bmp"}
-URI_PREFIX = "/local/fflprapp/tools.cgi?action=getImage&name="
-FILE_PREFIX = "localdata/images/"
-
-KEY_ORDER = (
-    "packetCounter", "capture_timestamp", "frame_timestamp", "capture_ts", "datetime",
-    "plateText", "plateUnicode", "plateUTF8", "plateASCII", "plateCountry", "plateISO3166-2",
-    "plateRegion", "plateRegionCode", "plateList", "plateListMode", "plateListDescription",
-    "plateConfidence", "carState", "roiID", "geotag", "imageType", "plateImageType", "plateImageSize",
-    "carMoveDirection", "timeProcessing", "plateCoordinates", "plateCoordinatesRelative", "carID",
-    "GEOtarget", "imagesURI", "imageFile", "imageFile2", "profileID", "vehicle_info", "camera_info",
-    "sensorProviderID",
-)
+FILE_PREFIX = STORAGE_PREFIX["internal"]
+KEY_ORDER = SECTION4_KEYS  # the current field shape and the documented one
 
 COMPACT, CAMERA = "compact", "camera"  # json.dumps(ensure_ascii=False) text / the camera's bytes
+_MASK = (1 << 64) - 1
 
 
 class _Stamps:
-    """UTC 'YYYYMMDD' and 'HHMMSS' of an epoch second, remembering the last one asked
-    (packets come in time order, and an event's image names share its second)."""
+    """'YYYYMMDD' and 'HHMMSS' of an epoch second in a time zone (daylight saving included),
+    remembering the last one asked (packets come in time order, and an event's values
+    share its second)."""
 
-    __slots__ = ("second", "day", "clock")
+    __slots__ = ("zone", "second", "day", "clock")
 
-    def __init__(self):
+    def __init__(self, zone: str = "UTC"):
+        self.zone = None if zone == "UTC" else zoneinfo.ZoneInfo(zone)
         self.second = None
         self.day = self.clock = ""
 
     def __call__(self, second: int) -> tuple[str, str]:
         if second != self.second:
-            tm = time.gmtime(second)
             self.second = second
-            self.day = "%04d%02d%02d" % (tm.tm_year, tm.tm_mon, tm.tm_mday)
-            self.clock = "%02d%02d%02d" % (tm.tm_hour, tm.tm_min, tm.tm_sec)
+            if self.zone is None:
+                tm = time.gmtime(second)
+                y, mo, d, h, mi, s = tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec
+            else:
+                moment = datetime.fromtimestamp(second, self.zone)
+                y, mo, d, h, mi, s = moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second
+            self.day = "%04d%02d%02d" % (y, mo, d)
+            self.clock = "%02d%02d%02d" % (h, mi, s)
         return self.day, self.clock
 
 
-def format_datetime(epoch_ms: int, stamps: _Stamps | None = None) -> str:
-    """'YYYYMMDD HHMMSSfff' in UTC."""
+def format_datetime(epoch_ms: int, zone: str = "UTC") -> str:
+    """'YYYYMMDD HHMMSSfff' of epoch_ms in the time zone."""
     seconds, ms = divmod(epoch_ms, 1000)
-    day, clock = (stamps or _Stamps())(seconds)
+    day, clock = _Stamps(zone)(seconds)
     return "%s %s%03d" % (day, clock, ms)
 
 
@@ -88,107 +93,160 @@ def image_name(epoch_us: int, kind: str, plate: str, counter: int, extension: st
     return "%s%s_%d%s_%s_%d.%s" % (day, clock, micro, kind, plate, counter, extension)
 
 
-# -- templates ---------------------------------------------------------------------------
-_MARK = "\ue000"  # a private-use character: never in a token's surroundings by accident
+def cammra_2021_name(epoch_us: int, kind: str, v: Vehicle, plate: str, extension: str, stamps: _Stamps) -> str:
+    """YYYYmmddHHMMSS_<ms>_<kind>_<PLATE>_<COUNTRY>_<Make>_<Model>_<COLOR>.<ext>, CAMMRA's 2021 names."""
+    seconds, micro = divmod(epoch_us, 1_000_000)
+    day, clock = stamps(seconds)
+    return "%s%s_%03d_%s_%s_%s_%s_%s_%s.%s" % (day, clock, micro // 1000, kind, plate, v.country,
+                                               safe_plate(v.brand), safe_plate(v.model), v.color, extension)
 
 
-def _token(i: int) -> str:
-    return f"{_MARK}{i}{_MARK}"
+def _mix(x: int) -> int:
+    """splitmix64's finaliser: a well-spread 64-bit number from any integer, the same everywhere."""
+    x = (x + 0x9E3779B97F4A7C15) & _MASK
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
 
 
+# -- the slots of a payload ------------------------------------------------------------------
+# Per packet, the values that change are kept in this order; a generation's template picks
+# the ones its keys use. The text block and vehicle_info are JSON text that depends on the
+# style (plateText is \u-escaped in the camera's bytes), ImageArray is made only when asked.
 _TEXT_BLOCK = (
     "plateText", "plateUnicode", "plateUTF8", "plateASCII", "plateCountry", "plateISO3166-2",
     "plateRegion", "plateRegionCode", "plateList", "plateListMode", "plateListDescription",
 )
+_BLOCK = 5  # first slot of the text block
+_CONFIDENCE, _STATE, _ROI, _SIZE, _DIRECTION, _BOX, _REL, _CAR, _LP, _VEHICLE_IMAGE, _INFO, _ARRAY = (
+    16, 17, 18, 19, 20, 21, 25, 29, 30, 31, 32, 33)
+_SIMPLE_SLOTS = {"packetCounter": 0, "capture_timestamp": 1, "frame_timestamp": 2, "capture_ts": 3, "datetime": 4,
+                 "plateConfidence": _CONFIDENCE, "carState": _STATE, "roiID": _ROI, "plateImageSize": _SIZE,
+                 "carMoveDirection": _DIRECTION, "carID": _CAR}
+_MARK = "\ue000"  # a private-use character: never in a token's surroundings by accident
+_TOKEN = re.compile(_MARK + r"(\d+)" + _MARK)
 
 
-def _skeleton(builder: PayloadBuilder) -> tuple[dict, set[str], int]:
-    """The payload with a token in each place that changes, the tokens of "raw" slots
-    (which take ready JSON text) and the number of slots. The other slots sit inside
-    a JSON string and take text that needs no escaping. Slots are numbered in order
-    of appearance, which is the order of the values given to the template."""
-    count = 0
-    raw: set[str] = set()
+class _Layout:
+    """A generation's payload as a skeleton: constants in place, a token where a value changes.
 
-    def slot(is_raw: bool = False) -> str:
-        nonlocal count
-        token = _token(count)
-        count += 1
-        if is_raw:
-            raw.add(token)
-        return token
+    ``order[n]`` is the slot of the n-th token; ``raw`` the tokens that stand for a whole
+    JSON value (the others sit inside a string and take text that needs no escaping)."""
 
-    out: dict[str, object] = {}
-    for key in ("packetCounter", "capture_timestamp", "frame_timestamp", "capture_ts", "datetime"):
-        out[key] = slot()
-    for key in _TEXT_BLOCK:
-        out[key] = slot(True)
-    out["plateConfidence"] = slot()
-    out["carState"] = slot()
-    out["roiID"] = slot()
-    out["geotag"] = builder.geotag
-    out["imageType"] = builder.image_type
-    out["plateImageType"] = builder.profile.image_format
-    out["plateImageSize"] = slot()
-    out["carMoveDirection"] = slot()
-    out["timeProcessing"] = "0"
-    out["plateCoordinates"] = [slot(True) for _ in range(4)]
-    out["plateCoordinatesRelative"] = [slot(True) for _ in range(4)]
-    out["carID"] = slot()
-    out["GEOtarget"] = builder.geo_target
-    out["imagesURI"] = [URI_PREFIX + slot(), URI_PREFIX + slot()]
-    if builder.inline:
-        out["ImageArray"] = slot(True)
-    out["imageFile"] = FILE_PREFIX + slot()
-    out["imageFile2"] = FILE_PREFIX + slot()
-    out["profileID"] = builder.profile_id
-    out["vehicle_info"] = slot(True)
-    out["camera_info"] = builder.camera_info
-    out["sensorProviderID"] = builder.device_id
-    return out, raw, count
+    def __init__(self, builder: PayloadBuilder):
+        self.order: list[int] = []
+        self.raw: set[int] = set()
+        b = builder
+        skeleton: dict[str, object] = {}
+        for key in b.generation.keys:
+            if key in _SIMPLE_SLOTS:
+                skeleton[key] = self.slot(_SIMPLE_SLOTS[key])
+            elif key in _TEXT_BLOCK:
+                skeleton[key] = self.slot(_BLOCK + _TEXT_BLOCK.index(key), raw=True)
+            elif key == "plateCoordinates":
+                skeleton[key] = [self.slot(_BOX + i, raw=True) for i in range(4)]
+            elif key == "plateCoordinatesRelative":
+                skeleton[key] = [self.slot(_REL + i, raw=True) for i in range(4)]
+            elif key == "imagesURI":
+                skeleton[key] = [URI_PREFIX + self.slot(_LP), URI_PREFIX + self.slot(_VEHICLE_IMAGE)]
+                if b.inline:
+                    skeleton["ImageArray"] = self.slot(_ARRAY, raw=True)
+            elif key == "imageFile":
+                skeleton[key] = b.storage + self.slot(_VEHICLE_IMAGE)
+            elif key == "imageFile2":
+                skeleton[key] = b.storage + self.slot(_LP)
+            elif key == "vehicle_info":
+                if b.vehicle_info_keys:
+                    skeleton[key] = self.slot(_INFO, raw=True)
+            elif key == "camera_info":
+                if b.camera_info:
+                    skeleton[key] = b.camera_info
+            else:
+                skeleton[key] = b.constants[key]
+        if b.inline and "ImageArray" not in skeleton:
+            skeleton["ImageArray"] = self.slot(_ARRAY, raw=True)
+        self.skeleton = skeleton
+        self.pick = itemgetter(*self.order)
+        self.templates = {style: self._template(style) for style in (COMPACT, CAMERA)}
+
+    def slot(self, index: int, raw: bool = False) -> str:
+        n = len(self.order)
+        self.order.append(index)
+        if raw:
+            self.raw.add(n)
+        return f"{_MARK}{n}{_MARK}"
+
+    def _template(self, style: str) -> str:
+        text = (json.dumps(self.skeleton, ensure_ascii=False) if style == COMPACT
+                else render(self.skeleton, escape=False))
+        text = text.replace("%", "%%")
+        for n in range(len(self.order)):
+            token = f"{_MARK}{n}{_MARK}"
+            text = text.replace(f'"{token}"' if n in self.raw else token, "%s", 1)
+        return text
+
+    def fill(self, node: object, values: tuple) -> object:
+        """The skeleton with the values in place, as Python values."""
+        if isinstance(node, str):
+            whole = _TOKEN.fullmatch(node)
+            if whole is not None and int(whole.group(1)) in self.raw:
+                return json.loads(values[self.order[int(whole.group(1))]])
+            return _TOKEN.sub(lambda m: values[self.order[int(m.group(1))]], node)
+        if isinstance(node, dict):
+            return {k: self.fill(v, values) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self.fill(v, values) for v in node]
+        return node
 
 
-def _template(builder: PayloadBuilder, style: str) -> str:
-    skeleton, raw, count = _skeleton(builder)
-    text = json.dumps(skeleton, ensure_ascii=False) if style == COMPACT else render(skeleton, escape=False)
-    text = text.replace("%", "%%")
-    for i in range(count):
-        token = _token(i)
-        text = text.replace(f'"{token}"' if token in raw else token, "%s", 1)
-    return text
-
-
-@dataclass(frozen=True, slots=True)
 class Attachment:
-    """An image sent with a packet: a multipart part, or an ImageArray entry."""
+    """An image sent with a packet: a multipart part, or an ImageArray entry.
+    Its picture is drawn when its bytes are first asked for (an image never sent costs nothing)."""
 
-    field: str  # multipart field name: image, image2
-    filename: str
-    image_format: str  # jpeg | png | bmp
-    data: bytes
+    __slots__ = ("field", "filename", "image_format", "image_type", "_make", "_data")
+
+    def __init__(self, field: str, filename: str, image_format: str, image_type: str, make):
+        self.field = field  # multipart field name: image, image2
+        self.filename = filename
+        self.image_format = image_format  # jpeg | png | bmp
+        self.image_type = image_type  # ImageArray[].ImageType: "" or the kind
+        self._make = make
+        self._data: bytes | None = None
+
+    @property
+    def data(self) -> bytes:
+        if self._data is None:
+            self._data = self._make()
+            self._make = None
+        return self._data
 
     @property
     def content_type(self) -> str:
         return "image/" + self.image_format
 
     def array_entry(self) -> dict:
-        return {"ImageType": "", "ImageFormat": EXTENSION[self.image_format],
+        return {"ImageType": self.image_type, "ImageFormat": EXTENSION[self.image_format],
                 "BinaryImage": base64.b64encode(self.data).decode("ascii")}
 
 
 class Payload:
     """One packet's JSON payload; the dict and both texts are made on demand."""
 
-    __slots__ = ("_builder", "_vehicle", "_values", "_text", "_list", "attachments")
+    __slots__ = ("_builder", "_vehicle", "_values", "_text", "_list", "_info", "attachments")
 
     def __init__(self, builder: PayloadBuilder, vehicle: Vehicle, values: tuple, text: str, listed: tuple,
-                 attachments: tuple[Attachment, ...]):
+                 info: dict | None, attachments: tuple[Attachment, ...]):
         self._builder = builder
         self._vehicle = vehicle
-        self._values = values  # the slots that need no escaping, in order (see build)
+        self._values = values  # the style-independent slots, in order (see PayloadBuilder.build)
         self._text = text
         self._list = listed
+        self._info = info  # vehicle_info when it changes per packet (CAMMRA 2021's coordinates)
         self.attachments = attachments
+
+    @property
+    def counter(self) -> str:
+        return self._values[0]
 
     def _fragments(self, style: str) -> tuple[tuple, str]:
         """JSON text of the text block and of vehicle_info, memoised on the vehicle."""
@@ -203,58 +261,44 @@ class Payload:
             block = cache[key] = (escaped, escaped, plain, ascii_text) + tuple(
                 encode_basestring(x) for x in (v.country, v.iso3166_2, v.region, v.region_code, *self._list)
             )
-        info = cache.get(style)
+        if self._info is not None:
+            return block, _json_text(self._info, style)
+        info_key = ("info", style)
+        info = cache.get(info_key)
         if info is None:
-            data = vehicle_info(self._vehicle)
-            info = cache[style] = json.dumps(data, ensure_ascii=False) if style == COMPACT else render_value(data, "  ")
+            info = cache[info_key] = _json_text(self._builder.vehicle_info(self._vehicle), style)
         return block, info
 
-    def _image_array(self) -> list[dict]:
-        return [a.array_entry() for a in self.attachments]
-
-    def _render(self, style: str) -> str:
+    def _full(self, style: str) -> tuple:
         v = self._values
         block, info = self._fragments(style)
-        if self._builder.inline:
-            array = self._image_array()
-            text = json.dumps(array) if style == COMPACT else render_value(array, "  ")
-            values = v[:5] + block + v[5:21] + (text,) + v[21:] + (info,)
-        else:
-            values = v[:5] + block + v[5:] + (info,)
-        return self._builder.template(style) % values
+        array = _json_text([a.array_entry() for a in self.attachments], style) if self._builder.inline else ""
+        return v[:5] + block + v[5:] + (info, array)
 
     def compact(self) -> str:
         """Exactly ``json.dumps(self.as_dict(), ensure_ascii=False)``."""
-        return self._render(COMPACT)
+        layout = self._builder.layout
+        return layout.templates[COMPACT] % layout.pick(self._full(COMPACT))
 
     def camera_json(self) -> bytes:
         """The payload as the camera writes it: what the HTTP ``event`` part carries."""
-        return (self._render(CAMERA) + "\n").encode("utf-8")
+        layout = self._builder.layout
+        return (layout.templates[CAMERA] % layout.pick(self._full(CAMERA)) + "\n").encode("utf-8")
 
     def as_dict(self) -> dict:
-        v, text, veh, b = self._values, self._text, self._vehicle, self._builder
-        out = {
-            "packetCounter": v[0], "capture_timestamp": v[1], "frame_timestamp": v[2], "capture_ts": v[3],
-            "datetime": v[4], "plateText": text, "plateUnicode": text, "plateUTF8": text,
-            "plateASCII": ascii_fold(text) if b.fold_ascii else text, "plateCountry": veh.country,
-            "plateISO3166-2": veh.iso3166_2, "plateRegion": veh.region, "plateRegionCode": veh.region_code,
-            "plateList": self._list[0], "plateListMode": self._list[1], "plateListDescription": self._list[2],
-            "plateConfidence": v[5], "carState": v[6], "roiID": v[7], "geotag": dict(b.geotag),
-            "imageType": b.image_type, "plateImageType": b.profile.image_format, "plateImageSize": v[8],
-            "carMoveDirection": v[9], "timeProcessing": "0",
-            "plateCoordinates": list(v[10:14]), "plateCoordinatesRelative": list(v[14:18]), "carID": v[18],
-            "GEOtarget": b.geo_target, "imagesURI": [URI_PREFIX + v[19], URI_PREFIX + v[20]],
-        }
-        if b.inline:
-            out["ImageArray"] = self._image_array()
-        out.update({
-            "imageFile": FILE_PREFIX + v[21], "imageFile2": FILE_PREFIX + v[22], "profileID": b.profile_id,
-            "vehicle_info": vehicle_info(veh), "camera_info": dict(b.camera_info), "sensorProviderID": b.device_id,
-        })
+        layout = self._builder.layout
+        out = layout.fill(layout.skeleton, self._full(COMPACT))
+        assert isinstance(out, dict)
         return out
 
     def __getitem__(self, key: str):
+        if key == "packetCounter":
+            return self._values[0]
         return self.as_dict()[key]
+
+
+def _json_text(value: object, style: str) -> str:
+    return json.dumps(value, ensure_ascii=False) if style == COMPACT else render_value(value, "  ")
 
 
 class PayloadBuilder:
@@ -263,13 +307,15 @@ class PayloadBuilder:
     def __init__(self, scenario: Scenario, profile: Profile, start_us: int, lists: ListMatcher,
                  renderer: ImageRenderer | None = None):
         cam = scenario.camera
+        gen = self.generation = generation(cam.firmware)
+        self.camera = cam
         self.profile = profile
         self.attach = profile.image_kind != "none"
         self.inline = profile.inline_images and self.attach  # ImageArray only when images travel in the JSON
-        self.renderer = renderer or ImageRenderer(cam.width, cam.height, scenario.photos)
-        self.start_us = start_us
+        self.renderer = renderer or ImageRenderer(cam.width, cam.height, scenario.photos, scenario.seed)
+        self.start_us = start_us  # epoch microseconds of frame 0 (the frame clock's phase included)
         self.lists = lists
-        self.counter = 0
+        self.counter = profile.first_packet_counter - 1
         self.fold_ascii = scenario.recognition.fold_ascii
         self.frame_w, self.frame_h = cam.width, cam.height
         self.event_types = profile.events
@@ -278,21 +324,35 @@ class PayloadBuilder:
         self.extension = EXTENSION[profile.image_format]
         self.plate_dir = f"{cam.plate_folder}/"
         self.vehicle_dir = f"{cam.vehicle_folder}/"
-        self.geotag = {"lat": cam.lat, "lon": cam.lon}
-        self.camera_info = {
-            "SerialNumber": cam.serial,
-            "ProdShortName": cam.model,
-            "IPAddress": cam.ip,
-            "MACAddress": cam.mac,
+        self.storage = STORAGE_PREFIX[cam.storage]
+        self.plate_kind = cam.plate_crop_name
+        self.cammra_names = gen.image_names == "cammra-2021"
+        self.lost_own_capture = cam.lost_images == "capture"
+        self.actual_size = cam.plate_image_size == "actual"
+        self.relative = cam.relative_coordinates
+        self.save_delay = cam.image_save_delay_us
+        self.seed_key = _mix(scenario.seed & _MASK)
+        device_id = profile.device_id if profile.device_id is not None else cam.device_id
+        self.constants = {
+            "geotag": {"lat": cam.lat, "lon": cam.lon},
+            "imageType": self.image_type,
+            "plateImageType": gen.spell_image_type(profile.image_format),
+            "timeProcessing": "0",
+            "GEOtarget": cam.geo_target,
+            "profileID": str(profile.id),
+            "sensorProviderID": device_id,
+            "cameraId": cam.camera_id,
         }
-        self.geo_target = cam.geo_target
-        self.device_id = profile.device_id if profile.device_id is not None else cam.device_id
-        self.profile_id = str(profile.id)
+        known = {"SerialNumber": cam.serial, "ProdShortName": cam.model, "IPAddress": cam.ip,
+                 "MACAddress": format_mac(cam.mac, cam.mac_format)}
+        self.camera_info = {key: known[key] for key in gen.camera_info}
+        self.vehicle_info_keys = _vehicle_info_keys(gen.vehicle_info, cam.recognises, cam.make_key)
         # per passage: image -> its path, named with the packetCounter of the
         # first packet of this profile that carried it
         self._images: dict[object, dict[object, str]] = {}
-        self._templates: dict[str, str] = {}
-        self._stamps = _Stamps()
+        self._stamps = _Stamps(cam.timezone)
+        self._name_stamps = _Stamps(cam.timezone if gen.local_names else "UTC")
+        self.layout = _Layout(self)
 
     def build(self, ev: Event) -> Payload | None:
         """The payload of ev for this profile, or None if the profile does not send its type."""
@@ -313,69 +373,109 @@ class PayloadBuilder:
             images = {}
             if state != LOST:
                 self._images[passage] = images
-        stamps = self._stamps
-        shot = ev.plate_shot
+        shot = (ev.capture_us, ev.text) if state == LOST and self.lost_own_capture else ev.plate_shot
         lp = images.get(shot)
         if lp is None:
-            lp = images[shot] = self.plate_dir + image_name(
-                start_us + shot[0], "lp", _safe(v, shot[1]), counter, self.extension, stamps)
+            lp = images[shot] = self.plate_dir + self._name(v, shot[0], self.plate_kind, shot[1], counter, 1)
         roi = images.get(None)
         if roi is None:
             shot = ev.vehicle_shot
-            roi = images[None] = self.vehicle_dir + image_name(
-                start_us + shot[0], "roi", _safe(v, shot[1]), counter, self.extension, stamps)
+            roi = images[None] = self.vehicle_dir + self._name(v, shot[0], "roi", shot[1], counter, 2)
         seconds, ms = divmod(cap_ms, 1000)
-        day, clock = stamps(seconds)
+        day, clock = self._stamps(seconds)
         box = plate_box(ev.x, ev.y, v.plate_w, v.plate_h, self.frame_w, self.frame_h)
-        if self.attach:
-            attachments, rel = self._attachments(ev, v, box, lp, roi, counter)
-            size = str(len(attachments[0].data))
-        else:
-            attachments, rel, size = (), relative_box(self.image_kind, box, self.frame_w, self.frame_h), "0"
+        attachments = self._attachments(ev, v, lp, roi, counter) if self.attach else ()
+        if self.relative == "frame":
+            rel = box
+        else:  # the box inside the attached kind of image (the vehicle crop when none is attached)
+            rel = relative_box(self.image_kind, box, self.frame_w, self.frame_h)
+        size = str(len(attachments[0].data)) if self.actual_size and attachments else "0"
         values = (
             str(counter), str(cap_ms), "0" if state == LOST else str(cap_us), "%d000000" % cap_ms,
             "%s %s%03d" % (day, clock, ms), "%.6f" % ev.confidence, state, str(ev.zone), size, ev.direction,
-        ) + box + rel + (str(passage.car_id), lp, roi, roi, lp)
-        return Payload(self, v, values, ev.text, self.lists.match(ev.text), attachments)
+            str(box[0]), str(box[1]), str(box[2]), str(box[3]), str(rel[0]), str(rel[1]), str(rel[2]), str(rel[3]),
+            str(passage.car_id), lp, roi,
+        )
+        info = None
+        if self.generation.vehicle_info == "cammra-2021" and self.vehicle_info_keys:
+            info = self.vehicle_info(v, crop_box("vehicle", box, self.frame_w, self.frame_h))
+        return Payload(self, v, values, ev.text, self.lists.match(ev.text), info, attachments)
 
-    def _image(self, kind: str, v: Vehicle, ev: Event) -> tuple[bytes, Box]:
-        """The encoded image of this kind, and where the plate lies in it.
+    def _name(self, v: Vehicle, capture_us: int, kind: str, text: str, counter: int, salt: int) -> str:
+        """The camera's file name of an image taken at capture_us: named after the moment it was
+        saved, a seeded delay after the capture (the same for every profile)."""
+        low, high = self.save_delay
+        saved_us = self.start_us + capture_us
+        if high > 0:
+            saved_us += low + _mix(self.seed_key ^ (v.seq << 40) ^ (capture_us << 2) ^ salt) % (high - low + 1)
+        if self.cammra_names:
+            return cammra_2021_name(saved_us, "lp" if salt == 1 else kind, v, _safe(v, text), self.extension,
+                                    self._name_stamps)
+        return image_name(saved_us, kind, _safe(v, text), counter, self.extension, self._name_stamps)
 
-        Crops show the vehicle as first recognised in the passage and serve all its
-        events; a frame shows the capture of the event."""
-        fmt = self.profile.image_format
+    def vehicle_info(self, v: Vehicle, vehicle_box: Box | None = None) -> dict:
+        """vehicle_info as this generation writes it, with the keys of what the camera recognises."""
+        style = self.generation.vehicle_info
+        percent = 100.0 if style == "cammra-2021" else 1.0
+        known: dict[str, object] = {
+            "view": v.view, "type": v.type, "color": v.color, "brand": v.brand, "make": v.brand, "model": v.model,
+            "confidenceMMR": "%.6f" % (v.confidence_mmr * percent),
+            "confidenceColor": "%.6f" % (v.confidence_color * percent),
+            "coordinates": list(vehicle_box) if vehicle_box is not None else [0, 0, 0, 0],
+        }
+        return {key: known[key] for key in self.vehicle_info_keys}
+
+    def _image(self, kind: str, v: Vehicle, ev: Event) -> bytes:
+        """The encoded image of this kind. Crops show the vehicle as first recognised in the
+        passage and serve all its events; a frame shows the capture of the event."""
+        fmt, quality = self.profile.image_format, self.profile.image_quality
         moment = ev.vehicle_shot[0] if kind in ("vehicle", "plate") else ev.capture_us
-        key = ("img", kind, fmt, moment)
+        key = ("img", kind, fmt, quality, moment)
         found = v.cache.get(key)
         if found is None:
             # the same picture whichever profile asks first, and whatever it sends
             x, y = (ev.x, ev.y) if moment == ev.capture_us else v.trajectory.position(moment)
-            img = self.renderer.render(kind, v, x, y)
-            box = plate_box(x, y, v.plate_w, v.plate_h, self.frame_w, self.frame_h)
-            found = v.cache[key] = (encode(img, fmt), relative_box(kind, box, self.frame_w, self.frame_h))
+            found = v.cache[key] = self.renderer.image(kind, v, x, y, fmt, quality)
         return found
 
-    def _attachments(self, ev: Event, v: Vehicle, box: Box, lp: str, roi: str,
-                     counter: int) -> tuple[tuple[Attachment, ...], Box]:
+    def _attachments(self, ev: Event, v: Vehicle, lp: str, roi: str, counter: int) -> tuple[Attachment, ...]:
         kind, fmt = self.image_kind, self.profile.image_format
-        data, rel = self._image(kind, v, ev)
         if kind == "plate":
             name = lp
         elif kind == "vehicle":
             name = roi
         else:
-            name = image_name(self.start_us + ev.capture_us, "frame", _safe(v, ev.text), counter, self.extension,
-                              self._stamps)
-        out = [Attachment("image", name.rpartition("/")[2], fmt, data)]
+            name = self._name(v, ev.capture_us, "frame", ev.text, counter, 3)
+        named = self.camera.image_array_type == "named"
+        out = [Attachment("image", name.rpartition("/")[2], fmt, self.image_type if named else "",
+                          lambda: self._image(kind, v, ev))]
         if self.profile.second_image:
-            out.append(Attachment("image2", lp.rpartition("/")[2], fmt, self._image("plate", v, ev)[0]))
-        return tuple(out), rel
+            out.append(Attachment("image2", lp.rpartition("/")[2], fmt, "plate" if named else "",
+                                  lambda: self._image("plate", v, ev)))
+        return tuple(out)
 
-    def template(self, style: str) -> str:
-        found = self._templates.get(style)
-        if found is None:
-            found = self._templates[style] = _template(self, style)
-        return found
+
+def _vehicle_info_keys(style: str, recognises: tuple[str, ...], make_key: str) -> tuple[str, ...]:
+    """Which keys vehicle_info has, in the generation's order; () when it has none."""
+    if style == "documented":
+        return ("type", "view", "brand", "color", "model", "confidenceMMR", "confidenceColor")
+    if style == "none":
+        return ()
+    seen = set(recognises)
+    keys: list[str] = []
+    if style == "cammra-2021":
+        if "make" in seen:
+            keys += [make_key, "model"]
+        keys += [k for k in ("type", "color") if k in seen]
+        if "make" in seen:
+            keys.append("confidenceMMR")
+        if "color" in seen:
+            keys.append("confidenceColor")
+        return tuple(keys + ["coordinates"]) if keys else ()
+    keys = [k for k in ("view", "type", "color") if k in seen]
+    if "make" in seen:
+        keys += [make_key, "model", "confidenceMMR", "confidenceColor"]
+    return tuple(keys)
 
 
 def _safe(v: Vehicle, text: str) -> str:
@@ -384,15 +484,3 @@ def _safe(v: Vehicle, text: str) -> str:
     if found is None:
         found = v.cache[key] = safe_plate(text)
     return found
-
-
-def vehicle_info(v: Vehicle) -> dict:
-    return {
-        "type": v.type,
-        "view": v.view,
-        "brand": v.brand,
-        "color": v.color,
-        "model": v.model,
-        "confidenceMMR": "%.6f" % v.confidence_mmr,
-        "confidenceColor": "%.6f" % v.confidence_color,
-    }

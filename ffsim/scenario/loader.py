@@ -14,7 +14,7 @@ import jsonschema
 
 from ..engine import geometry
 from ..engine.plates import GENERATORS, Rng
-from ..protocol.generations import generation
+from ..generations import generation
 from ..transport.targets import target_problem
 from ..vocabulary import DEFAULT_EVENTS, RELIABLE
 from ..units import parse_duration, parse_rate, parse_start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -227,3 +228,16 @@ class Scenario:
 
     def profile(self, profile_id: int) -> Profile | None:
         return next((p for p in self.profiles if p.id == profile_id), None)
+
+    def retargeted(self, http: str | None, tcp: str | None) -> Scenario:
+        """The scenario with every profile sending to --http URL or --tcp HOST:PORT.
+
+        A heartbeat without a url of its own goes to the --http URL."""
+        if http is None and tcp is None:
+            return self
+        protocol, url = ("http", http) if http is not None else ("tcp", tcp)
+        profiles = tuple(dataclasses.replace(p, protocol=protocol, url=url) for p in self.profiles)
+        heartbeat = self.heartbeat
+        if heartbeat is not None and heartbeat.url is None and http is not None:
+            heartbeat = dataclasses.replace(heartbeat, url=http)
+        return dataclasses.replace(self, profiles=profiles, heartbeat=heartbeat)

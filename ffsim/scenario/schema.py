@@ -78,7 +78,7 @@ CAMERA = _obj(
             {"plate": {"type": "integer", "minimum": 0}, "vehicle": {"type": "integer", "minimum": 0}}
         ),
         "timezone": {"type": "string", "minLength": 1},
-        "firmware": {"enum": list(V.GENERATIONS)},
+        "firmware": {"type": "string", "enum": list(V.GENERATIONS)},  # `firmware: 2019` is meant as text
         "recognises": {"type": "array", "items": {"enum": list(V.RECOGNISES)}, "uniqueItems": True},
         "mac_format": {"enum": ["plain", "colons", "empty", "as-given"]},
         "storage": {"enum": ["internal", "sd_card"]},
