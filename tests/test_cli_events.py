@@ -105,3 +105,27 @@ def test_a_closed_pipe_is_not_an_error():
     proc.stdout.close()
     assert proc.wait(timeout=60) == 0
     assert b"Traceback" not in proc.stderr.read()
+
+
+def test_events_with_a_target_prints_what_run_sends(tmp_path):
+    from tests.servers import TcpListener, WerkzeugReceiver
+
+    # TCP: the profile carries no image by default; here it names one, so ImageArray travels too
+    text = (ROOT / "scenarios" / "misread-corrected.yaml").read_text() + "\nprofiles: [{id: 1, image: plate}]\n"
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    with TcpListener() as listener:
+        printed = ffsim("events", str(path), "--tcp", listener.target, "--payload-only", check=True).stdout
+        run = ffsim("run", str(path), "--tcp", listener.target, "--speed", "max", "--quiet")
+        assert run.returncode == 0, run.stderr
+    assert b'"ImageArray"' in printed and listener.data == printed
+    # HTTP: the event parts are the printed payloads, in order
+    with WerkzeugReceiver() as receiver:
+        printed = ffsim("events", str(GATE), "--http", receiver.url, "--payload-only", check=True).stdout
+        assert ffsim("run", str(GATE), "--http", receiver.url, "--speed", "max", "--quiet").returncode == 0
+    assert b"".join(r.files["event"][2] for r in receiver.requests) == printed
+
+
+def test_events_rejects_a_malformed_target():
+    result = ffsim("events", str(GATE), "--tcp", "nowhere")
+    assert result.returncode == 1 and b"malformed TCP target 'nowhere'" in result.stderr
