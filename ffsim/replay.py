@@ -90,7 +90,7 @@ class RawHttpTransport:
                 response = http.client.HTTPResponse(sock)
                 response.begin()
                 response.read()
-                return Outcome(200 <= response.status < 300, str(response.status))
+                return Outcome(200 <= response.status < 300, str(response.status), status=response.status)
         except ConnectionRefusedError:
             return Outcome(False, "refused")
         except (OSError, http.client.HTTPException) as exc:

@@ -89,7 +89,7 @@ def label_of(packet: Packet) -> dict:
 
 
 class LivePrinter:
-    """One line per delivered (or failed) event, from any delivery thread."""
+    """One line per attempt: sent, retrying, rejected (with the status) or dropped; from any delivery thread."""
 
     def __init__(self, stream=None, enabled: bool = True):
         self.stream = stream or sys.stdout
@@ -113,10 +113,14 @@ class Summary:
     fatal: str | None = None
     interrupted: bool = False
 
+    COLUMNS = ("sent", "failed", "retried", "rejected", "dropped", "unconfirmed", "buffered")
+
     @property
     def delivered_all(self) -> bool:
+        """Every event sent and read: nothing rejected, dropped, unconfirmed or left buffered."""
         return self.fatal is None and not self.interrupted and all(
-            p["dropped"] == 0 and p["buffered"] == 0 for p in self.profiles.values())
+            p["rejected"] == 0 and p["dropped"] == 0 and p["unconfirmed"] == 0 and p["buffered"] == 0
+            for p in self.profiles.values())
 
     def as_json(self) -> str:
         return json.dumps({"profiles": self.profiles, "fatal": self.fatal, "interrupted": self.interrupted,
@@ -126,14 +130,14 @@ class Summary:
     def of(cls, deliveries: dict, fatal: str | None, interrupted: bool) -> Summary:
         """The summary of named deliveries."""
         return cls({name: {"sent": d.counters.sent, "failed": d.counters.failed, "retried": d.counters.retried,
-                           "dropped": d.counters.dropped, "buffered": len(d.pending())}
+                           "rejected": d.counters.rejected, "dropped": d.counters.dropped,
+                           "unconfirmed": d.counters.unconfirmed, "buffered": len(d.pending())}
                     for name, d in deliveries.items()}, fatal, interrupted)
 
     def table(self) -> str:
-        lines = ["  profile  sent  failed  retried  dropped  buffered"]
+        lines = ["  profile  " + "  ".join(self.COLUMNS)]
         for name, c in sorted(self.profiles.items(), key=lambda kv: (kv[0] == "heartbeat", kv[0])):
-            lines.append(f"{name:>9}  {c['sent']:>4}  {c['failed']:>6}  {c['retried']:>7}  {c['dropped']:>7}  "
-                         f"{c['buffered']:>8}")
+            lines.append(f"{name:>9}  " + "  ".join(f"{c[k]:>{len(k)}}" for k in self.COLUMNS))
         if self.fatal:
             lines.append(f"stopped: {self.fatal}")
         return "\n".join(lines)
@@ -152,7 +156,8 @@ class Runner:
             self.profiles[HEARTBEAT_ID] = heartbeat_profile(scenario.heartbeat)
         transports = {pid: make_transport(p) for pid, p in self.profiles.items()}  # raises TargetError first
         for pid, p in self.profiles.items():
-            self.deliveries[pid] = Delivery(pid, transports[pid], p.buffer, p.buffer_size, report, backoff)
+            self.deliveries[pid] = Delivery(pid, transports[pid], p.buffer, p.buffer_size, report, backoff,
+                                            p.retry_on)
         self.stop_event = threading.Event()
 
     def _fatal(self) -> str | None:

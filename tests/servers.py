@@ -4,6 +4,8 @@
   each request's headers, form files and body; the answer is a setting.
 * RawRecorder: a socket server that records the exact request bytes.
 * TcpListener: records what each TCP connection carries.
+* OneReadTcpReceiver: the field's TCP receiver (written for a real AXIS P1465-LE): accept,
+  one recv(), close; it can read only a few bytes, or hold connections open, for a while.
 """
 
 from __future__ import annotations
@@ -175,3 +177,59 @@ class TcpListener:
 
     def __exit__(self, *exc):
         self.sock.close()
+
+
+class OneReadTcpReceiver:
+    """accept, ONE recv(read), close: the receiver of FF-EVENTS.md section 6.
+
+    The first ``short`` connections read only ``few`` bytes before closing (the kernel then
+    resets them: unread bytes). The first ``hold`` connections are read whole, then left
+    open until the receiver stops (a receiver that never closes). ``first_event_only`` reads,
+    byte by byte, up to the end of the first document (the camera's JSON ends with a
+    ``}`` alone on its line) and closes: on a kept connection the rest is lost.
+    """
+
+    def __init__(self, read: int = 65536, short: int = 0, few: int = 10, hold: int = 0,
+                 first_event_only: bool = False):
+        self.read, self.short, self.few, self.hold = read, short, few, hold
+        self.first_event_only = first_event_only
+        self.connections: list[bytes] = []  # what each connection's read got
+        self.held: list[socket.socket] = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.target = f"127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            n = len(self.connections)
+            if n < self.hold:
+                data = bytearray()
+                while chunk := conn.recv(65536):  # until ffsim's FIN, then keep it open
+                    data.extend(chunk)
+                self.connections.append(bytes(data))
+                self.held.append(conn)
+                continue
+            with conn:
+                if self.first_event_only:
+                    data = bytearray()
+                    while not data.endswith(b"\n}\n") and (byte := conn.recv(1)):
+                        data.extend(byte)
+                    self.connections.append(bytes(data))
+                else:
+                    self.connections.append(conn.recv(self.few if n < self.short else self.read))
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.close()
+        for conn in self.held:
+            conn.close()

@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from werkzeug.wrappers import Response
+
 from ffsim.protocol import Camera
+from ffsim.runner import Runner, retarget
 from ffsim.scenario import load_scenario
 
 from .servers import RawRecorder, TcpListener, WerkzeugReceiver, free_port
@@ -138,8 +141,8 @@ def test_large_bodies_expect_100_continue(tmp_path, send_continue):
 def test_tcp_framings(tmp_path, framing):
     path = scenario_file(tmp_path, f"- {{id: 1, protocol: tcp, framing: {framing}}}\n", base="parking-gate.yaml")
     with TcpListener() as rx:
+        # no wait needed: ffsim ends only after the receiver has closed each connection
         result = ffsim("run", str(path), "--tcp", rx.target, "--speed", "max", "--quiet")
-        time.sleep(0.2)
     assert result.returncode == 0, result.stderr
     texts = [p.payload.camera_json() for p in expected(path)]
     if framing == "none":
@@ -191,7 +194,8 @@ def test_without_buffer_failed_events_are_dropped_and_counted(tmp_path):
         result = ffsim("run", str(path), "--http", rx.url, "--speed", "max", "--json", "--quiet")
     assert result.returncode == 1
     summary = json.loads(result.stdout)["profiles"]["1"]
-    assert summary == {"sent": 0, "failed": 4, "retried": 0, "dropped": 4, "buffered": 0}
+    assert summary == {"sent": 0, "failed": 4, "retried": 0, "rejected": 0, "dropped": 4, "unconfirmed": 0,
+                       "buffered": 0}
 
 
 def test_full_buffer_drops_the_oldest_and_counts(tmp_path):
@@ -224,5 +228,78 @@ def test_live_lines_and_summary(tmp_path):
     assert result.returncode == 0
     lines = result.stdout.splitlines()
     assert re.match(r"08:00:01\.000  p1  new     car 1       5SX22B7     unknown  200", lines[0])
-    assert lines[-2].split() == ["profile", "sent", "failed", "retried", "dropped", "buffered"]
-    assert lines[-1].split() == ["1", "4", "0", "0", "0", "0"]
+    assert lines[-2].split() == ["profile", "sent", "failed", "retried", "rejected", "dropped", "unconfirmed",
+                                 "buffered"]
+    assert lines[-1].split() == ["1", "4", "0", "0", "0", "0", "0", "0"]
+
+
+# -- what the buffer retries (retry_on) ---------------------------------------------------
+def answers(*first: int):
+    """A status callable: these answers to the first requests, then 200."""
+    queue = list(first)
+    return lambda: queue.pop(0) if queue else 200
+
+
+def run_in_process(path, url: str):
+    scenario = retarget(load_scenario(path), url, None)
+    lines = []
+    summary = Runner(scenario, scenario.start_us, None, lambda p, item, outcome: lines.append(outcome.detail),
+                     (0.01, 0.05)).run(None, 30.0)
+    return summary, lines
+
+
+def bodies(path, profile=1):
+    return [p.payload.camera_json() for p in expected(path) if p.profile == profile]
+
+
+def test_a_rejected_event_is_counted_and_the_later_ones_go(tmp_path):
+    """The receiver refuses event 2 with 400: it is rejected (not retried for ever), the
+    others arrive, the live line says so, and the run does not claim success."""
+    path = scenario_file(tmp_path, "- {id: 1, format: json, image: none}\n")
+
+    def refuse_the_second(request):
+        if json.loads(request.get_data(cache=True))["packetCounter"] == "2":
+            return Response("bad event", status=400)
+        return None
+
+    with WerkzeugReceiver(check=refuse_the_second) as rx:
+        result = ffsim("run", str(path), "--http", rx.url, "--speed", "max", "--json")
+    assert result.returncode == 1, result.stderr
+    *live, last = result.stdout.splitlines()
+    summary = json.loads(last)
+    assert summary["profiles"]["1"] == {"sent": 3, "failed": 1, "retried": 0, "rejected": 1, "dropped": 0,
+                                        "unconfirmed": 0, "buffered": 0}
+    assert summary["delivered_all"] is False
+    assert [line.rsplit("  ", 1)[-1] for line in live] == ["200", "400 rejected", "200", "200"]
+    sent = bodies(path)
+    assert [r.body for r in rx.requests] == sent[:1] + sent[2:]
+
+
+@pytest.mark.parametrize("status", [503, 408, 429])
+def test_retried_answers_are_sent_again_until_they_pass(tmp_path, status):
+    path = scenario_file(tmp_path, "- {id: 1, format: json, image: none}\n")
+    with WerkzeugReceiver(status=answers(status, status, status)) as rx:
+        summary, lines = run_in_process(path, rx.url)
+    c = summary.profiles["1"]
+    assert (c["failed"], c["retried"], c["rejected"], c["sent"]) == (3, 3, 0, 4) and summary.delivered_all
+    assert [r.body for r in rx.requests] == bodies(path)  # each once, in order
+    assert all(line.startswith(f"{status}, retrying in") for line in lines[:3]) and lines[3:] == ["200"] * 4
+
+
+@pytest.mark.parametrize("retry_on, rejected", [(None, 2), ("[connection, 4xx, 5xx]", 0)])
+def test_retry_on_decides_whether_a_400_is_retried(tmp_path, retry_on, rejected):
+    setting = f", retry_on: {retry_on}" if retry_on else ""
+    path = scenario_file(tmp_path, f"- {{id: 1, format: json, image: none{setting}}}\n")
+    with WerkzeugReceiver(status=answers(400, 400)) as rx:
+        summary, _ = run_in_process(path, rx.url)
+    c = summary.profiles["1"]
+    assert (c["rejected"], c["failed"], c["sent"]) == (rejected, 2, 4 - rejected)
+    assert [r.body for r in rx.requests] == bodies(path)[rejected:]
+    assert summary.delivered_all is (rejected == 0)
+
+
+def test_a_connection_failure_not_in_retry_on_drops(tmp_path):
+    path = scenario_file(tmp_path, "- {id: 1, format: json, image: none, retry_on: [5xx]}\n")
+    summary, lines = run_in_process(path, f"http://127.0.0.1:{free_port()}/x")  # nobody listens
+    assert summary.profiles["1"]["dropped"] == 4 and summary.profiles["1"]["buffered"] == 0
+    assert lines == ["dropped: refused"] * 4

@@ -14,6 +14,12 @@ class Outcome:
     ok: bool
     detail: str  # "200", "refused", "timeout", "reset", "503"...
     fatal: bool = False  # retrying cannot help (bad URL, unknown host, certificate refused)
+    # the receiver's HTTP answer; None for connection-level outcomes (every TCP outcome,
+    # and HTTP attempts that got no answer): the delivery policy classifies by it
+    status: int | None = None
+    # events reported delivered earlier on a kept TCP connection that the receiver has
+    # since reset with unread data: how many of them may not have been read (at most)
+    unconfirmed: int = 0
 
 
 class TargetError(Exception):

@@ -124,7 +124,7 @@ class HttpTransport:
                 return Outcome(False, f"{FATAL[code]} ({self.url}): {text}", fatal=True)
             return Outcome(False, RETRYABLE.get(code, f"curl error {code}: {text}"))
         status = c.getinfo(pycurl.RESPONSE_CODE)
-        return Outcome(200 <= status < 300, str(status))
+        return Outcome(200 <= status < 300, str(status), status=status)
 
     def close(self) -> None:
         self.curl.close()
