@@ -14,6 +14,7 @@ import json
 import socket
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -61,14 +62,25 @@ def load_source(path: Path) -> list[Entry]:
     return entries
 
 
+def _local_offset_ms(payload: dict) -> int:
+    """How far the payload's datetime (the camera's local time) is ahead of its capture_timestamp."""
+    try:
+        local = datetime.strptime(payload["datetime"][:18], "%Y%m%d %H%M%S%f").replace(tzinfo=timezone.utc)
+        return int(local.timestamp() * 1000) - int(payload["capture_timestamp"])
+    except (KeyError, TypeError, ValueError):
+        return 0
+
+
 def retime(payload: dict, shift_ms: int) -> dict:
-    """The payload moved shift_ms later: capture times, frame time and datetime."""
+    """The payload moved shift_ms later: capture times, frame time and datetime (in the
+    camera's time zone, as the payload had it)."""
     out = dict(payload)
     if str(out.get("capture_timestamp", "")).isdigit():
+        offset = _local_offset_ms(payload)
         ms = int(out["capture_timestamp"]) + shift_ms
         out["capture_timestamp"] = str(ms)
         out["capture_ts"] = str(ms * 1_000_000)
-        out["datetime"] = format_datetime(ms)
+        out["datetime"] = format_datetime(ms + offset)
     frame = str(out.get("frame_timestamp", ""))
     if frame.isdigit() and frame != "0":
         out["frame_timestamp"] = str(int(frame) + shift_ms * 1000)

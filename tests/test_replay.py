@@ -73,3 +73,13 @@ def test_replay_errors_are_one_line(tmp_path):
     result = ffsim("replay", str(bad), "--http", "http://127.0.0.1:9/x")
     assert result.returncode == 1 and result.stderr.strip().endswith("not JSON: Expecting value")
     assert "Traceback" not in result.stderr
+
+
+def test_retime_keeps_the_cameras_local_time():
+    from ffsim.replay import retime
+
+    payload = {"capture_timestamp": "1718373876372", "capture_ts": "1718373876372000000",
+               "frame_timestamp": "1718373876372442", "datetime": "20240614 170436372"}  # Prague, +2 h
+    moved = retime(payload, 60_000)
+    assert moved == {"capture_timestamp": "1718373936372", "capture_ts": "1718373936372000000",
+                     "frame_timestamp": "1718373936372442", "datetime": "20240614 170536372"}
