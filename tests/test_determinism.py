@@ -38,7 +38,6 @@ def pure_python(tmp_path_factory) -> str:
     """A copy of the package with only its .py files: runs without any compiled module."""
     target = tmp_path_factory.mktemp("pure")
     shutil.copytree(ROOT / "ffsim", target / "ffsim", ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"))
-    shutil.copytree(ROOT / "images", target / "images")  # the assets the renderer draws with
     check = subprocess.run([sys.executable, "-m", "ffsim", "--version"], capture_output=True, text=True,
                            env={**os.environ, "PYTHONPATH": str(target)}, cwd=target, check=True)
     assert "pure Python" in check.stdout
