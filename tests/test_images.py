@@ -21,9 +21,11 @@ from ffsim.render.splice import interval_for, jpeg
 from ffsim.scenario import load_scenario
 from ffsim.scenario.model import Profile
 
+# the documented shape: plateImageSize is the image's size, plateCoordinatesRelative the box in it
 BASE = """\
 version: 1
 start: 2026-11-24T08:00:00Z
+camera: {firmware: documented}
 zones: [{id: 1, polygon: [[0, 300], [1920, 300], [1920, 1080], [0, 1080]], direction: 180}]
 vehicles:
   - {plate: 5SX 2207, country: CZE, color: RED, at: 0s, path: [[960, 400], [960, 1000]], duration: 3s}
