@@ -10,6 +10,7 @@ be negative is clamped at 0 right after, where truncation and flooring agree.
 from __future__ import annotations
 
 DOWNSIZED_WIDTH = 640  # width of the "frame_downsized" image
+EU_PLATE_WIDTH = 140.0  # pixels at a 1920-pixel-wide frame (engine.plates.PLATE_SIZES)
 
 Box = tuple[int, int, int, int]  # left, top, width, height
 
@@ -38,8 +39,10 @@ def crop_box(kind: str, plate: Box, frame_w: int, frame_h: int) -> Box:
     if kind == "frame" or kind == "frame_downsized":
         return (0, 0, frame_w, frame_h)
     # vehicle (also used when no image is attached): the car around its plate,
-    # plate low in the picture as on the front or rear of a car
-    width, height = int(w * 4.2 + 0.5), int(w * 3.0 + 0.5)
+    # plate low in the picture as on the front or rear of a car. A car is about as wide
+    # whatever its plate's shape: at least 4.2 widths of a European plate (140 px at 1920)
+    span = max(w, EU_PLATE_WIDTH * frame_w / 1920.0)
+    width, height = int(span * 4.2 + 0.5), int(span * 3.0 + 0.5)
     x0 = max(0, int(left + w / 2 - width / 2 + 0.5))
     y0 = max(0, int(top + h * 2.5 - height + 0.5))
     x1, y1 = min(frame_w, x0 + width), min(frame_h, y0 + height)
