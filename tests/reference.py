@@ -14,7 +14,7 @@ from ffsim.engine.vehicle import Recogniser, Vehicle
 
 
 def reference_events(rec: Recogniser, v: Vehicle) -> list[tuple]:
-    """(send time, state, capture time, text, confidence, direction, zone) of each event."""
+    """(send time, state, capture time, text, confidence, direction, zone, plate shot) of each event."""
     clock = rec.clock
     traj = v.trajectory
     k_lo, k_hi = clock.ceil(traj.start), clock.floor(traj.end)
@@ -32,7 +32,9 @@ def reference_events(rec: Recogniser, v: Vehicle) -> list[tuple]:
         if p is not None and t - p["last_t"] > rec.lost_timeout_us:
             if p["pending"] is not None:
                 _send(p, k, clock, out)
-            out.append((t, "lost", p["last_t"], p["text"], p["conf"], p["direction"], p["zone"]))
+            if not p["reliable"]:  # never after the Lost: on its frame, before it
+                _reliable(p, t, out)
+            out.append((t, "lost", p["last_t"], p["text"], p["conf"], p["direction"], p["zone"], p["shot"]))
             p = None
         zone = rec.state_at(v, k) if k <= k_hi else None
         if zone is not None:
@@ -44,9 +46,10 @@ def reference_events(rec: Recogniser, v: Vehicle) -> list[tuple]:
             if p is None:
                 p = {"counts": {read.text: 1}, "seen": {read.text: k}, "confs": {read.text: read.confidence},
                      "text": read.text, "conf": read.confidence, "zone": zone, "direction": "unknown",
-                     "start": (x, y), "last_t": t, "pending": None}
+                     "start": (x, y), "last_t": t, "pending": None, "new_t": t, "reliable": False,
+                     "shot": (t, read.text)}
                 p["sent"] = (p["text"], p["direction"], p["zone"])
-                out.append((t, "new", t, read.text, read.confidence, "unknown", zone))
+                out.append((t, "new", t, read.text, read.confidence, "unknown", zone, p["shot"]))
             else:
                 p["counts"][read.text] = p["counts"].get(read.text, 0) + 1
                 p["seen"][read.text] = k
@@ -65,6 +68,9 @@ def reference_events(rec: Recogniser, v: Vehicle) -> list[tuple]:
                     p["pending"] = clock.floor(t + rec.update_interval_us)
         if p is not None and p["pending"] == k:
             _send(p, k, clock, out)
+        if p is not None and not p["reliable"] and (
+                p["conf"] >= rec.reliable_confidence or t >= p["new_t"] + rec.reliable_timeout_us):
+            _reliable(p, t, out)
         k += 1
     return out
 
@@ -74,4 +80,10 @@ def _send(p: dict, k: int, clock, out: list) -> None:
     now = (p["text"], p["direction"], p["zone"])
     if now != p["sent"]:
         p["sent"] = now
-        out.append((clock.time(k), "update", p["last_t"], p["text"], p["conf"], p["direction"], p["zone"]))
+        p["shot"] = (p["last_t"], p["text"])
+        out.append((clock.time(k), "update", p["last_t"], p["text"], p["conf"], p["direction"], p["zone"], p["shot"]))
+
+
+def _reliable(p: dict, t: int, out: list) -> None:
+    p["reliable"] = True
+    out.append((t, "reliable", p["last_t"], p["text"], p["conf"], p["direction"], p["zone"], (p["last_t"], p["text"])))

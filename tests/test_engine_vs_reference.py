@@ -6,8 +6,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ffsim.engine.frames import FrameClock
+from ffsim.engine.traffic import FlowGenerator, make_normaliser
 from ffsim.engine.vehicle import Reading, Recogniser, Trajectory, Vehicle
-from ffsim.scenario.model import Zone
+from ffsim.scenario.model import Camera, Flow, Recognition, Scenario, Zone
 
 from .reference import reference_events
 
@@ -15,6 +16,15 @@ W, H = 640, 360
 
 coord_x = st.integers(0, W // 20).map(lambda v: v * 20) | st.floats(0, W)
 coord_y = st.integers(0, H // 20).map(lambda v: v * 20) | st.floats(0, H)
+
+FPS = st.sampled_from([Fraction(10), Fraction(25, 2), Fraction(15), Fraction(5), Fraction(30), Fraction(7), Fraction(25)])
+LOST_TIMEOUTS = st.sampled_from([300_000, 1_000_000, 2_000_000])
+MIN_TRAVELS = st.sampled_from([5.0, 40.0, 120.0])
+INTERVALS = st.sampled_from([0, 0, 250_000, 900_000])
+# read confidences are 0.5, 0.6, 0.9 or 0.95: thresholds below, between and above them make the
+# Reliable come by confidence (on the New's frame or later), by timeout, or clipped at the Lost
+RELIABLE_CONFIDENCES = st.sampled_from([0.5, 0.55, 0.9, 0.92, 0.97])
+RELIABLE_TIMEOUTS = st.sampled_from([0, 100_000, 400_000, 1_000_000, 3_000_000, 30_000_000])
 
 
 @st.composite
@@ -35,6 +45,15 @@ def zones(draw):
 
 
 @st.composite
+def hidden_intervals(draw, at):
+    hidden = []
+    for _ in range(draw(st.integers(0, 2))):
+        a = draw(st.integers(0, 4_000_000))
+        hidden.append((at + a, at + a + draw(st.integers(1, 3_000_000))))
+    return hidden
+
+
+@st.composite
 def vehicles(draw):
     n_points = draw(st.integers(1, 4))
     points = []
@@ -43,14 +62,11 @@ def vehicles(draw):
         points.append((draw(coord_x), draw(coord_y), wait))
     speed = draw(st.floats(40, 900))
     at = draw(st.integers(0, 2_000_000))
-    hidden = []
-    for _ in range(draw(st.integers(0, 2))):
-        a = draw(st.integers(0, 4_000_000))
-        hidden.append((at + a, at + a + draw(st.integers(1, 3_000_000))))
+    hidden = draw(hidden_intervals(at))
     n_reads = draw(st.integers(1, 4))
     texts = ["AB123", "AB128", "A8123", "AB12"]
     reads = [
-        Reading(draw(st.sampled_from(texts)), draw(st.sampled_from([0.5, 0.6, 0.9])),
+        Reading(draw(st.sampled_from(texts)), draw(st.sampled_from([0.5, 0.6, 0.9, 0.95])),
                 None if i == n_reads - 1 else draw(st.integers(1, 1_500_000)))
         for i in range(n_reads)
     ]
@@ -62,22 +78,46 @@ def vehicles(draw):
 
 
 def engine_events(rec, v):
-    return [(e.time_us, e.state, e.capture_us, e.text, e.confidence, e.direction, e.zone) for e in rec.events(v)]
+    return [(e.time_us, e.state, e.capture_us, e.text, e.confidence, e.direction, e.zone, e.plate_shot)
+            for e in rec.events(v)]
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    zones(),
-    vehicles(),
-    st.sampled_from([Fraction(10), Fraction(25, 2), Fraction(15), Fraction(5), Fraction(30), Fraction(7)]),
-    st.sampled_from([300_000, 1_000_000, 2_000_000]),
-    st.sampled_from([5.0, 40.0, 120.0]),
-    st.sampled_from([0, 0, 250_000, 900_000]),
-)
-def test_engine_matches_reference(zone_list, vehicle, fps, timeout, travel, interval):
-    rec = Recogniser(zone_list, FrameClock(fps), timeout, travel, interval)
-    assert engine_events(rec, vehicle) == reference_events(rec, vehicle), (
-        f"pieces={vehicle.trajectory.pieces} hidden={vehicle.hidden} runs={rec.runs(vehicle)}")
+def check(rec, vehicle):
+    got = engine_events(rec, vehicle)
+    assert got == reference_events(rec, vehicle), (
+        f"pieces={vehicle.trajectory.pieces} hidden={vehicle.hidden} reads={vehicle.reads} runs={rec.runs(vehicle)}")
+    return got
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(zones(), vehicles(), FPS, LOST_TIMEOUTS, MIN_TRAVELS, INTERVALS, RELIABLE_CONFIDENCES, RELIABLE_TIMEOUTS)
+def test_engine_matches_reference(zone_list, vehicle, fps, timeout, travel, interval, reliable_conf, reliable_timeout):
+    rec = Recogniser(zone_list, FrameClock(fps), timeout, travel, interval, reliable_conf, reliable_timeout)
+    check(rec, vehicle)
+
+
+@st.composite
+def generated_vehicles(draw, fps):
+    """A vehicle as a traffic flow makes it, with the given misread kind, sometimes hidden for a while."""
+    zone_list = draw(zones())
+    kind = draw(st.sampled_from(["substitution", "growing", "regression", "none"]))
+    slow = draw(st.floats(10, 400))
+    flow = Flow(zone=1, rate_per_s=1.0, speed_min=slow, speed_max=slow * draw(st.floats(1, 3)),
+                misread=() if kind == "none" else ((kind, 1.0),), lateral=(-60.0, 60.0))
+    scenario = Scenario(name="t", seed=draw(st.integers(0, 10**6)), start_us=0,
+                        camera=Camera(width=W, height=H, fps=fps), recognition=Recognition(), zones=tuple(zone_list))
+    vehicle = FlowGenerator(flow, 0, scenario, make_normaliser(False)).make(0)
+    vehicle.hidden = draw(hidden_intervals(int(vehicle.trajectory.start)))
+    return zone_list, vehicle
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), FPS, LOST_TIMEOUTS, MIN_TRAVELS, INTERVALS, RELIABLE_CONFIDENCES, RELIABLE_TIMEOUTS)
+def test_engine_matches_reference_on_generated_traffic(data, fps, timeout, travel, interval, reliable_conf,
+                                                       reliable_timeout):
+    zone_list, vehicle = data.draw(generated_vehicles(fps))
+    rec = Recogniser(zone_list, FrameClock(fps), timeout, travel, interval, reliable_conf, reliable_timeout)
+    check(rec, vehicle)
 
 
 def test_path_along_a_zone_edge_is_recognised():

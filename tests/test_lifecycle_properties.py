@@ -7,8 +7,7 @@ from hypothesis import strategies as st
 
 from ffsim.protocol import Camera
 from ffsim.scenario import load_scenario
-
-RANK = {"new": 0, "update": 1, "lost": 2}
+from ffsim.vocabulary import STATE_RANK as RANK
 W, H = 1280, 720
 
 
@@ -33,16 +32,20 @@ def scenarios(draw):
     traffic = []
     if draw(st.booleans()):
         traffic.append({"zone": 1, "rate": f"{draw(st.integers(60, 3000))}/h", "until": "2m",
-                        "direction": {"in": 0.5, "out": 0.5}, "misread": 0.3,
+                        "direction": {"in": 0.5, "out": 0.5},
+                        "misread": draw(st.sampled_from([0.3, {"growing": 0.3, "regression": 0.3}])),
                         "countries": {"CZE": 1, "DEU": 1, "GBR": 1, "USA": 1, "POL": 1, "UKR": 1, "FRA": 1, "SWE": 1}})
     profiles = [{"id": 1}]
     if draw(st.booleans()):
-        profiles.append({"id": 3, "events": draw(st.sampled_from([["lost"], ["new", "lost"], ["update"]]))})
+        profiles.append({"id": 3, "events": draw(st.sampled_from(
+            [["lost"], ["new", "lost"], ["update"], ["new", "update", "reliable", "lost"]]))})
     return {
         "version": 1, "seed": draw(st.integers(0, 10**6)), "start": "2026-11-24T08:00:00Z",
         "camera": {"resolution": [W, H], "fps": draw(st.sampled_from([5, 10, 12.5, 25]))},
         "recognition": {"lost_timeout": draw(st.sampled_from(["2s", "5s"])),
-                        "update_interval": draw(st.sampled_from(["0s", "300ms"]))},
+                        "update_interval": draw(st.sampled_from(["0s", "300ms"])),
+                        "reliable_confidence": draw(st.sampled_from([0.5, 0.9])),
+                        "reliable_timeout": draw(st.sampled_from(["0.5s", "1s", "9s"]))},
         "zones": zones, "vehicles": vehicles, "traffic": traffic, "profiles": profiles,
     }
 
@@ -80,6 +83,18 @@ def test_lifecycle_counters_and_order(tmp_path, doc):
         directions = [p["carMoveDirection"] for _, p in events[1:]]
         decided = [d for d in directions if d != "unknown"]
         assert len(set(decided)) <= 1  # decided once per passage
+    every = [(t, json.loads(raw)) for t, profile, raw in packets if profile == 3]
+    if every and any(p["carState"] == "reliable" for _, p in every):
+        # a profile that sends everything: one Reliable per passage, between its New and its Lost
+        keys = [(t, int(p["carID"]), RANK[p["carState"]]) for t, p in every]
+        assert keys == sorted(keys)
+        states: dict[str, list[str]] = {}
+        for _, p in every:
+            states.setdefault(p["carID"], []).append(p["carState"])
+        for car_id, seq in states.items():
+            assert seq[0] == "new" and seq[-1] == "lost" and seq.count("reliable") == 1
+            # the same passages as the default profile, which leaves the Reliable out
+            assert [s for s in seq if s != "reliable"] == [p["carState"] for _, p in passages[car_id]]
     for profile in {p for _, p, _ in packets}:
         counters = [int(json.loads(raw)["packetCounter"]) for _, pr, raw in packets if pr == profile]
         assert counters == list(range(1, len(counters) + 1))

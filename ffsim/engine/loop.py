@@ -18,10 +18,11 @@ import heapq
 from collections.abc import Iterator
 
 from ..scenario.model import Scenario
+from ..vocabulary import NEW, STATE_RANK
 from .frames import FrameClock
 from .lists import ListMatcher
 from .traffic import FlowGenerator, make_normaliser, vehicle_from_spec
-from .vehicle import NEW, STATE_RANK, Event, Recogniser
+from .vehicle import Event, Recogniser
 
 _ARRIVAL, _EVENT = 0, 1
 _RUNNING, _STARTING = 0, 1
@@ -33,7 +34,8 @@ class Engine:
         rec = scenario.recognition
         self.clock = FrameClock(scenario.camera.fps)
         self.recogniser = Recogniser(
-            scenario.zones, self.clock, rec.lost_timeout_us, rec.direction_min_travel, rec.update_interval_us
+            scenario.zones, self.clock, rec.lost_timeout_us, rec.direction_min_travel, rec.update_interval_us,
+            rec.reliable_confidence, rec.reliable_timeout_us,
         )
         self.normalise = make_normaliser(rec.keep_separators)
         self.lists = ListMatcher(scenario.lists, self.normalise)

@@ -200,6 +200,34 @@ def misread(text: str, rng: Rng) -> str:
     return text[:i] + rng.choice(CONFUSABLE[text[i]]).upper() + text[i + 1 :]
 
 
+def misread_kind(shares: Sequence[tuple[str, float]], draw: float) -> str:
+    """The misread kind a draw in [0, 1) falls on, by the kinds' shares; '' when it reads right."""
+    total = 0.0
+    for kind, share in shares:
+        total += share
+        if draw < total:
+            return kind
+    return ""
+
+
+def growing(text: str, rng: Rng, min_frames: int, max_frames: int) -> list[tuple[str, int, float]]:
+    """The first reads of a plate whose text grows: (prefix, frames, confidence) of prefixes
+    missing the last 2-4 characters, one character more each time.
+
+    The frame counts never decrease, so that under "most frames, ties to the most
+    recent" each prefix overtakes the one before it and is reported in turn; the
+    confidences grow with the text.
+    """
+    missing = min(2 + rng.index(3), len(text) - 1)
+    if missing < 1:
+        return []
+    span = max_frames - min_frames + 1
+    frames = sorted([min_frames + rng.index(span) for _ in range(missing)])
+    confidences = sorted([round(rng.uniform(0.4, 0.75), 4) for _ in range(missing)])
+    end = len(text) - missing
+    return [(text[: end + i], frames[i], confidences[i]) for i in range(missing)]
+
+
 BRANDS: dict[str, list[tuple[str, list[str]]]] = {
     "CZE": [("Skoda", ["Octavia", "Fabia", "Superb", "Kodiaq", "Rapid/Scala"]), ("Hyundai", ["i30", "Tucson"]),
             ("Volkswagen", ["Golf", "Passat"]), ("Toyota", ["Corolla", "Yaris"]), ("Dacia", ["Duster"])],

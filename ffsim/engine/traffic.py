@@ -6,6 +6,7 @@ import math
 
 from ..scenario.model import Flow, Scenario, VehicleSpec
 from . import geometry
+from .frames import FrameClock
 from .plates import (
     BRANDS,
     COLOR_WEIGHTS,
@@ -13,7 +14,9 @@ from .plates import (
     TYPE_WEIGHTS,
     Rng,
     Weighted,
+    growing,
     misread,
+    misread_kind,
     plate_size,
     region_of,
 )
@@ -82,6 +85,11 @@ class FlowGenerator:
         self.normalise = normalise
         self.width, self.height = scenario.camera.width, scenario.camera.height
         self.frame_period_us = 1e6 / float(scenario.camera.fps)
+        self.clock = FrameClock(scenario.camera.fps)
+        # a step of a growing text lasts 80-200 ms, at least one frame, in whole frames: a read
+        # of N frames lasting exactly the time of N frames keeps N frames whatever the phase
+        fps = scenario.camera.fps
+        self.step_frames = (max(1, math.ceil(fps * 80 / 1000)), max(1, math.floor(fps * 200 / 1000)))
         zone = next(z for z in scenario.zones if z.id == flow.zone)
         self.arrow = zone.arrow
         self.centre = geometry.polygon_centroid(zone.polygon)
@@ -122,6 +130,42 @@ class FlowGenerator:
         return [(min(max(x0, 0.0), width), min(max(y0, 0.0), height), 0),
                 (min(max(x1, 0.0), width), min(max(y1, 0.0), height), 0)]
 
+    def _reads(self, reported: str, conf: float, kind: str) -> list[Reading]:
+        """The reads of a plate: right from the start, or misread in one of the ways of FF-EVENTS.md
+        section 10 before the right text takes over."""
+        rng = self.rng
+        right = Reading(reported, conf, None)
+        if kind == "substitution":
+            # a confusable character wrong for the first 1-3 frames
+            frames = 1 + rng.index(3)
+            wrong = misread(reported, rng)
+            wrong_conf = round(rng.uniform(0.35, 0.65), 4)
+            return [Reading(wrong, wrong_conf, int(math.ceil(frames * self.frame_period_us))), right]
+        if kind != "growing" and kind != "regression":
+            return [right]
+        low, high = self.step_frames
+        steps = growing(reported, rng, low, high)
+        if not steps:
+            return [right]
+        time = self.clock.time
+        if kind == "growing":
+            return [Reading(text, c, time(n)) for text, n, c in steps] + [right]
+        # regression: the text grows to a full-length wrong reading, the right text takes over,
+        # and late (1.5-3 s after the first recognition) the wrong reading returns for good; it
+        # overtakes once it has as many frames as the right text, if the vehicle stays that long
+        wrong = misread(reported, rng)
+        late_us = int(rng.uniform(1_500_000, 3_000_000))
+        _, n_wrong, wrong_conf = steps[-1]
+        reads = [Reading(text, c, time(n)) for text, n, c in steps[:-1]]
+        reads.append(Reading(wrong, wrong_conf, time(n_wrong)))
+        elapsed = 0
+        for r in reads:
+            elapsed += r.for_us or 0
+        # at least twice the wrong reading's frames, so the right text does get reported
+        reads.append(Reading(reported, conf, max(late_us - elapsed, time(2 * n_wrong))))
+        reads.append(Reading(wrong, wrong_conf, None))
+        return reads
+
     def make(self, seq: int) -> Vehicle:
         rng, flow = self.rng, self.flow
         at_us = self.next_us
@@ -139,12 +183,7 @@ class FlowGenerator:
         conf_mmr = round(rng.uniform(0.6, 0.999), 4)
         conf_color = round(rng.uniform(0.7, 0.999), 4)
         reported = self.normalise(shown)
-        reads = [Reading(reported, conf, None)]
-        if rng.random() < flow.misread:
-            frames = 1 + rng.index(3)
-            wrong = misread(reported, rng)
-            wrong_conf = round(rng.uniform(0.35, 0.65), 4)
-            reads.insert(0, Reading(wrong, wrong_conf, int(math.ceil(frames * self.frame_period_us))))
+        reads = self._reads(reported, conf, misread_kind(flow.misread, rng.random()))
         points = self._crossing(going_in, lateral)
         w, h = plate_size(country, self.width)
         return Vehicle(

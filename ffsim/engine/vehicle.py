@@ -18,11 +18,12 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ..vocabulary import LOST, NEW, RELIABLE, STATE_RANK, UPDATE
 from . import geometry
 from .frames import FrameClock
 
-NEW, UPDATE, LOST = "new", "update", "lost"
-STATE_RANK = {NEW: 0, UPDATE: 1, LOST: 2}
+__all__ = ["NEW", "UPDATE", "RELIABLE", "LOST", "STATE_RANK", "Trajectory", "Reading", "Vehicle", "Passage", "Event",
+           "Recogniser"]
 
 
 class Trajectory:
@@ -136,7 +137,7 @@ class Event:
     time_us: int  # virtual send time
     state: str
     passage: Passage
-    capture_us: int  # frame time of the result (for a Lost, of the last recognition)
+    capture_us: int  # frame time of the result: the last recognition at or before time_us
     text: str
     confidence: float
     direction: str
@@ -150,7 +151,8 @@ class Event:
 class Recogniser:
     """The scenario-wide parts of recognition: zones, frames and settings."""
 
-    def __init__(self, zones, clock: FrameClock, lost_timeout_us: int, min_travel: float, update_interval_us: int):
+    def __init__(self, zones, clock: FrameClock, lost_timeout_us: int, min_travel: float, update_interval_us: int,
+                 reliable_confidence: float = 0.9, reliable_timeout_us: int = 1_000_000):
         self.zones = [(z.id, z.polygon, z.arrow) for z in zones]
         self._arrows = {z.id: z.arrow for z in zones}
         eps = geometry.EDGE_EPS
@@ -163,6 +165,8 @@ class Recogniser:
         self.lost_timeout_us = lost_timeout_us
         self.min_travel = min_travel
         self.update_interval_us = update_interval_us
+        self.reliable_confidence = reliable_confidence
+        self.reliable_timeout_us = reliable_timeout_us
 
     # -- the exact per-frame test ----------------------------------------------------
     def state_at(self, v: Vehicle, k: int) -> int | None:
@@ -315,6 +319,9 @@ class Recogniser:
         vehicle_shot = plate_shot = (t_first, text)
         events.append(Event(t_first, NEW, passage, t_first, text, conf, heading, zone, x, y, plate_shot, vehicle_shot))
         k_lost = clock.after(time(k_last) + self.lost_timeout_us)
+        k_reliable = self._reliable_frame(changes, k_first, conf, k_lost)
+        start = (text, conf, zone, heading)
+        reliable_due = True
         sent = (text, heading, zone)
         interval = self.update_interval_us
         i, n_changes = 0, len(changes)
@@ -328,26 +335,59 @@ class Recogniser:
             send = changes[j][0]
             if interval:
                 send = max(send, min(clock.floor(time(send) + interval), k_lost))
+            if reliable_due and k_reliable < send:  # on the same frame, the Update goes first
+                self._reliable(v, passage, group, changes, k_reliable, start, vehicle_shot, events)
+                reliable_due = False
             i, text, conf, zone, heading = _apply(changes, i, send, text, conf, zone, heading)
             if (text, heading, zone) == sent:
                 continue
             sent = (text, heading, zone)
-            k_cap = send
-            for run in reversed(group):  # the last recognised frame at or before send
-                if run[0] <= send:
-                    k_cap = min(send, run[1])
-                    break
-            t_cap = time(k_cap)
+            t_cap = time(_capture_frame(group, send))
             x, y = position(t_cap)
             plate_shot = (t_cap, text)
             events.append(Event(time(send), UPDATE, passage, t_cap, text, conf, heading, zone, x, y,
                                 plate_shot, vehicle_shot))
+        if reliable_due:
+            self._reliable(v, passage, group, changes, k_reliable, start, vehicle_shot, events)
         _, text, conf, zone, heading = _apply(changes, i, k_last, text, conf, zone, heading)
         t_last = time(k_last)
         x, y = position(t_last)
-        # the images of the final result: its capture is the last recognition
+        # a Lost takes no new frame: it names the images of the result it finalises, which
+        # the last New or Update announced (the Lost's own changes are confidence only)
         events.append(Event(time(k_lost), LOST, passage, t_last, text, conf, heading, zone, x, y,
-                            (t_last, text), vehicle_shot))
+                            plate_shot, vehicle_shot))
+
+    def _reliable_frame(self, changes: list[tuple], k_first: int, conf: float, k_lost: int) -> int:
+        """The frame of the passage's Reliable: the reported confidence reaches the threshold,
+        or the timeout after the New has run out; no later than the Lost."""
+        clock = self.clock
+        threshold = self.reliable_confidence
+        k = min(clock.ceil(clock.time(k_first) + self.reliable_timeout_us), k_lost)
+        if conf >= threshold:
+            return k_first
+        for change in changes:
+            frame, kind = change[0], change[1]
+            if frame >= k:
+                break
+            if kind == 1:
+                conf = change[2]
+            elif kind == 2:
+                conf = change[2][1]
+            else:
+                continue
+            if conf >= threshold:
+                return frame
+        return k
+
+    def _reliable(self, v: Vehicle, passage: Passage, group, changes: list[tuple], k: int,
+                  start: tuple[str, float, int, str], vehicle_shot: tuple[int, str], events: list[Event]) -> None:
+        # the result as consolidated on frame k, announced by an Update or not
+        text, conf, zone, heading = start
+        _, text, conf, zone, heading = _apply(changes, 0, k, text, conf, zone, heading)
+        t_cap = self.clock.time(_capture_frame(group, k))
+        x, y = v.trajectory.position(t_cap)
+        events.append(Event(self.clock.time(k), RELIABLE, passage, t_cap, text, conf, heading, zone, x, y,
+                            (t_cap, text), vehicle_shot))
 
     def _direction(self, v: Vehicle, group) -> tuple[int, int, str] | None:
         """(frame, 3, 'in'|'out') of the first recognised frame far enough from the start."""
@@ -404,6 +444,14 @@ def _apply(changes: list[tuple], i: int, until: int, text: str, conf: float, zon
             heading = value
         i += 1
     return i, text, conf, zone, heading
+
+
+def _capture_frame(group, k: int) -> int:
+    """The last recognised frame of the passage at or before frame k."""
+    for run in reversed(group):
+        if run[0] <= k:
+            return min(k, run[1])
+    return group[0][0]
 
 
 def _distance(point: tuple[float, float], x0: float, y0: float) -> float:
