@@ -89,7 +89,7 @@ CASES = [
     ("four profiles", "vehicles:", "profiles: [{id: 1}, {id: 2}, {id: 3}, {id: 1}]\nvehicles:", 5, 11,
      r"profiles must list 1 to 3 profiles"),
     ("event type", "vehicles:", "profiles: [{id: 1, events: [new, gone]}]\nvehicles:", 5, 34,
-     r"events\[1\] must be one of: new, update, lost; got 'gone'"),
+     r"events\[1\] must be one of: new, update, reliable, lost; got 'gone'"),
     ("waypoint", "[[960, 320], [960, 1060]]", "[[960, 320], {at: [960, 1060], wiat: 2s}]", 8, 42,
      r"path\[1\]: unknown key 'wiat'; did you mean 'wait'\?"),
     ("infinite", "fps: 10", "fps: .inf", 2, 41, r"camera\.fps must be"),
