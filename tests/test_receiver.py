@@ -17,8 +17,10 @@ from ffsim.protocol import Camera
 from ffsim.receiver.server import Receiver, safe_name
 from ffsim.runner import retarget
 
-from .servers import free_port, wait_for_port
 from ffsim.scenario import load_scenario
+
+from .field_payloads import T0, image_array_entry, jpeg, passage, payload, wire
+from .servers import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -323,24 +325,146 @@ def test_required_auth_and_tls(tmp_path):
 
 def test_sequence_rules_over_plain_http():
     """packetCounter continuity, nothing after Lost, Lost frame_timestamp, Lost timing, New without Lost."""
-    from ffsim.protocol.jsonwire import camera_json
+    new, update, lost = (payload("2024-lpv", state, n, 1) for n, state in ((1, "new"), (2, "update"), (3, "lost")))
 
-    scenario = load_scenario(ROOT / "scenarios" / "misread-corrected.yaml")
-    new, update_dir, update_text, lost = [p.payload.as_dict() for p in Camera(scenario, scenario.start_us).packets()]
-
-    def send(rx, payload):
-        assert post(rx.http_url + "x", camera_json(payload), "application/json") == 200
+    def send(rx, p):
+        assert post(rx.http_url + "x", wire(p), "application/json") == 200
         return rx.records[-1].violations
 
     with Receiver(speed=None) as rx:
         assert send(rx, new) == []
-        assert send(rx, update_text) == ["counter: profile 1: packetCounter 3 after 1"]
-        assert send(rx, dict(lost, frame_timestamp="1795507205100000")) == [
-            'timestamps: a Lost has frame_timestamp "0", got \'1795507205100000\'']
-        assert send(rx, dict(update_dir, packetCounter="5")) == ["lifecycle: carID 1: update after its Lost"]
-        assert send(rx, dict(new, carID="9", packetCounter="6")) == []
-    assert rx.summary()["open_passages"] == ["lifecycle: sender 127.0.0.1|ENTRY-2: profile 1 carID 9 had a New but no Lost"]
-    with Receiver(speed=1.0, lost_timeout_s=5) as rx:  # real time: a Lost right after the last event is early
+        assert send(rx, lost) == ["counter: profile 1: packetCounter 3 after 1"]
+        assert send(rx, payload("2024-lpv", "new", 4, 2)) == []
+        assert send(rx, payload("2024-lpv", "lost", 5, 2, frame_timestamp="1718373875705442")) == [
+            'timestamps: a Lost has frame_timestamp "0", got \'1718373875705442\'']
+        assert send(rx, dict(update, packetCounter="6")) == ["lifecycle: carID 1: update after its Lost"]
+        assert send(rx, payload("2024-lpv", "new", 7, 9)) == []
+    # car 9's Lost may be yet to come: the receiver stopped first
+    assert rx.summary()["open_passages"] == [] and rx.summary()["open_passage_notices"] == 1
+    with Receiver(speed=1.0, lost_timeout_s=5) as rx:  # real time, said: a Lost right after the last event is early
         send(rx, new)
         found = send(rx, dict(lost, packetCounter="2"))
-    assert len(found) == 1 and found[0].startswith("lifecycle: carID 1: Lost 0.0 s after its last event")
+    assert len(found) == 1 and found[0].startswith("lifecycle: carID 1: Lost 0.")
+
+
+def multipart(p, images=()):
+    """The camera's multipart body: the event as a file part, then its images."""
+    body = (b"--B\r\nContent-Disposition: form-data; name=\"event\"; filename=\"event.json\"\r\n"
+            b"Content-Type: application/json\r\n\r\n" + wire(p) + b"\r\n")
+    for index, (content_type, data) in enumerate(images):
+        body += (b"--B\r\nContent-Disposition: form-data; name=\"image\"; filename=\"i%d.jpg\"\r\n" % index
+                 + b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + data + b"\r\n")
+    return body + b"--B--\r\n"
+
+
+def wait_for(condition, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met"
+        time.sleep(0.01)
+
+
+SHAPES = ("2019", "2021-lpv", "2021-cammra", "2024-lpv", "2024-cammra", "documented")
+
+
+def test_every_field_shape_over_http_and_tcp_has_no_violation_and_the_summary_names_it(tmp_path):
+    """Each generation from its own camera (multipart with images, plain JSON with ImageArray,
+    TCP), mid-traffic counters, local time zones: zero violations, the generation of each
+    sender in the summary, in text and JSON."""
+    from ffsim.receiver.live import summary_text
+
+    image = jpeg()
+    with Receiver(http="127.0.0.1:0", tcp="127.0.0.1:0", out=tmp_path) as rx:
+        host, port = rx.tcp_address.split(":")
+        sent = 0
+        for index, gen in enumerate(SHAPES):
+            events = passage(gen, 412377, T0, 11890300, reliable=gen.startswith("2024"), device=f"CAM-{index}")
+            for p, _ in events:
+                if gen in ("2019", "2021-lpv"):  # TCP, one connection per event, as the field does
+                    with socket.create_connection((host, int(port))) as s:
+                        s.sendall(wire(p))
+                elif gen == "2024-cammra":  # plain JSON, images inline
+                    p = dict(p)
+                    keys = list(p)
+                    at = keys.index("imagesURI") + 1
+                    p = {**{k: p[k] for k in keys[:at]}, "ImageArray": [image_array_entry(image, "plate")],
+                         **{k: p[k] for k in keys[at:]}}
+                    assert post(rx.http_url + "json", wire(p), "application/json") == 200
+                else:
+                    size = p["plateImageSize"]
+                    if gen == "documented":
+                        p = dict(p, plateImageSize=str(len(image)))
+                    assert post(rx.http_url + "listener.php", multipart(p, [("image/jpeg", image)]),
+                                "multipart/form-data; boundary=B") == 200
+                    assert size == "0"
+                sent += 1
+        wait_for(lambda: len(rx.records) == sent)
+    assert rx.violations == [], rx.violations[:5]
+    assert rx.notices == []
+    summary = rx.summary()
+    assert summary["packets"] == sent and summary["violations"] == 0 and summary["notices"] == 0
+    looks = {name.split("|")[1]: s["generation"] for name, s in summary["senders"].items()}
+    assert looks == {f"CAM-{i}": gen for i, gen in enumerate(SHAPES)}
+    offsets = {name.split("|")[1]: s["utc_offset"] for name, s in summary["senders"].items()}
+    assert offsets == {"CAM-0": None, "CAM-1": "+03:00", "CAM-2": "+03:00", "CAM-3": "+02:00", "CAM-4": "+05:45",
+                       "CAM-5": "+00:00"}
+    assert all(s["mid_traffic"] for s in summary["senders"].values())  # counters in the millions
+    json.dumps(summary)
+    text = summary_text(summary)
+    assert text.startswith(f"packets: {sent}  violations: 0  notices: 0")
+    assert "sender 127.0.0.1|CAM-2: looks like 2021-cammra, UTC offset +03:00" in text
+    stored = [json.loads(line) for line in (tmp_path / "packets.jsonl").read_text().splitlines()]
+    assert len(stored) == sent and all(r["violations"] == [] and r["notices"] == [] for r in stored)
+
+
+def test_a_receiver_started_mid_traffic_gives_notices_and_keeps_violations_apart():
+    from ffsim.receiver.live import summary_text
+
+    with Receiver() as rx:
+        for p in (payload("2024-lpv", "update", 11890300, 412370), payload("2024-lpv", "lost", 11890301, 412369),
+                  payload("2024-lpv", "new", 11890302, 412371),
+                  payload("2024-lpv", "update", 11890304, 412371)):  # a real gap
+            assert post(rx.http_url + "x", wire(p), "application/json") == 200
+    assert rx.violations == ["counter: profile 1: packetCounter 11890304 after 11890302"]
+    assert len(rx.notices) == 2 and all(n.startswith("lifecycle: carID 4123") for n in rx.notices)
+    assert [r.notices != [] for r in rx.records] == [True, True, False, False]
+    summary = rx.summary()
+    assert summary["violations"] == 1 and summary["notices"] == 2 + 2  # two passages still open at the end
+    assert summary["open_passages"] == [] and summary["open_passage_notices"] == 2
+    assert summary["rules"] == {"violations": {"counter": 1}, "notices": {"lifecycle": 4}}
+    (sender,) = summary["senders"].values()
+    assert sender["violations"] == 1 and sender["notices"] == 2 and sender["open_passages"] == 2
+    assert "2 passage(s) still open when the receiver stopped" in summary_text(summary)
+
+
+def test_a_camera_that_gives_up_waiting_and_sends_again_is_a_duplicate_notice():
+    """The camera's curl times out while the receiver is slow to answer, and the event buffer
+    sends the same packet again: a notice, and no counter or lifecycle violation."""
+    first, second = payload("2024-lpv", "new", 7000, 5), payload("2024-lpv", "update", 7001, 5)
+    with Receiver(delay_s=30) as rx:  # answers late: the camera will not wait that long
+        host, port = rx.http_url.split("//")[1].rstrip("/").split(":")
+        for attempt in range(2):
+            body = wire(first)
+            with socket.create_connection((host, int(port))) as s:
+                s.sendall(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          b"Content-Length: %d\r\n\r\n" % len(body) + body)
+                wait_for(lambda: len(rx.records) == attempt + 1)  # taken; the camera gives up before the answer
+        body = wire(second)
+        with socket.create_connection((host, int(port))) as s:
+            s.sendall(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            wait_for(lambda: len(rx.records) == 3)
+        rx.delay_s = 0
+    assert rx.violations == []
+    assert rx.notices == ["duplicate: profile 1: packet 7000 received again (a re-send after a timeout?)"]
+    assert rx.summary()["rules"]["notices"] == {"duplicate": 1, "lifecycle": 1}  # + the passage left open
+    assert rx.summary()["senders"]["127.0.0.1|PRG-82"]["notices"] == 1
+
+
+def test_records_and_finding_lines_in_memory_are_bounded(tmp_path):
+    with Receiver(out=tmp_path, max_records=5) as rx:
+        for n in range(1, 13):  # every second one leaves a gap: a violation each
+            assert post(rx.http_url + "x", wire(payload("2024-lpv", "new", 2 * n - 1, n)), "application/json") == 200
+    assert len(rx.records) == 5 and rx.records[-1].payload["packetCounter"] == "23"
+    assert rx.summary()["packets"] == 12 and rx.summary()["violations"] == 11  # the gaps
+    assert len((tmp_path / "packets.jsonl").read_text().splitlines()) == 12  # the store keeps every one

@@ -1,4 +1,5 @@
-"""The receiver's terminal view: a line per packet, violations highlighted, a summary at the end."""
+"""The receiver's terminal view: a line per packet, violations (red) and notices (yellow)
+under it, a summary at the end."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from collections import Counter
 
 from .server import Record
 
-RED, RESET = "\033[31m", "\033[0m"
+RED, YELLOW, RESET = "\033[31m", "\033[33m", "\033[0m"
+MAX_CAMERAS = 1024  # cameras counted by name in the count line; the rest as one
 
 
 class LiveView:
@@ -23,6 +25,7 @@ class LiveView:
         self.states: Counter = Counter()
         self.cameras: Counter = Counter()
         self.violations = 0
+        self.notices = 0
 
     def __call__(self, record: Record) -> None:
         if self.quiet:
@@ -32,26 +35,57 @@ class LiveView:
         line = (f"{stamp}  {record.protocol:<4}  {p.get('sensorProviderID', '?'):<10}  p{p.get('profileID', '?')}  "
                 f"{p.get('carState', '-'):<6}  car {p.get('carID', '-'):<6}  {p.get('plateUTF8', '-'):<10}  "
                 f"{p.get('carMoveDirection', '-'):<7}  #{p.get('packetCounter', '-')}")
+        state, camera = p.get("carState", "other"), p.get("sensorProviderID", "?")
         with self.lock:
-            self.states[p.get("carState", "other")] += 1
-            self.cameras[p.get("sensorProviderID", "?")] += 1
+            self.states[state if state in ("new", "update", "reliable", "lost") else "other"] += 1
+            camera = str(camera)[:40]
+            if camera not in self.cameras and len(self.cameras) >= MAX_CAMERAS:
+                camera = "(other cameras)"
+            self.cameras[camera] += 1
             self.violations += len(record.violations)
+            self.notices += len(getattr(record, "notices", ()))
             print(line, file=self.stream)
-            for violation in record.violations:
-                text = f"    ! {violation}"
-                print(f"{RED}{text}{RESET}" if self.colour else text, file=self.stream)
+            for mark, colour, findings in (("!", RED, record.violations), ("~", YELLOW, record.notices)):
+                for finding in findings:
+                    text = f"    {mark} {finding}"
+                    print(f"{colour}{text}{RESET}" if self.colour else text, file=self.stream)
             if sum(self.states.values()) % self.EVERY == 0:
                 counts = ", ".join(f"{k} {v}" for k, v in sorted(self.states.items()))
-                cameras = ", ".join(f"{k} {v}" for k, v in sorted(self.cameras.items()))
-                print(f"  -- {counts} | {cameras} | violations {self.violations}", file=self.stream)
+                cameras = ", ".join(f"{k} {v}" for k, v in sorted(self.cameras.items())[:20])
+                print(f"  -- {counts} | {cameras} | violations {self.violations} | notices {self.notices}",
+                      file=self.stream)
             self.stream.flush()
 
 
 def summary_text(summary: dict) -> str:
-    lines = [f"packets: {summary['packets']}  violations: {summary['violations']}"]
+    """The summary as lines: counts, findings by rule and severity, then one line per sender
+    (the generation it looks like, its UTC offset and clock rate, the Lost timing rule)."""
+    lines = [f"packets: {summary['packets']}  violations: {summary['violations']}  "
+             f"notices: {summary.get('notices', 0)}"]
     if summary["states"]:
         lines.append("by state: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["states"].items())))
     if summary["cameras"]:
         lines.append("by camera: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["cameras"].items())))
+    for severity in ("violations", "notices"):
+        by_rule = summary.get("rules", {}).get(severity)
+        if by_rule:
+            lines.append(f"{severity} by rule: " + ", ".join(f"{k} {v}" for k, v in sorted(by_rule.items())))
+    for name, s in sorted(summary.get("senders", {}).items()):
+        timing = s["lost_timing"]
+        rate = f"{s['clock_rate']:g}x ({s['clock']})" if s["clock_rate"] is not None else "unknown"
+        how = timing["status"]
+        if timing["checked"] or timing["skipped"]:
+            how += f" ({timing['checked']} checked, {timing['skipped']} skipped)"
+        if timing["reason"] and timing["status"] != "checked":
+            how += f": {timing['reason']}"
+        lines.append(f"sender {name}: looks like {s['generation'] or '?'}, UTC offset {s['utc_offset'] or '?'}, "
+                     f"clock {rate}, Lost timing {how}; {s['violations']} violation(s), {s['notices']} notice(s)"
+                     + ("; started mid-traffic" if s.get("mid_traffic") else ""))
     lines += [f"  ! {v}" for v in summary["open_passages"]]
+    if summary.get("open_passage_notices"):
+        lines.append(f"  ~ {summary['open_passage_notices']} passage(s) still open when the receiver stopped "
+                     "(their Lost may be yet to come)")
+    forgotten = summary.get("forgotten")
+    if forgotten:
+        lines.append("forgotten to bound memory: " + ", ".join(f"{k} {v}" for k, v in sorted(forgotten.items())))
     return "\n".join(lines)

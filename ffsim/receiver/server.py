@@ -5,10 +5,14 @@ Use it from Python in a ``with`` block (it runs its own event loop in a thread):
 
     with Receiver(out="captured") as rx:
         ... send to rx.http_url or rx.tcp_address ...
-    rx.records, rx.violations, rx.summary()
+    rx.records, rx.violations, rx.notices, rx.summary()
 
 Malformed input of any kind gets an error answer or a closed connection and a
 violation, never a crash; what was already stored stays stored.
+
+Memory stays bounded however long it runs: the last ``max_records`` records are
+kept (``--out`` stores every one), the first ``MAX_KEPT`` violation and notice
+lines (the counts go on), and the validator bounds what it remembers per sender.
 """
 
 from __future__ import annotations
@@ -23,16 +27,22 @@ import re
 import ssl
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
 from werkzeug.formparser import parse_form_data
 
-from .validate import Validator
+from ..vocabulary import STATES
+from .validate import INFER, NOTICE, Validator
 
 MAX_BODY = 16 * 1024 * 1024
+MAX_RECORDS = 20_000  # records kept in memory (a payload is a few KB)
+MAX_LISTED = 100  # open passages listed in the summary
+MAX_KEPT = 10_000  # violation / notice lines kept in memory; counting goes on
+MAX_CAMERAS = 1024  # cameras counted by name; more (hostile device ids) are counted as one
+KNOWN_STATES = frozenset(STATES) | {"heartbeat", "invalid"}
 READ_TIMEOUT_S = 30.0
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -57,11 +67,13 @@ class Record:
     violations: list[str]
     images: list[str] = field(default_factory=list)  # stored file names
     status: int | None = None  # the HTTP answer; a refused packet is not validated (it will come again)
+    notices: list[str] = field(default_factory=list)  # legal but worth knowing
 
     def as_json(self) -> str:
         return json.dumps({"arrival": self.arrival, "peer": self.peer, "protocol": self.protocol, "path": self.path,
                            "headers": self.headers, "payload": self.payload, "violations": self.violations,
-                           "images": self.images, "status": self.status}, ensure_ascii=False)
+                           "notices": self.notices, "images": self.images, "status": self.status},
+                          ensure_ascii=False)
 
 
 class Receiver:
@@ -69,8 +81,10 @@ class Receiver:
                  respond: int = 200, delay_s: float = 0.0, fail_rate: float = 0.0, seed: int = 0,
                  max_body: int = MAX_BODY, basic: tuple[str, str] | None = None,
                  auth_header: tuple[str, str] | None = None, ssl_context: ssl.SSLContext | None = None,
-                 lost_timeout_s: float = 5.0, speed: float | None = 1.0, on_record=None,
-                 max_connections: int = 256):
+                 lost_timeout_s: float = 5.0, speed: float | None | str = INFER, on_record=None,
+                 max_connections: int = 256, max_records: int | None = MAX_RECORDS):
+        """speed: how much faster than real time the senders run, when known (ffsim run knows);
+        None: as fast as they can; "infer" (default): inferred per sender from the traffic."""
         self.http_bind, self.tcp_bind = http, tcp
         self.out = Path(out) if out is not None else None
         self.respond, self.delay_s, self.fail_rate = respond, delay_s, fail_rate
@@ -81,9 +95,15 @@ class Receiver:
         self.basic, self.auth_header, self.ssl_context = basic, auth_header, ssl_context
         self.validator = Validator(lost_timeout_s, speed)
         self.on_record = on_record
-        self.records: list[Record] = []
-        self.violations: list[str] = []
+        self.records: deque[Record] = deque(maxlen=max_records)
+        self.violations: list[str] = []  # the first MAX_KEPT; violation_count counts them all
+        self.notices: list[str] = []
+        self.violation_count = 0
+        self.notice_count = 0
+        self.rules: dict[str, Counter] = {"violation": Counter(), "notice": Counter()}
         self.counts: Counter = Counter()
+        self._cameras: set[str] = set()
+        self.packets = 0
         self.http_url: str | None = None
         self.tcp_address: str | None = None
         self._lock = threading.Lock()
@@ -165,11 +185,27 @@ class Receiver:
     def _record(self, record: Record, raw: bytes | None = None) -> None:
         with self._lock:
             self.records.append(record)
-            self.violations.extend(record.violations)
+            self.packets += 1
+            for severity, lines, kept in (("violation", record.violations, self.violations),
+                                          ("notice", record.notices, self.notices)):
+                kept.extend(lines[:max(0, MAX_KEPT - len(kept))])
+                for line in lines:
+                    self.rules[severity][line.split(":", 1)[0][:40]] += 1
+            self.violation_count += len(record.violations)
+            self.notice_count += len(record.notices)
             payload = record.payload if isinstance(record.payload, dict) else {}
             state = payload.get("carState", "heartbeat" if "ALPV" in payload or "identify" in payload else "invalid")
-            key = (payload.get("sensorProviderID", payload.get("ALPV", {}).get("device_ID", "?")), state)
-            self.counts[key] += 1
+            alpv = payload.get("ALPV")
+            camera = payload.get("sensorProviderID", alpv.get("device_ID", "?") if isinstance(alpv, dict) else "?")
+            camera = camera if isinstance(camera, str) else json.dumps(camera)[:40]
+            camera = camera[:80]
+            if camera not in self._cameras:
+                if len(self._cameras) >= MAX_CAMERAS:
+                    camera = "(other cameras)"
+                self._cameras.add(camera)
+            if not isinstance(state, str) or state not in KNOWN_STATES:  # a bounded set of names, whatever the senders write
+                state = "other"
+            self.counts[(camera, state)] += 1
             if self.out is not None:
                 with open(self.out / "packets.jsonl", "a", encoding="utf-8") as f:
                     f.write(record.as_json() + "\n")
@@ -198,7 +234,9 @@ class Receiver:
 
     def _packet(self, text: bytes, sender: str, protocol: str, peer: str, path: str, headers: list,
                 images: list[tuple[str | None, str, bytes]] | None, status: int | None = None) -> None:
+        arrival_s = time.monotonic()  # the validator's clock for timing rules (never steps)
         violations: list[str] = []
+        notices: list[str] = []
         try:
             payload = json.loads(text)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -213,13 +251,17 @@ class Receiver:
             return
         if payload is not None and (status is None or status < 300):
             if isinstance(payload, dict):  # a camera is its address and its device id
-                sender = f"{sender}|{payload.get('sensorProviderID', '?')}"
+                device = payload.get("sensorProviderID", "?")
+                sender = f"{sender}|{device[:80] if isinstance(device, str) else json.dumps(device)[:40]}"
             found = self.validator.check(payload, sender, text,
-                                         [(ct, data) for _, ct, data in images] if images is not None else None)
-            violations += [str(v) for v in found]
+                                         [(ct, data) for _, ct, data in images] if images is not None else None,
+                                         arrival_s)
+            violations += [str(v) for v in found if v.severity != NOTICE]
+            notices += [str(v) for v in found if v.severity == NOTICE]
         for name, _, data in images or []:
             stored.append(self._store_image(name, data))
-        self._record(Record(time.time(), peer, protocol, path, headers, payload, violations, stored, status))
+        self._record(Record(time.time(), peer, protocol, path, headers, payload, violations, stored, status,
+                            notices))
 
     # -- HTTP ------------------------------------------------------------------------------
     def _authorised(self, request: web.Request) -> bool:
@@ -370,15 +412,35 @@ class Receiver:
 
     # -- results ---------------------------------------------------------------------------
     def summary(self) -> dict:
+        """Counts, then the findings apart by severity, then what each sender looks like.
+
+        packets, states, cameras: as received. violations / notices: how many (the open
+        passages at the end included). open_passages: a line per passage whose Lost is missing
+        (a violation: see Validator.open_passages; the first MAX_LISTED); open_passage_notices:
+        how many more are open whose Lost may be yet to come (notices). rules: counts by rule
+        and severity. senders: per camera (address|sensorProviderID), the generation it looks
+        like, its UTC offset and clock rate, whether the Lost timing rule was checked or
+        skipped (and why). forgotten: what was dropped to keep memory bounded."""
         with self._lock:
             states = Counter()
             cameras = Counter()
             for (camera, state), n in self.counts.items():
                 states[state] += n
                 cameras[camera] += n
-            return {"packets": len(self.records), "states": dict(states), "cameras": dict(cameras),
-                    "violations": len(self.violations) + len(self.validator.open_passages()),
-                    "open_passages": [str(v) for v in self.validator.open_passages()]}
+            open_passages = self.validator.open_passages()
+            rules = {k: Counter(v) for k, v in self.rules.items()}
+            for finding in open_passages:
+                rules[finding.severity][finding.rule] += 1
+            open_violations = sum(1 for f in open_passages if f.severity != NOTICE)
+            return {"packets": self.packets, "states": dict(states), "cameras": dict(cameras),
+                    "violations": self.violation_count + open_violations,
+                    "notices": self.notice_count + len(open_passages) - open_violations,
+                    "open_passages": [str(v) for v in open_passages if v.severity != NOTICE][:MAX_LISTED],
+                    "open_passage_notices": len(open_passages) - open_violations,
+                    "rules": {"violations": dict(rules["violation"]), "notices": dict(rules["notice"])},
+                    "senders": self.validator.sender_summary(),
+                    "lost_timeout_s": self.validator.lost_timeout_s,
+                    "forgotten": dict(self.validator.forgotten)}
 
 
 _PARTIAL_NUMBER = re.compile(r"-?\d*(\.\d*)?([eE][+-]?\d*)?")
