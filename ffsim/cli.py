@@ -203,13 +203,12 @@ def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, 
         sys.exit(1)
     summary = runner.run(until_us, drain_us / 1e6)
     if embedded is not None:
-        from .receiver.live import summary_text
+        from .receiver.live import findings_text, summary_text
 
         embedded.stop()
         click.echo("built-in receiver: " + summary_text(embedded.summary()))
-        if embedded.violations and not quiet:
-            for violation in embedded.violations[:20]:
-                click.echo(f"  ! {violation}")
+        if not quiet and (embedded.violations or embedded.notices):
+            click.echo(findings_text(embedded.violations, embedded.notices))
     if summary.interrupted:
         unsent = runner.unsent()
         click.echo(f"interrupted: {len(unsent)} event(s) not delivered", err=True)
@@ -269,7 +268,7 @@ def demo(speed, out) -> None:
     """A minute at a car-park entrance, sent over HTTP and TCP to the built-in receiver (about 30 s)."""
     from pathlib import Path
 
-    from .receiver.live import summary_text
+    from .receiver.live import findings_text, summary_text
     from .receiver.server import Receiver
     from .runner import LivePrinter, Runner, fill_targets
 
@@ -288,8 +287,8 @@ def demo(speed, out) -> None:
     receiver.stop()
     click.echo(summary.table())
     click.echo("built-in receiver: " + summary_text(receiver.summary()))
-    for violation in receiver.violations[:20]:
-        click.echo(f"  ! {violation}")
+    if receiver.violations or receiver.notices:
+        click.echo(findings_text(receiver.violations, receiver.notices))
     click.echo(f"stored: {Path(out) / 'packets.jsonl'} (every packet), {Path(out) / 'images'} "
                f"({len(list((Path(out) / 'images').iterdir()))} images), {Path(out) / 'capture.jsonl'} (raw capture)")
     sys.exit(0 if summary.delivered_all and not receiver.violations else 1)
@@ -308,7 +307,8 @@ def demo(speed, out) -> None:
 @click.option("--tls-cert", type=click.Path(dir_okay=False), help="Serve HTTPS with this certificate (PEM).")
 @click.option("--tls-key", type=click.Path(dir_okay=False), help="The certificate's key (PEM).")
 @click.option("--lost-timeout", "lost_us", type=DURATION, default="5s", show_default=True,
-              help="The senders' lost timeout, for the Lost timing check.")
+              help="The senders' lost timeout, for the Lost timing check (judged in each sender's own "
+                   "time: its clock rate is inferred from payload times against arrival times).")
 @click.option("-q", "--quiet", is_flag=True, help="No line per packet.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON at exit.")
 def receive(http_bind, tcp_bind, out, respond, delay_us, fail_rate, basic, auth_header, tls_cert, tls_key,

@@ -23,20 +23,6 @@ from .transport.http import HttpTransport, check_http_target
 from .transport.tcp import TcpTransport, check_tcp_target
 
 
-def retarget(scenario: Scenario, http: str | None, tcp: str | None) -> Scenario:
-    """The scenario with every profile sending to --http URL or --tcp HOST:PORT.
-
-    A heartbeat without a url of its own goes to the --http URL."""
-    if http is None and tcp is None:
-        return scenario
-    protocol, url = ("http", http) if http is not None else ("tcp", tcp)
-    profiles = tuple(dataclasses.replace(p, protocol=protocol, url=url) for p in scenario.profiles)
-    heartbeat = scenario.heartbeat
-    if heartbeat is not None and heartbeat.url is None and http is not None:
-        heartbeat = dataclasses.replace(heartbeat, url=http)
-    return dataclasses.replace(scenario, profiles=profiles, heartbeat=heartbeat)
-
-
 def embedded_needed(scenario: Scenario) -> bool:
     """No target anywhere: the run sends to ffsim's own receiver."""
     return all(p.url is None for p in scenario.profiles) and (

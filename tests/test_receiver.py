@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from ffsim.protocol import Camera
 from ffsim.receiver.server import Receiver, safe_name
-from ffsim.runner import retarget
 
 from ffsim.scenario import load_scenario
 
@@ -42,7 +41,7 @@ def test_round_trip_has_no_violations_and_stores_what_events_print(tmp_path, sce
     assert result.returncode == 0, result.stderr
     assert rx.violations == [], rx.violations[:5]
     # what ffsim events prints for the scenario as this run retargeted it
-    scenario_model = retarget(load_scenario(scenario), rx.http_url if protocol == "http" else None,
+    scenario_model = load_scenario(scenario).retargeted(rx.http_url if protocol == "http" else None,
                               rx.tcp_address if protocol == "tcp" else None)
     until_us = 600_000_000 if until else None
     expected = [p.payload.as_dict() for p in Camera(scenario_model, scenario_model.start_us).packets(until_us)]

@@ -13,7 +13,7 @@ import pytest
 from werkzeug.wrappers import Response
 
 from ffsim.protocol import Camera
-from ffsim.runner import Runner, retarget
+from ffsim.runner import Runner
 from ffsim.scenario import load_scenario
 
 from .servers import RawRecorder, TcpListener, WerkzeugReceiver, free_port
@@ -241,7 +241,7 @@ def answers(*first: int):
 
 
 def run_in_process(path, url: str):
-    scenario = retarget(load_scenario(path), url, None)
+    scenario = load_scenario(path).retargeted(url, None)
     lines = []
     summary = Runner(scenario, scenario.start_us, None, lambda p, item, outcome: lines.append(outcome.detail),
                      (0.01, 0.05)).run(None, 30.0)

@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 from ffsim.protocol import Camera
-from ffsim.runner import Runner, retarget
+from ffsim.runner import Runner
 from ffsim.scenario import load_scenario
 
 from .servers import OneReadTcpReceiver, TcpListener
@@ -25,7 +25,7 @@ def scenario_with(tmp_path, profile: str, base: str = "parking-gate.yaml"):
 
 
 def run(scenario, target: str, until_us: int | None = None, drain_s: float = 30.0):
-    scenario = retarget(scenario, None, target)
+    scenario = scenario.retargeted(None, target)
     lines = []
     summary = Runner(scenario, scenario.start_us, None, lambda p, item, outcome: lines.append(outcome.detail),
                      FAST).run(until_us, drain_s)
@@ -33,7 +33,7 @@ def run(scenario, target: str, until_us: int | None = None, drain_s: float = 30.
 
 
 def texts(scenario, until_us: int | None = None) -> list[bytes]:
-    scenario = retarget(scenario, None, "127.0.0.1:9")  # the target does not change the payloads
+    scenario = scenario.retargeted(None, "127.0.0.1:9")  # the target does not change the payloads
     return [p.payload.camera_json() for p in Camera(scenario, scenario.start_us).packets(until_us)]
 
 

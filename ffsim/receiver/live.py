@@ -89,3 +89,13 @@ def summary_text(summary: dict) -> str:
     if forgotten:
         lines.append("forgotten to bound memory: " + ", ".join(f"{k} {v}" for k, v in sorted(forgotten.items())))
     return "\n".join(lines)
+
+
+def findings_text(violations: list[str], notices: list[str], limit: int = 20) -> str:
+    """The first violations (!) and notices (~) of a run, and how many more there were."""
+    lines = []
+    for mark, found in (("!", violations), ("~", notices)):
+        lines += [f"  {mark} {text}" for text in found[:limit]]
+        if len(found) > limit:
+            lines.append(f"  {mark} ... and {len(found) - limit} more")
+    return "\n".join(lines)
