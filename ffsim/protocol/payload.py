@@ -50,8 +50,8 @@ class _Stamps:
     __slots__ = ("zone", "second", "day", "clock")
 
     def __init__(self, zone: str = "UTC"):
-        self.zone = None if zone == "UTC" else zoneinfo.ZoneInfo(zone)
-        self.second = None
+        self.zone: zoneinfo.ZoneInfo | None = None if zone == "UTC" else zoneinfo.ZoneInfo(zone)
+        self.second: int | None = None
         self.day = self.clock = ""
 
     def __call__(self, second: int) -> tuple[str, str]:
