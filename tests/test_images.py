@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from ffsim.engine.plates import plate_size
-from ffsim.engine.vehicle import Vehicle
+from ffsim.engine.vehicle import Trajectory, Vehicle
 from ffsim.protocol import Camera
 from ffsim.protocol.crops import crop_box, plate_box
 from ffsim.render import DEFAULT_QUALITY, ImageRenderer, encode, paint_vehicle, texture
@@ -147,7 +147,8 @@ PLATES = [("CZE", "5SX 2207", "front"), ("GBR", "AB12 CDE", "rear"), ("USA", "7A
 
 def vehicle(frame_w, country="CZE", plate="5SX 2207", view="front", color="RED", vtype="CAR", seq=0):
     w, h = plate_size(country, frame_w)
-    return Vehicle(seq=seq, trajectory=None, hidden=[], reads=[], plate=plate, country=country, region="",
+    # the renderer places the vehicle by the (x, y) it is given; its path is never read
+    return Vehicle(seq=seq, trajectory=Trajectory(0, [(0.0, 0.0, 0)], None, None), hidden=[], reads=[], plate=plate, country=country, region="",
                    region_code="", iso3166_2="", brand="", model="", color=color, type=vtype, view=view,
                    confidence_mmr=0.0, confidence_color=0.0, plate_w=w, plate_h=h)
 
@@ -273,10 +274,10 @@ def test_randomness_is_a_fixed_function_of_size_seed_and_layer():
 RENDER_ALL = """
 import hashlib, sys
 from ffsim.engine.plates import plate_size
-from ffsim.engine.vehicle import Vehicle
+from ffsim.engine.vehicle import Trajectory, Vehicle
 from ffsim.render import ImageRenderer
 w, h = plate_size("GBR", 1280)
-v = Vehicle(seq=0, trajectory=None, hidden=[], reads=[], plate="AB12 CDE", country="GBR", region="", region_code="",
+v = Vehicle(seq=0, trajectory=Trajectory(0, [(0.0, 0.0, 0)], None, None), hidden=[], reads=[], plate="AB12 CDE", country="GBR", region="", region_code="",
             iso3166_2="", brand="", model="", color="BLUE", type="SUV", view="rear", confidence_mmr=0.0,
             confidence_color=0.0, plate_w=w, plate_h=h)
 r = ImageRenderer(1280, 720, seed=int(sys.argv[1]))

@@ -29,13 +29,14 @@ _RUNNING, _STARTING = 0, 1
 
 
 class Engine:
-    def __init__(self, scenario: Scenario):
+    def __init__(self, scenario: Scenario, reliable: bool = True):
+        """reliable: make Reliable events (a camera none of whose profiles sends them need not)."""
         self.scenario = scenario
         rec = scenario.recognition
         self.clock = FrameClock(scenario.camera.fps)
         self.recogniser = Recogniser(
             scenario.zones, self.clock, rec.lost_timeout_us, rec.direction_min_travel, rec.update_interval_us,
-            rec.reliable_confidence, rec.reliable_timeout_us,
+            rec.reliable_confidence, rec.reliable_timeout_us, reliable,
         )
         self.normalise = make_normaliser(rec.keep_separators)
         self.lists = ListMatcher(scenario.lists, self.normalise)

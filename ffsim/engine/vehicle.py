@@ -152,7 +152,7 @@ class Recogniser:
     """The scenario-wide parts of recognition: zones, frames and settings."""
 
     def __init__(self, zones, clock: FrameClock, lost_timeout_us: int, min_travel: float, update_interval_us: int,
-                 reliable_confidence: float = 0.9, reliable_timeout_us: int = 1_000_000):
+                 reliable_confidence: float = 0.9, reliable_timeout_us: int = 1_000_000, reliable: bool = True):
         self.zones = [(z.id, z.polygon, z.arrow) for z in zones]
         self._arrows = {z.id: z.arrow for z in zones}
         eps = geometry.EDGE_EPS
@@ -167,6 +167,7 @@ class Recogniser:
         self.update_interval_us = update_interval_us
         self.reliable_confidence = reliable_confidence
         self.reliable_timeout_us = reliable_timeout_us
+        self.reliable = reliable  # False when no profile sends Reliable events: none is made
 
     # -- the exact per-frame test ----------------------------------------------------
     def state_at(self, v: Vehicle, k: int) -> int | None:
@@ -319,9 +320,9 @@ class Recogniser:
         vehicle_shot = plate_shot = (t_first, text)
         events.append(Event(t_first, NEW, passage, t_first, text, conf, heading, zone, x, y, plate_shot, vehicle_shot))
         k_lost = clock.after(time(k_last) + self.lost_timeout_us)
-        k_reliable = self._reliable_frame(changes, k_first, conf, k_lost)
+        k_reliable = self._reliable_frame(changes, k_first, conf, k_lost) if self.reliable else k_lost
         start = (text, conf, zone, heading)
-        reliable_due = True
+        reliable_due = self.reliable
         sent = (text, heading, zone)
         interval = self.update_interval_us
         i, n_changes = 0, len(changes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..engine import NEW, Engine, Event
+from ..engine import NEW, RELIABLE, Engine, Event
 from ..scenario.model import Heartbeat, Scenario
 from .heartbeat import heartbeat_json, heartbeat_payload
 from .jsonwire import camera_json
@@ -47,8 +47,8 @@ class Camera:
         # the camera's frames fall at a phase of its own after t=0: the sub-millisecond
         # digits of frame_timestamp (0 in the documented shape)
         self.frames_us = start_us + scenario.camera.frame_phase_us
-        self.engine = Engine(scenario)
         chosen = scenario.profiles if profiles is None else [scenario.profile(p) for p in profiles]
+        self.engine = Engine(scenario, reliable=any(p is not None and RELIABLE in p.events for p in chosen))
         self.builders = [PayloadBuilder(scenario, p, self.frames_us, self.engine.lists)
                          for p in chosen if p is not None]
 
