@@ -42,6 +42,8 @@ ALL_KEYS = frozenset(SECTION4_KEYS) | frozenset(KEYS_2019) | {"ImageArray"}
 NON_STRING_KEYS = frozenset({"geotag", "plateCoordinates", "plateCoordinatesRelative", "imagesURI", "ImageArray",
                              "vehicle_info", "camera_info"})
 
+# every camera_info key a generation writes, in the order they write them
+CAMERA_INFO_KEYS = ("SerialNumber", "ProdShortName", "IPAddress", "MACAddress")
 STORAGE_PREFIX = {"internal": "localdata/images/", "sd_card": "/var/spool/storage/SD_DISK/fflprapp/images/"}
 URI_PREFIX = "/local/fflprapp/tools.cgi?action=getImage&name="
 
@@ -65,11 +67,30 @@ class Generation:
     relative_coordinates: str = "frame"  # frame (equal to plateCoordinates) | crop
     plate_image_size: str = "zero"  # zero | actual
     frame_phase: bool = True  # frame times carry a seeded sub-millisecond phase
-    save_delay: bool = True  # image names carry the save time, a seeded delay after the capture
+    save_delay_us: tuple[int, int] = (20_000, 300_000)  # images are saved (and named) this long after the
+    # capture, seeded per image: tens to hundreds of milliseconds in the field
     lost_images: str = "result"  # result: the images of the result it finalises | capture: of its own capture
 
     def spell_image_type(self, image_format: str) -> str:
         return dict(self.plate_image_type).get(image_format, image_format)
+
+    def vehicle_info_keys(self, recognises: tuple[str, ...], make_key: str = "brand") -> tuple[str, ...]:
+        """The keys of vehicle_info, in this generation's order, for what the camera recognises."""
+        if self.vehicle_info == "documented":  # the samples' seven keys, whatever is recognised
+            return ("type", "view", "brand", "color", "model", "confidenceMMR", "confidenceColor")
+        if self.vehicle_info == "none":
+            return ()
+        seen = set(recognises)
+        if self.vehicle_info == "cammra-2021":
+            keys = [make_key, "model"] if "make" in seen else []
+            keys += [k for k in ("type", "color") if k in seen]
+            keys += ["confidenceMMR"] if "make" in seen else []
+            keys += ["confidenceColor"] if "color" in seen else []
+            return tuple(keys + ["coordinates"])  # the vehicle's box, always
+        keys = [k for k in ("view", "type", "color") if k in seen]
+        if "make" in seen:
+            keys += [make_key, "model", "confidenceMMR", "confidenceColor"]
+        return tuple(keys)
 
 
 _SPELL_JPEG = (("jpeg", "jpeg"),)
@@ -77,26 +98,33 @@ _SPELL_JPG = (("jpeg", "jpg"),)
 
 TABLE: dict[str, Generation] = {
     g.name: g for g in (
-        Generation("2019", KEYS_2019, _SPELL_JPEG, (), "none", "standard", True, False, image_format="png",
-                   recognises=(), relative_coordinates="none"),
-        Generation("2021-lpv", KEYS_2021_LPV, _SPELL_JPG, ("SerialNumber", "ProdShortName", "MACAddress"), "none",
-                   "standard", False, False, mac_format="colons", storage="sd_card", recognises=(),
-                   relative_coordinates="crop"),
-        Generation("2021-cammra", KEYS_2021_CAMMRA, _SPELL_JPEG, ("SerialNumber", "ProdShortName", "MACAddress"),
-                   "cammra-2021", "cammra-2021", False, False, mac_format="colons", storage="sd_card",
-                   recognises=("type", "color", "make"), relative_coordinates="crop"),
+        Generation("2019", KEYS_2019, _SPELL_JPEG, camera_info=(), vehicle_info="none", image_names="standard",
+                   local_names=True, reliable=False, image_format="png", recognises=(),
+                   relative_coordinates="none"),
+        Generation("2021-lpv", KEYS_2021_LPV, _SPELL_JPG, camera_info=("SerialNumber", "ProdShortName", "MACAddress"),
+                   vehicle_info="none", image_names="standard", local_names=False, reliable=False,
+                   mac_format="colons", storage="sd_card", recognises=(), relative_coordinates="crop"),
+        Generation("2021-cammra", KEYS_2021_CAMMRA, _SPELL_JPEG,
+                   camera_info=("SerialNumber", "ProdShortName", "MACAddress"), vehicle_info="cammra-2021",
+                   image_names="cammra-2021", local_names=False, reliable=False, mac_format="colons",
+                   storage="sd_card", recognises=("type", "color", "make"), relative_coordinates="crop"),
         Generation("2024-lpv", SECTION4_KEYS, _SPELL_JPEG,
-                   ("SerialNumber", "ProdShortName", "IPAddress", "MACAddress"), "current", "standard", True, True),
-        Generation("2024-cammra", SECTION4_KEYS, _SPELL_JPEG, ("SerialNumber", "ProdShortName", "MACAddress"),
-                   "current", "standard", True, True, mac_format="empty", recognises=("view", "type", "color", "make")),
+                   camera_info=("SerialNumber", "ProdShortName", "IPAddress", "MACAddress"), vehicle_info="current",
+                   image_names="standard", local_names=True, reliable=True),
+        Generation("2024-cammra", SECTION4_KEYS, _SPELL_JPEG,
+                   camera_info=("SerialNumber", "ProdShortName", "MACAddress"), vehicle_info="current",
+                   image_names="standard", local_names=True, reliable=True, mac_format="empty",
+                   recognises=("view", "type", "color", "make")),
         Generation("documented", SECTION4_KEYS, _SPELL_JPEG,
-                   ("SerialNumber", "ProdShortName", "IPAddress", "MACAddress"), "documented", "standard", False,
-                   True, mac_format="as-given", recognises=("view", "type", "color", "make"),
-                   relative_coordinates="crop", plate_image_size="actual", frame_phase=False, save_delay=False,
+                   camera_info=("SerialNumber", "ProdShortName", "IPAddress", "MACAddress"),
+                   vehicle_info="documented", image_names="standard", local_names=False, reliable=True,
+                   mac_format="as-given", recognises=("view", "type", "color", "make"),
+                   relative_coordinates="crop", plate_image_size="actual", save_delay_us=(0, 0), frame_phase=False,
                    lost_images="capture"),
     )
 }
 assert tuple(TABLE) == GENERATIONS and DEFAULT_GENERATION in TABLE
+assert all(set(g.camera_info) <= set(CAMERA_INFO_KEYS) for g in TABLE.values())
 
 
 def generation(name: str) -> Generation:
@@ -110,6 +138,8 @@ def format_mac(mac: str, style: str) -> str:
     if style == "empty":
         return ""
     digits = "".join(ch for ch in mac if ch.isalnum()).upper()
-    if style == "plain" or len(digits) != 12:
-        return digits if style == "plain" else mac
+    if style == "plain":
+        return digits
+    if len(digits) != 12:  # not a MAC address: colons would only garble it
+        return mac
     return ":".join(digits[i:i + 2] for i in range(0, 12, 2))

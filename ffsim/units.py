@@ -70,7 +70,9 @@ def parse_start(value: object, zone: tzinfo | None = None) -> int:
     else:
         raise ValueError("expected an ISO 8601 time such as 2026-11-24T08:00:00Z")
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone or timezone.utc)
+        naive, moment = moment, moment.replace(tzinfo=zone or timezone.utc)
+        if moment.astimezone(timezone.utc).astimezone(moment.tzinfo).replace(tzinfo=None) != naive:
+            raise ValueError(f"{value!r} does not exist in {zone} (the clocks skip it); give an offset")
     delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
     return (delta.days * 86_400 + delta.seconds) * US_PER_S + delta.microseconds
 

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from pathlib import Path
 
 from ffsim.protocol import Camera
 from ffsim.scenario import ScenarioError, load_scenario
@@ -70,6 +71,7 @@ vehicles:
 profiles:
   - {{id: 1{profile}}}
 """
+ROOT = Path(__file__).resolve().parents[1]
 START_UTC_MS = int(datetime(2026, 6, 14, 13, 4, 36, tzinfo=timezone.utc).timestamp() * 1000)
 
 
@@ -237,3 +239,42 @@ def test_events_prints_nothing_rendered_for_the_default_profile(tmp_path):
         assert all(a._data is None for a in packet.payload.attachments)
     documented = packets(tmp_path, "documented")  # plateImageSize is the image's size: drawn
     assert documented[0].payload.attachments[0]._data is not None
+
+
+def validated(tmp_path, text, until_us=None, sender=lambda packet: "cam"):
+    """(findings, packets) of the scenario's traffic through the receiver's validator, at real time."""
+    from ffsim.receiver.validate import Validator
+
+    path = tmp_path / "v.yaml"
+    path.write_text(text)
+    scenario = load_scenario(path)
+    validator, found, got = Validator(), [], list(Camera(scenario, scenario.start_us).packets(until_us))
+    for packet in got:
+        raw = packet.payload.camera_json()
+        found += validator.check(json.loads(raw), sender(packet), raw, None, packet.time_us / 1e6)
+    return found, got
+
+
+def test_a_daylight_saving_change_is_one_notice_not_a_violation(tmp_path):
+    # Prague falls back from +2 to +1 at 01:00 UTC on 2026-10-25; passages under way then
+    # still send events captured before it (a Lost repeats its result's capture time)
+    road = (ROOT / "scenarios" / "busy-road.yaml").read_text().replace("start: 2026-11-24T00:00:00Z", "")
+    text = road.replace("camera: {", "camera: {timezone: Europe/Prague, ", 1) + "start: 2026-10-25T00:50:00Z\n"
+    found, got = validated(tmp_path, text, 20 * 60_000_000)
+    offsets = {datetime.strptime(p.payload["datetime"], "%Y%m%d %H%M%S%f").replace(tzinfo=timezone.utc).timestamp()
+               * 1000 - int(p.payload["capture_timestamp"]) for p in got}
+    assert offsets == {7_200_000, 3_600_000}  # both sides of the change
+    assert [(f.severity, f.rule) for f in found] == [("notice", "timestamps")], found
+
+
+def test_a_camera_that_recognises_nothing_sends_an_empty_vehicle_info(tmp_path):
+    got = packets(tmp_path, camera=", recognises: []")
+    assert all(p.payload.as_dict()["vehicle_info"] == {} for p in got)
+    text = SCENARIO.format(firmware="2024-lpv", camera=", recognises: []", profile="")
+    assert [f for f in validated(tmp_path, text)[0] if f.severity == "violation"] == []
+
+
+def test_a_start_that_the_clocks_skip_is_an_error(tmp_path):
+    text = SCENARIO.replace("start: 2026-06-14T16:04:36", "start: 2026-03-29T03:30:00")  # Kyiv skips 03:00-04:00
+    with pytest.raises(ScenarioError, match="does not exist in Europe/Kyiv .*give an offset"):
+        packets(tmp_path, text=text)

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ffsim.protocol import KEY_ORDER, Camera
+from ffsim.generations import SECTION4_KEYS
+from ffsim.protocol import Camera
 from ffsim.protocol.jsonwire import camera_json, u_escape
 from ffsim.protocol.payload import format_datetime, image_name, safe_plate
 from ffsim.scenario import load_scenario
@@ -51,7 +52,7 @@ def test_keys_order_and_types_match_the_samples(tmp_path):
     sample = json.loads((SAMPLES / "new.json").read_bytes())
     for packet in packets(tmp_path):
         payload = packet.payload.as_dict()
-        assert list(payload) == list(sample) == list(KEY_ORDER)
+        assert list(payload) == list(sample) == list(SECTION4_KEYS)
         for key, value in payload.items():
             assert type(value) is type(sample[key]), key
             if isinstance(value, dict):

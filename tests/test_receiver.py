@@ -1,6 +1,7 @@
 """The built-in receiver: round trips with ffsim run, hostile input, safe storage."""
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -411,7 +412,9 @@ def test_every_field_shape_over_http_and_tcp_has_no_violation_and_the_summary_na
     json.dumps(summary)
     text = summary_text(summary)
     assert text.startswith(f"packets: {sent}  violations: 0  notices: 0")
-    assert "sender 127.0.0.1|CAM-2: looks like 2021-cammra, UTC offset +03:00" in text
+    # a 2021 payload names no profile: its sender is told apart by how it arrived too
+    assert re.search(r"sender 127\.0\.0\.1\|CAM-2\|(http/listener\.php|tcp): looks like 2021-cammra, "
+                     r"UTC offset \+03:00", text), text
     stored = [json.loads(line) for line in (tmp_path / "packets.jsonl").read_text().splitlines()]
     assert len(stored) == sent and all(r["violations"] == [] and r["notices"] == [] for r in stored)
 
@@ -467,3 +470,20 @@ def test_records_and_finding_lines_in_memory_are_bounded(tmp_path):
     assert len(rx.records) == 5 and rx.records[-1].payload["packetCounter"] == "23"
     assert rx.summary()["packets"] == 12 and rx.summary()["violations"] == 11  # the gaps
     assert len((tmp_path / "packets.jsonl").read_text().splitlines()) == 12  # the store keeps every one
+
+
+def test_two_profiles_of_a_2021_camera_are_two_senders_not_re_sends(tmp_path):
+    """2021 payloads name no profile, and both profiles' payloads are the same bytes: told
+    apart by how they arrive, neither looks like a re-send of the other."""
+    from ffsim.runner import Runner, fill_targets
+
+    text = (ROOT / "scenarios" / "parking-gate.yaml").read_text().replace("camera: {", "camera: {firmware: 2021-lpv, ")
+    path = tmp_path / "two.yaml"
+    path.write_text(text + "profiles: [{id: 1, protocol: http}, {id: 2, protocol: tcp}]\n")
+    scenario = load_scenario(path)
+    with Receiver(http="127.0.0.1:0", tcp="127.0.0.1:0", speed=None) as rx:
+        scenario = fill_targets(scenario, rx.http_url + "listener.php", rx.tcp_address)
+        summary = Runner(scenario, scenario.start_us, None).run()
+        sent = sum(p["sent"] for p in summary.profiles.values())
+        wait_for(lambda: len(rx.records) == sent)
+    assert sent == 24 and rx.violations == [] and rx.notices == [], (rx.violations, rx.notices)

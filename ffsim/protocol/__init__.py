@@ -9,7 +9,8 @@ from ..engine import NEW, RELIABLE, Engine, Event
 from ..scenario.model import Heartbeat, Scenario
 from .heartbeat import heartbeat_json, heartbeat_payload
 from .jsonwire import camera_json
-from .payload import KEY_ORDER, Payload, PayloadBuilder
+from ..render import ImageRenderer
+from .payload import Payload, PayloadBuilder
 
 
 @dataclass(slots=True)
@@ -49,7 +50,9 @@ class Camera:
         self.frames_us = start_us + scenario.camera.frame_phase_us
         chosen = scenario.profiles if profiles is None else [scenario.profile(p) for p in profiles]
         self.engine = Engine(scenario, reliable=any(p is not None and RELIABLE in p.events for p in chosen))
-        self.builders = [PayloadBuilder(scenario, p, self.frames_us, self.engine.lists)
+        cam = scenario.camera
+        renderer = ImageRenderer(cam.width, cam.height, scenario.photos, scenario.seed)  # its caches serve all
+        self.builders = [PayloadBuilder(scenario, p, self.frames_us, self.engine.lists, renderer)
                          for p in chosen if p is not None]
 
     def packets(self, until_us: int | None = None) -> Iterator[Packet]:
@@ -102,4 +105,4 @@ class Camera:
         return HeartbeatPacket(time_us, epoch_us // 1000, payload)
 
 
-__all__ = ["Camera", "Packet", "HeartbeatPacket", "Payload", "PayloadBuilder", "camera_json", "KEY_ORDER"]
+__all__ = ["Camera", "Packet", "HeartbeatPacket", "Payload", "PayloadBuilder", "camera_json"]

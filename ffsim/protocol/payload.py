@@ -2,7 +2,7 @@
 
 The shape of a payload (which keys, in which order, how values are spelled) is
 that of the camera's firmware generation, read from the tables in
-:mod:`ffsim.protocol.generations`; FF-EVENTS.md sections 4 and 10 are the source.
+:mod:`ffsim.generations`; FF-EVENTS.md sections 4 and 10 are the source.
 
 Most of a payload is the same in every packet of a profile (camera, geotag,
 profile...). For each profile and text style, the payload is rendered once by
@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
 import time
 import zoneinfo
 from datetime import datetime
@@ -30,16 +31,18 @@ from ..engine.vehicle import LOST, Event, Vehicle
 from ..render import ImageRenderer
 from ..scenario.model import Profile, Scenario
 from .crops import Box, crop_box, plate_box, relative_box
-from ..generations import SECTION4_KEYS, STORAGE_PREFIX, URI_PREFIX, format_mac, generation
+from ..generations import STORAGE_PREFIX, URI_PREFIX, format_mac, generation
 from .jsonwire import render, render_value, u_escape
 
 IMAGE_TYPE = {"vehicle": "vehicle", "plate": "plate", "frame": "frame", "frame_downsized": "frame", "none": "vehicle"}
 EXTENSION = {"jpeg": "jpg", "png": "png", "bmp": "bmp"}
-FILE_PREFIX = STORAGE_PREFIX["internal"]
-KEY_ORDER = SECTION4_KEYS  # the current field shape and the documented one
 
 COMPACT, CAMERA = "compact", "camera"  # json.dumps(ensure_ascii=False) text / the camera's bytes
 _MASK = (1 << 64) - 1
+_DRAWING = threading.Lock()
+# the kind of an image: the word for it in the camera's file names, and a number that
+# keeps its seeded save delay apart from the other kinds'
+_NAME_KINDS = {"plate": ("lp", 1), "vehicle": ("roi", 2), "frame": ("frame", 3)}
 
 
 class _Stamps:
@@ -117,12 +120,13 @@ _TEXT_BLOCK = (
     "plateText", "plateUnicode", "plateUTF8", "plateASCII", "plateCountry", "plateISO3166-2",
     "plateRegion", "plateRegionCode", "plateList", "plateListMode", "plateListDescription",
 )
-_BLOCK = 5  # first slot of the text block
-_CONFIDENCE, _STATE, _ROI, _SIZE, _DIRECTION, _BOX, _REL, _CAR, _LP, _VEHICLE_IMAGE, _INFO, _ARRAY = (
-    16, 17, 18, 19, 20, 21, 25, 29, 30, 31, 32, 33)
-_SIMPLE_SLOTS = {"packetCounter": 0, "capture_timestamp": 1, "frame_timestamp": 2, "capture_ts": 3, "datetime": 4,
-                 "plateConfidence": _CONFIDENCE, "carState": _STATE, "roiID": _ROI, "plateImageSize": _SIZE,
-                 "carMoveDirection": _DIRECTION, "carID": _CAR}
+# the slots filled by PayloadBuilder.build, in its order; the text block goes after the first five
+_HEAD = ("packetCounter", "capture_timestamp", "frame_timestamp", "capture_ts", "datetime")
+_BUILT = _HEAD + ("plateConfidence", "carState", "roiID", "plateImageSize", "carMoveDirection", "box0", "box1",
+                  "box2", "box3", "rel0", "rel1", "rel2", "rel3", "carID", "lp", "roi")
+_SLOT = {name: i for i, name in enumerate(_HEAD + _TEXT_BLOCK + _BUILT[len(_HEAD):] + ("vehicle_info", "ImageArray"))}
+_SIMPLE_KEYS = frozenset(_HEAD) | {"plateConfidence", "carState", "roiID", "plateImageSize", "carMoveDirection",
+                                   "carID"}
 _MARK = "\ue000"  # a private-use character: never in a token's surroundings by accident
 _TOKEN = re.compile(_MARK + r"(\d+)" + _MARK)
 
@@ -139,39 +143,35 @@ class _Layout:
         b = builder
         skeleton: dict[str, object] = {}
         for key in b.generation.keys:
-            if key in _SIMPLE_SLOTS:
-                skeleton[key] = self.slot(_SIMPLE_SLOTS[key])
-            elif key in _TEXT_BLOCK:
-                skeleton[key] = self.slot(_BLOCK + _TEXT_BLOCK.index(key), raw=True)
+            if key in _SIMPLE_KEYS:
+                skeleton[key] = self.slot(key)
+            elif key in _TEXT_BLOCK or key == "vehicle_info":
+                skeleton[key] = self.slot(key, raw=True)
             elif key == "plateCoordinates":
-                skeleton[key] = [self.slot(_BOX + i, raw=True) for i in range(4)]
+                skeleton[key] = [self.slot(f"box{i}", raw=True) for i in range(4)]
             elif key == "plateCoordinatesRelative":
-                skeleton[key] = [self.slot(_REL + i, raw=True) for i in range(4)]
+                skeleton[key] = [self.slot(f"rel{i}", raw=True) for i in range(4)]
             elif key == "imagesURI":
-                skeleton[key] = [URI_PREFIX + self.slot(_LP), URI_PREFIX + self.slot(_VEHICLE_IMAGE)]
+                skeleton[key] = [URI_PREFIX + self.slot("lp"), URI_PREFIX + self.slot("roi")]
                 if b.inline:
-                    skeleton["ImageArray"] = self.slot(_ARRAY, raw=True)
+                    skeleton["ImageArray"] = self.slot("ImageArray", raw=True)
             elif key == "imageFile":
-                skeleton[key] = b.storage + self.slot(_VEHICLE_IMAGE)
+                skeleton[key] = b.storage + self.slot("roi")
             elif key == "imageFile2":
-                skeleton[key] = b.storage + self.slot(_LP)
-            elif key == "vehicle_info":
-                if b.vehicle_info_keys:
-                    skeleton[key] = self.slot(_INFO, raw=True)
+                skeleton[key] = b.storage + self.slot("lp")
             elif key == "camera_info":
-                if b.camera_info:
-                    skeleton[key] = b.camera_info
+                skeleton[key] = b.camera_info
             else:
                 skeleton[key] = b.constants[key]
         if b.inline and "ImageArray" not in skeleton:
-            skeleton["ImageArray"] = self.slot(_ARRAY, raw=True)
+            skeleton["ImageArray"] = self.slot("ImageArray", raw=True)
         self.skeleton = skeleton
         self.pick = itemgetter(*self.order)
         self.templates = {style: self._template(style) for style in (COMPACT, CAMERA)}
 
-    def slot(self, index: int, raw: bool = False) -> str:
+    def slot(self, name: str, raw: bool = False) -> str:
         n = len(self.order)
-        self.order.append(index)
+        self.order.append(_SLOT[name])
         if raw:
             self.raw.add(n)
         return f"{_MARK}{n}{_MARK}"
@@ -346,7 +346,9 @@ class PayloadBuilder:
         known = {"SerialNumber": cam.serial, "ProdShortName": cam.model, "IPAddress": cam.ip,
                  "MACAddress": format_mac(cam.mac, cam.mac_format)}
         self.camera_info = {key: known[key] for key in gen.camera_info}
-        self.vehicle_info_keys = _vehicle_info_keys(gen.vehicle_info, cam.recognises, cam.make_key)
+        self.vehicle_info_keys = gen.vehicle_info_keys(cam.recognises, cam.make_key)
+        # image names are made only where a payload or an attachment shows them (not in 2019's)
+        self.names = self.attach or not {"imagesURI", "imageFile", "imageFile2"}.isdisjoint(gen.keys)
         # per passage: image -> its path, named with the packetCounter of the
         # first packet of this profile that carried it
         self._images: dict[object, dict[object, str]] = {}
@@ -373,19 +375,21 @@ class PayloadBuilder:
             images = {}
             if state != LOST:
                 self._images[passage] = images
-        shot = (ev.capture_us, ev.text) if state == LOST and self.lost_own_capture else ev.plate_shot
-        lp = images.get(shot)
-        if lp is None:
-            lp = images[shot] = self.plate_dir + self._name(v, shot[0], self.plate_kind, shot[1], counter, 1)
-        roi = images.get(None)
-        if roi is None:
-            shot = ev.vehicle_shot
-            roi = images[None] = self.vehicle_dir + self._name(v, shot[0], "roi", shot[1], counter, 2)
+        lp = roi = ""
+        if self.names:
+            shot = (ev.capture_us, ev.text) if state == LOST and self.lost_own_capture else ev.plate_shot
+            lp = images.get(shot)
+            if lp is None:
+                lp = images[shot] = self.plate_dir + self._name(v, shot[0], "plate", shot[1], counter)
+            roi = images.get(None)
+            if roi is None:
+                shot = ev.vehicle_shot
+                roi = images[None] = self.vehicle_dir + self._name(v, shot[0], "vehicle", shot[1], counter)
         seconds, ms = divmod(cap_ms, 1000)
         day, clock = self._stamps(seconds)
         box = plate_box(ev.x, ev.y, v.plate_w, v.plate_h, self.frame_w, self.frame_h)
         attachments = self._attachments(ev, v, lp, roi, counter) if self.attach else ()
-        if self.relative == "frame":
+        if self.relative != "crop":
             rel = box
         else:  # the box inside the attached kind of image (the vehicle crop when none is attached)
             rel = relative_box(self.image_kind, box, self.frame_w, self.frame_h)
@@ -397,21 +401,24 @@ class PayloadBuilder:
             str(passage.car_id), lp, roi,
         )
         info = None
-        if self.generation.vehicle_info == "cammra-2021" and self.vehicle_info_keys:
+        if self.generation.vehicle_info == "cammra-2021":
             info = self.vehicle_info(v, crop_box("vehicle", box, self.frame_w, self.frame_h))
         return Payload(self, v, values, ev.text, self.lists.match(ev.text), info, attachments)
 
-    def _name(self, v: Vehicle, capture_us: int, kind: str, text: str, counter: int, salt: int) -> str:
-        """The camera's file name of an image taken at capture_us: named after the moment it was
-        saved, a seeded delay after the capture (the same for every profile)."""
+    def _name(self, v: Vehicle, capture_us: int, kind: str, text: str, counter: int) -> str:
+        """The camera's file name of an image of this kind (plate, vehicle, frame) taken at
+        capture_us: named after the moment it was saved, a seeded delay after the capture
+        (the same for every profile)."""
         low, high = self.save_delay
         saved_us = self.start_us + capture_us
         if high > 0:
+            salt = _NAME_KINDS[kind][1]
             saved_us += low + _mix(self.seed_key ^ (v.seq << 40) ^ (capture_us << 2) ^ salt) % (high - low + 1)
         if self.cammra_names:
-            return cammra_2021_name(saved_us, "lp" if salt == 1 else kind, v, _safe(v, text), self.extension,
+            return cammra_2021_name(saved_us, _NAME_KINDS[kind][0], v, _safe(v, text), self.extension,
                                     self._name_stamps)
-        return image_name(saved_us, kind, _safe(v, text), counter, self.extension, self._name_stamps)
+        name_kind = self.plate_kind if kind == "plate" else _NAME_KINDS[kind][0]
+        return image_name(saved_us, name_kind, _safe(v, text), counter, self.extension, self._name_stamps)
 
     def vehicle_info(self, v: Vehicle, vehicle_box: Box | None = None) -> dict:
         """vehicle_info as this generation writes it, with the keys of what the camera recognises."""
@@ -433,9 +440,13 @@ class PayloadBuilder:
         key = ("img", kind, fmt, quality, moment)
         found = v.cache.get(key)
         if found is None:
-            # the same picture whichever profile asks first, and whatever it sends
-            x, y = (ev.x, ev.y) if moment == ev.capture_us else v.trajectory.position(moment)
-            found = v.cache[key] = self.renderer.image(kind, v, x, y, fmt, quality)
+            # profiles send (and so draw) from threads of their own: each picture is drawn once,
+            # the same whichever profile asks first
+            with _DRAWING:
+                found = v.cache.get(key)
+                if found is None:
+                    x, y = (ev.x, ev.y) if moment == ev.capture_us else v.trajectory.position(moment)
+                    found = v.cache[key] = self.renderer.image(kind, v, x, y, fmt, quality)
         return found
 
     def _attachments(self, ev: Event, v: Vehicle, lp: str, roi: str, counter: int) -> tuple[Attachment, ...]:
@@ -445,7 +456,7 @@ class PayloadBuilder:
         elif kind == "vehicle":
             name = roi
         else:
-            name = self._name(v, ev.capture_us, "frame", ev.text, counter, 3)
+            name = self._name(v, ev.capture_us, "frame", ev.text, counter)
         named = self.camera.image_array_type == "named"
         out = [Attachment("image", name.rpartition("/")[2], fmt, self.image_type if named else "",
                           lambda: self._image(kind, v, ev))]
@@ -453,29 +464,6 @@ class PayloadBuilder:
             out.append(Attachment("image2", lp.rpartition("/")[2], fmt, "plate" if named else "",
                                   lambda: self._image("plate", v, ev)))
         return tuple(out)
-
-
-def _vehicle_info_keys(style: str, recognises: tuple[str, ...], make_key: str) -> tuple[str, ...]:
-    """Which keys vehicle_info has, in the generation's order; () when it has none."""
-    if style == "documented":
-        return ("type", "view", "brand", "color", "model", "confidenceMMR", "confidenceColor")
-    if style == "none":
-        return ()
-    seen = set(recognises)
-    keys: list[str] = []
-    if style == "cammra-2021":
-        if "make" in seen:
-            keys += [make_key, "model"]
-        keys += [k for k in ("type", "color") if k in seen]
-        if "make" in seen:
-            keys.append("confidenceMMR")
-        if "color" in seen:
-            keys.append("confidenceColor")
-        return tuple(keys + ["coordinates"]) if keys else ()
-    keys = [k for k in ("view", "type", "color") if k in seen]
-    if "make" in seen:
-        keys += [make_key, "model", "confidenceMMR", "confidenceColor"]
-    return tuple(keys)
 
 
 def _safe(v: Vehicle, text: str) -> str:

@@ -8,10 +8,9 @@ import threading
 import time
 from collections import Counter
 
-from .server import Record
+from .server import Record, counted_camera, counted_state
 
 RED, YELLOW, RESET = "\033[31m", "\033[33m", "\033[0m"
-MAX_CAMERAS = 1024  # cameras counted by name in the count line; the rest as one
 
 
 class LiveView:
@@ -35,15 +34,11 @@ class LiveView:
         line = (f"{stamp}  {record.protocol:<4}  {p.get('sensorProviderID', '?'):<10}  p{p.get('profileID', '?')}  "
                 f"{p.get('carState', '-'):<6}  car {p.get('carID', '-'):<6}  {p.get('plateUTF8', '-'):<10}  "
                 f"{p.get('carMoveDirection', '-'):<7}  #{p.get('packetCounter', '-')}")
-        state, camera = p.get("carState", "other"), p.get("sensorProviderID", "?")
         with self.lock:
-            self.states[state if state in ("new", "update", "reliable", "lost") else "other"] += 1
-            camera = str(camera)[:40]
-            if camera not in self.cameras and len(self.cameras) >= MAX_CAMERAS:
-                camera = "(other cameras)"
-            self.cameras[camera] += 1
+            self.states[counted_state(p.get("carState", "other"))] += 1
+            self.cameras[counted_camera(p.get("sensorProviderID", "?"), self.cameras)] += 1
             self.violations += len(record.violations)
-            self.notices += len(getattr(record, "notices", ()))
+            self.notices += len(record.notices)
             print(line, file=self.stream)
             for mark, colour, findings in (("!", RED, record.violations), ("~", YELLOW, record.notices)):
                 for finding in findings:

@@ -54,6 +54,18 @@ def safe_name(name: str | None, fallback: str) -> str:
     return base or fallback
 
 
+def counted_camera(name: object, seen) -> str:
+    """A camera's name as counted: at most 80 characters; once MAX_CAMERAS names are known,
+    any other is counted as one (hostile device ids must not grow the counts)."""
+    text = (name if isinstance(name, str) else json.dumps(name)[:40])[:80]
+    return text if text in seen or len(seen) < MAX_CAMERAS else "(other cameras)"
+
+
+def counted_state(state: object) -> str:
+    """carState as counted: a known state, or "other" (a bounded set whatever senders write)."""
+    return state if isinstance(state, str) and state in KNOWN_STATES else "other"
+
+
 @dataclass
 class Record:
     """One received packet (or one thing that failed to be a packet)."""
@@ -196,16 +208,11 @@ class Receiver:
             payload = record.payload if isinstance(record.payload, dict) else {}
             state = payload.get("carState", "heartbeat" if "ALPV" in payload or "identify" in payload else "invalid")
             alpv = payload.get("ALPV")
-            camera = payload.get("sensorProviderID", alpv.get("device_ID", "?") if isinstance(alpv, dict) else "?")
-            camera = camera if isinstance(camera, str) else json.dumps(camera)[:40]
-            camera = camera[:80]
-            if camera not in self._cameras:
-                if len(self._cameras) >= MAX_CAMERAS:
-                    camera = "(other cameras)"
-                self._cameras.add(camera)
-            if not isinstance(state, str) or state not in KNOWN_STATES:  # a bounded set of names, whatever the senders write
-                state = "other"
-            self.counts[(camera, state)] += 1
+            camera = counted_camera(
+                payload.get("sensorProviderID", alpv.get("device_ID", "?") if isinstance(alpv, dict) else "?"),
+                self._cameras)
+            self._cameras.add(camera)
+            self.counts[(camera, counted_state(state))] += 1
             if self.out is not None:
                 with open(self.out / "packets.jsonl", "a", encoding="utf-8") as f:
                     f.write(record.as_json() + "\n")
@@ -253,9 +260,13 @@ class Receiver:
             if isinstance(payload, dict):  # a camera is its address and its device id
                 device = payload.get("sensorProviderID", "?")
                 sender = f"{sender}|{device[:80] if isinstance(device, str) else json.dumps(device)[:40]}"
-            found = self.validator.check(payload, sender, text,
-                                         [(ct, data) for _, ct, data in images] if images is not None else None,
-                                         arrival_s)
+                if "profileID" not in payload:
+                    # 2019 and 2021 payloads name no profile: a camera's profiles differ by how they arrive
+                    sender += f"|{protocol}{path[:80]}"
+            with self._lock:  # summary() reads the validator's tables from other threads
+                found = self.validator.check(payload, sender, text,
+                                             [(ct, data) for _, ct, data in images] if images is not None else None,
+                                             arrival_s)
             violations += [str(v) for v in found if v.severity != NOTICE]
             notices += [str(v) for v in found if v.severity == NOTICE]
         for name, _, data in images or []:

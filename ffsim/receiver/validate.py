@@ -28,8 +28,8 @@ import time
 from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 
-from ..generations import (ALL_KEYS, KEYS_2019, KEYS_2021_CAMMRA, KEYS_2021_LPV, NON_STRING_KEYS,
-                                    SECTION4_KEYS, STORAGE_PREFIX)
+from ..generations import (ALL_KEYS, CAMERA_INFO_KEYS, KEYS_2019, KEYS_2021_CAMMRA, KEYS_2021_LPV,
+                           NON_STRING_KEYS, SECTION4_KEYS, STORAGE_PREFIX, TABLE)
 from ..vocabulary import (COLORS, DIRECTIONS, IMAGE_TYPES, LOST, NEW, PLATE_IMAGE_TYPES, RELIABLE, ROI_IDS, STATES,
                           UPDATE, VEHICLE_TYPES, VIEWS)
 
@@ -49,9 +49,8 @@ VOCABULARY = {
 # every vehicle_info key seen in a generation; `make` is what the vendor's own receiver reads
 VEHICLE_INFO_KEYS = ("view", "type", "color", "brand", "make", "model", "confidenceMMR", "confidenceColor",
                      "coordinates")
-DOCUMENTED_VEHICLE_INFO = ("type", "view", "brand", "color", "model", "confidenceMMR", "confidenceColor")
+DOCUMENTED_VEHICLE_INFO = TABLE["documented"].vehicle_info_keys(())
 CAMERA_INFO_REQUIRED = ("SerialNumber", "ProdShortName", "MACAddress")  # IPAddress is absent on 2021 firmware
-CAMERA_INFO_KEYS = ("SerialNumber", "ProdShortName", "IPAddress", "MACAddress")
 ARRAY_IMAGE_TYPES = ("", "vehicle", "plate") + IMAGE_TYPES  # ImageArray[].ImageType: "" in the LPV TCP sample
 DATETIME = re.compile(r"^(\d{8}) (\d{6})(\d{3})([+-]\d{4})?$")
 CONFIDENCE = re.compile(r"^[01]\.\d{6}$")
@@ -95,11 +94,14 @@ class Finding:
         return f"{self.rule}: {self.message}"
 
 
-Violation = Finding  # the former name, still imported elsewhere
-
-
 def _notice(rule: str, message: str) -> Finding:
     return Finding(rule, message, NOTICE)
+
+
+def _box(name: str, value: object, out: list) -> None:
+    """A box [x, y, w, h] is 4 integers (true and false are no integers here)."""
+    if not (isinstance(value, list) and len(value) == 4 and all(type(n) is int for n in value)):
+        out.append(Finding("type", f"{name} must be 4 integers, got {json.dumps(value)[:40]}"))
 
 
 # -- time ---------------------------------------------------------------------------------
@@ -280,6 +282,7 @@ class _Sender:
     latest_ms: int | None = None  # latest payload time seen
     offset_ms: int | None = None  # inferred UTC offset of datetime
     offset_changed_ms: int | None = None  # payload time of the last offset change
+    offset_before_ms: int | None = None  # the offset before that change
     clock: Clock = field(default_factory=Clock)
     lost_checked: int = 0
     lost_skipped: int = 0
@@ -459,10 +462,8 @@ class Validator:
                 isinstance(v, (int, float)) and not isinstance(v, bool) for v in geotag.values())):
             out.append(Finding("type", "geotag must be {\"lat\": number, \"lon\": number}"))
         for key in ("plateCoordinates", "plateCoordinatesRelative"):
-            value = p.get(key)
-            if key in p and not (isinstance(value, list) and len(value) == 4 and all(
-                    type(v) is int for v in value)):
-                out.append(Finding("type", f"{key} must be 4 integers, got {json.dumps(value)[:40]}"))
+            if key in p:
+                _box(key, p[key], out)
         uris = p.get("imagesURI")
         if "imagesURI" in p and not (isinstance(uris, list) and all(isinstance(u, str) for u in uris)):
             out.append(Finding("type", "imagesURI must be a list of strings"))
@@ -503,9 +504,7 @@ class Validator:
             return
         for key, v in value.items():
             if key == "coordinates":  # CAMMRA 2021: the vehicle box [x, y, w, h]
-                if not (isinstance(v, list) and len(v) == 4 and all(type(n) is int for n in v)):
-                    out.append(Finding("type", f"vehicle_info.coordinates must be 4 integers, got "
-                                               f"{json.dumps(v)[:40]}"))
+                _box("vehicle_info.coordinates", v, out)
             elif not isinstance(v, str):
                 out.append(Finding("type", f"vehicle_info.{key} must be a string, got {json.dumps(v)[:40]}"))
         unknown = [k for k in value if k not in VEHICLE_INFO_KEYS]
@@ -588,7 +587,13 @@ class Validator:
         if state.offset_ms is None:
             state.offset_ms = offset
         elif offset != state.offset_ms:
+            if offset == state.offset_before_ms and state.offset_changed_ms is not None \
+                    and ms < state.offset_changed_ms:
+                # captured before the change (a Lost repeats its result's older capture time,
+                # a passage begun before it still sends Updates): the offset of its own time
+                return
             before, state.offset_ms = state.offset_ms, offset
+            state.offset_before_ms = before
             recent = state.offset_changed_ms is not None and abs(ms - state.offset_changed_ms) < 86_400_000
             state.offset_changed_ms = ms
             words = f"datetime is now UTC{format_offset(offset)}, was UTC{format_offset(before)}"

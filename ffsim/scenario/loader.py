@@ -252,7 +252,7 @@ class _Builder:
             if phase_us >= 1000:
                 self.c.add(path + ("frame_phase",), "camera.frame_phase must be under 1ms (it is the frame clock's "
                                                     "sub-millisecond phase)")
-        delay = (20_000, 300_000) if gen.save_delay else (0, 0)
+        delay = gen.save_delay_us
         if "image_save_delay" in d:
             try:
                 delay = (parse_duration(d["image_save_delay"][0]), parse_duration(d["image_save_delay"][1]))

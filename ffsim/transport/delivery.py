@@ -66,6 +66,8 @@ class Delivery:
             self._stopping = True
             self._cond.notify_all()
         self._thread.join(timeout=max(5.0, self.backoff[1] + 1))
+        if self._thread.is_alive():
+            return  # still inside a send to a slow receiver: closing the handle under it would break libcurl
         # a kept TCP connection is confirmed (or found reset) only when it closes
         closing = self.transport.close()
         if isinstance(closing, Outcome):

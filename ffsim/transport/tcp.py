@@ -71,8 +71,10 @@ def _await_close(sock: socket.socket, deadline: float) -> str:
 
 def _peer_state(sock: socket.socket) -> str:
     """A kept connection, without waiting: "open", "closed" (EOF) or "reset"."""
+    poller = select.poll()  # not select.select, which fails on descriptors >= 1024
+    poller.register(sock, select.POLLIN)
     try:
-        while select.select([sock], [], [], 0)[0]:
+        while poller.poll(0):
             if not sock.recv(65536):  # readable, so this does not block
                 return "reset" if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) else "closed"
     except OSError:
