@@ -14,11 +14,11 @@ import json
 import socket
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from .protocol.jsonwire import camera_json
+from .receiver.validate import parse_datetime
 from .protocol.payload import format_datetime
 from .runner import Summary
 from .scenario.model import Profile
@@ -64,11 +64,8 @@ def load_source(path: Path) -> list[Entry]:
 
 def _local_offset_ms(payload: dict) -> int:
     """How far the payload's datetime (the camera's local time) is ahead of its capture_timestamp."""
-    try:
-        local = datetime.strptime(payload["datetime"][:18], "%Y%m%d %H%M%S%f").replace(tzinfo=timezone.utc)
-        return int(local.timestamp() * 1000) - int(payload["capture_timestamp"])
-    except (KeyError, TypeError, ValueError):
-        return 0
+    parsed = parse_datetime(payload.get("datetime")) if isinstance(payload.get("datetime"), str) else None
+    return parsed[0] - int(payload["capture_timestamp"]) if parsed is not None else 0
 
 
 def retime(payload: dict, shift_ms: int) -> dict:

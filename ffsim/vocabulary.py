@@ -35,6 +35,16 @@ PROTOCOLS = ("http", "tcp")
 HTTP_FORMATS = ("multipart", "json")
 FRAMINGS = ("per-connection", "newline", "none")
 DEFAULT_FRAMING = "per-connection"  # the field evidence: one connection per event
+# what a profile's buffer sends again: connection failures and these answers (others reject the event)
+RETRY_ON = ("connection", "4xx", "5xx")  # and any HTTP status as digits
+DEFAULT_RETRY_ON = ("connection", "5xx", "408", "429")
+
+# -- camera settings that vary within a generation --------------------------------------------
+MAC_FORMATS = ("plain", "colons", "empty", "as-given")
+STORAGES = ("internal", "sd_card")
+RELATIVE_COORDINATES = ("frame", "crop")
+LOST_IMAGES = ("result", "capture")
+MISREAD_KINDS = ("substitution", "growing", "regression")
 
 # -- firmware generations (section 10) ------------------------------------------------------
 GENERATIONS = ("2019", "2021-lpv", "2021-cammra", "2024-lpv", "2024-cammra", "documented")

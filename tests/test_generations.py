@@ -1,7 +1,7 @@
 """Payload shapes of the firmware generations and the field defaults (FF-EVENTS.md section 10).
 
-The expected key lists are written out here from section 10, not read from ffsim's
-tables, so that a mistake in the tables cannot agree with itself.
+The expected key lists are written out from section 10 (tests/field_payloads.py), not read
+from ffsim's tables, so that a mistake in the tables cannot agree with itself.
 """
 
 import json
@@ -18,23 +18,8 @@ from pathlib import Path
 from ffsim.protocol import Camera
 from ffsim.scenario import ScenarioError, load_scenario
 
-SECTION4 = ("packetCounter capture_timestamp frame_timestamp capture_ts datetime plateText plateUnicode plateUTF8 "
-            "plateASCII plateCountry plateISO3166-2 plateRegion plateRegionCode plateList plateListMode "
-            "plateListDescription plateConfidence carState roiID geotag imageType plateImageType plateImageSize "
-            "carMoveDirection timeProcessing plateCoordinates plateCoordinatesRelative carID GEOtarget imagesURI "
-            "imageFile imageFile2 profileID vehicle_info camera_info sensorProviderID").split()
-NOT_2021 = set("plateISO3166-2 plateRegion plateRegionCode plateList plateListMode plateListDescription imageFile2 "
-               "profileID".split())
-KEYS = {
-    "2019": ("packetCounter datetime plateText plateCountry plateConfidence cameraId carState geotag imageType "
-             "plateImageType plateImageSize carMoveDirection timeProcessing plateCoordinates carID GEOtarget "
-             "sensorProviderID").split(),
-    "2021-lpv": [k for k in SECTION4 if k not in NOT_2021 | {"vehicle_info"}],
-    "2021-cammra": [k for k in SECTION4 if k not in NOT_2021],
-    "2024-lpv": SECTION4,
-    "2024-cammra": SECTION4,
-    "documented": SECTION4,
-}
+from .field_payloads import KEYS  # section 10's key lists, written out there
+
 VEHICLE_INFO = {
     "2019": None,
     "2021-lpv": None,

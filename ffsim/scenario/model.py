@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from ..vocabulary import DEFAULT_EVENTS, DEFAULT_FRAMING, DEFAULT_GENERATION
+from ..vocabulary import DEFAULT_EVENTS, DEFAULT_FRAMING, DEFAULT_GENERATION, DEFAULT_RETRY_ON
 
 Point = tuple[float, float]
 
@@ -28,7 +28,7 @@ class Camera:
     plate_folder: int = 12
     vehicle_folder: int = 13
     timezone: str = "UTC"  # IANA name: datetime and image names are local time of this zone
-    firmware: str = DEFAULT_GENERATION  # the payload shape (ffsim.protocol.generations)
+    firmware: str = DEFAULT_GENERATION  # the payload shape (ffsim.generations)
     # the settings below vary within a generation; the loader fills in the generation's defaults
     recognises: tuple[str, ...] = ("view", "type", "color")  # keys of vehicle_info
     mac_format: str = "plain"  # plain | colons | empty | as-given
@@ -179,7 +179,7 @@ class Profile:
     first_packet_counter: int = 1  # a camera that has run for years counts in the millions
     # what the buffer sends again: connection failures and these answers; other
     # answers (outside 2xx) reject the event, which is counted and skipped
-    retry_on: tuple[str, ...] = ("connection", "5xx", "408", "429")
+    retry_on: tuple[str, ...] = DEFAULT_RETRY_ON
     image_quality: int = 80  # JPEG quality of rendered images
 
     @property

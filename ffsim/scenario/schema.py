@@ -15,7 +15,7 @@ VIEWS = list(V.VIEWS)
 EVENT_TYPES = list(V.STATES)
 IMAGE_KINDS = list(V.IMAGE_KINDS)
 IMAGE_FORMATS = list(V.IMAGE_FORMATS)
-MISREAD_KINDS = ["substitution", "growing", "regression"]
+MISREAD_KINDS = list(V.MISREAD_KINDS)
 
 _DURATION_MSG = "must be a duration such as 500ms, 5s, 2m or 1h (not negative)"
 DURATION = {
@@ -80,12 +80,12 @@ CAMERA = _obj(
         "timezone": {"type": "string", "minLength": 1},
         "firmware": {"type": "string", "enum": list(V.GENERATIONS)},  # `firmware: 2019` is meant as text
         "recognises": {"type": "array", "items": {"enum": list(V.RECOGNISES)}, "uniqueItems": True},
-        "mac_format": {"enum": ["plain", "colons", "empty", "as-given"]},
-        "storage": {"enum": ["internal", "sd_card"]},
+        "mac_format": {"enum": list(V.MAC_FORMATS)},
+        "storage": {"enum": list(V.STORAGES)},
         "make_key": {"enum": ["brand", "make"]},
         "plate_crop_name": {"enum": ["lp", "lpup"]},
         "image_array_type": {"enum": ["empty", "named"]},
-        "relative_coordinates": {"enum": ["frame", "crop"]},
+        "relative_coordinates": {"enum": list(V.RELATIVE_COORDINATES)},
         "plate_image_size": {"enum": ["zero", "actual"]},
         "frame_phase": {
             "anyOf": [{"const": "seeded"}, DURATION],
@@ -98,7 +98,7 @@ CAMERA = _obj(
             "maxItems": 2,
             "x-message": "must be [min, max] durations after the capture, e.g. [20ms, 300ms]",
         },
-        "lost_images": {"enum": ["result", "capture"]},
+        "lost_images": {"enum": list(V.LOST_IMAGES)},
         "camera_id": TEXT,
     }
 )
@@ -237,11 +237,11 @@ AUTH_HEADER = _obj({"name": {"type": "string", "pattern": "^[!#$%&'*+.^_`|~0-9A-
 PROFILE = _obj(
     {
         "id": {"enum": [1, 2, 3]},
-        "protocol": {"enum": ["http", "tcp"]},
+        "protocol": {"enum": list(V.PROTOCOLS)},
         "url": TEXT,
         "events": {"type": "array", "items": {"enum": EVENT_TYPES}, "uniqueItems": True},
         "device_id": TEXT,
-        "format": {"enum": ["multipart", "json"]},
+        "format": {"enum": list(V.HTTP_FORMATS)},
         "image": {"enum": IMAGE_KINDS},
         "image_format": {"enum": IMAGE_FORMATS},
         "second_image": {"type": "boolean"},
@@ -264,7 +264,7 @@ PROFILE = _obj(
         "first_packet_counter": {"type": "integer", "minimum": 1},
         "retry_on": {
             "type": "array",
-            "items": {"anyOf": [{"enum": ["connection", "4xx", "5xx"]},
+            "items": {"anyOf": [{"enum": list(V.RETRY_ON)},
                                 {"type": "integer", "minimum": 300, "maximum": 599}]},
             "uniqueItems": True,
             "x-message": "must list connection, 4xx, 5xx or HTTP statuses such as 408",

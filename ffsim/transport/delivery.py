@@ -11,7 +11,8 @@ import time
 from collections.abc import Callable
 
 from . import Outcome
-from .policy import DEFAULT_RETRY_ON, Counters, DeliveryQueue, Item
+from ..vocabulary import DEFAULT_RETRY_ON
+from .policy import Counters, DeliveryQueue, Item
 
 __all__ = ["Counters", "Delivery", "Item"]
 

@@ -26,9 +26,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from ..vocabulary import DEFAULT_RETRY_ON
 from . import Message, Outcome
 
-DEFAULT_RETRY_ON = ("connection", "5xx", "408", "429")
 
 
 @dataclass(slots=True)
