@@ -83,27 +83,50 @@ class WerkzeugReceiver:
         self.server.server_close()
 
 
-class RawRecorder:
+class LoopbackServer:
+    """A listening socket on a free loopback port and a thread that accepts; handle(conn) says
+    what each connection gets. A `with` block runs it."""
+
+    backlog = 8
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(self.backlog)
+        self.port = self.sock.getsockname()[1]
+        self.target = f"127.0.0.1:{self.port}"
+        self.url = f"http://127.0.0.1:{self.port}/listener.php"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:  # closed by __exit__
+                return
+            self.handle(conn)
+
+    def handle(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.close()
+
+
+class RawRecorder(LoopbackServer):
     """Reads each request whole (headers, then Content-Length bytes) and answers 200."""
 
     def __init__(self, send_continue: bool = True):
+        super().__init__()
         self.send_continue = send_continue
         self.requests: list[dict] = []
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}/listener.php"
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.running = True
 
-    def _serve(self):
-        while self.running:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
+    def handle(self, conn):
+        threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
 
     def _connection(self, conn: socket.socket):
         buf = b""
@@ -132,34 +155,17 @@ class RawRecorder:
                 buf = rest[length:]
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 
-    def __enter__(self):
-        self.thread.start()
-        return self
+class TcpListener(LoopbackServer):
+    """Records what each TCP connection carries, read to its end."""
 
-    def __exit__(self, *exc):
-        self.running = False
-        self.sock.close()
-
-
-class TcpListener:
     def __init__(self):
+        super().__init__()
         self.connections: list[bytearray] = []
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.target = f"127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self._serve, daemon=True)
 
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            data = bytearray()
-            self.connections.append(data)
-            threading.Thread(target=self._read, args=(conn, data), daemon=True).start()
+    def handle(self, conn):
+        data = bytearray()
+        self.connections.append(data)
+        threading.Thread(target=self._read, args=(conn, data), daemon=True).start()
 
     @staticmethod
     def _read(conn, data):
@@ -171,15 +177,8 @@ class TcpListener:
     def data(self) -> bytes:
         return b"".join(bytes(c) for c in self.connections)
 
-    def __enter__(self):
-        self.thread.start()
-        return self
 
-    def __exit__(self, *exc):
-        self.sock.close()
-
-
-class OneReadTcpReceiver:
+class OneReadTcpReceiver(LoopbackServer):
     """accept, ONE recv(read), close: the receiver of FF-EVENTS.md section 6.
 
     The first ``short`` connections read only ``few`` bytes before closing (the kernel then
@@ -191,45 +190,33 @@ class OneReadTcpReceiver:
 
     def __init__(self, read: int = 65536, short: int = 0, few: int = 10, hold: int = 0,
                  first_event_only: bool = False):
+        super().__init__()
         self.read, self.short, self.few, self.hold = read, short, few, hold
         self.first_event_only = first_event_only
         self.connections: list[bytes] = []  # what each connection's read got
         self.held: list[socket.socket] = []
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.target = f"127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self._serve, daemon=True)
 
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            n = len(self.connections)
-            if n < self.hold:
+    backlog = 64
+
+    def handle(self, conn):
+        n = len(self.connections)
+        if n < self.hold:
+            data = bytearray()
+            while chunk := conn.recv(65536):  # until ffsim's FIN, then keep it open
+                data.extend(chunk)
+            self.connections.append(bytes(data))
+            self.held.append(conn)
+            return
+        with conn:
+            if self.first_event_only:
                 data = bytearray()
-                while chunk := conn.recv(65536):  # until ffsim's FIN, then keep it open
-                    data.extend(chunk)
+                while not data.endswith(b"\n}\n") and (byte := conn.recv(1)):
+                    data.extend(byte)
                 self.connections.append(bytes(data))
-                self.held.append(conn)
-                continue
-            with conn:
-                if self.first_event_only:
-                    data = bytearray()
-                    while not data.endswith(b"\n}\n") and (byte := conn.recv(1)):
-                        data.extend(byte)
-                    self.connections.append(bytes(data))
-                else:
-                    self.connections.append(conn.recv(self.few if n < self.short else self.read))
-
-    def __enter__(self):
-        self.thread.start()
-        return self
+            else:
+                self.connections.append(conn.recv(self.few if n < self.short else self.read))
 
     def __exit__(self, *exc):
-        self.sock.close()
+        super().__exit__(*exc)
         for conn in self.held:
             conn.close()
