@@ -378,13 +378,15 @@ class PayloadBuilder:
         lp = roi = ""
         if self.names:
             shot = (ev.capture_us, ev.text) if state == LOST and self.lost_own_capture else ev.plate_shot
-            lp = images.get(shot)
-            if lp is None:
-                lp = images[shot] = self.plate_dir + self._name(v, shot[0], "plate", shot[1], counter)
-            roi = images.get(None)
-            if roi is None:
+            found = images.get(shot)
+            if found is None:
+                found = images[shot] = self.plate_dir + self._name(v, shot[0], "plate", shot[1], counter)
+            lp = found
+            found = images.get(None)
+            if found is None:
                 shot = ev.vehicle_shot
-                roi = images[None] = self.vehicle_dir + self._name(v, shot[0], "vehicle", shot[1], counter)
+                found = images[None] = self.vehicle_dir + self._name(v, shot[0], "vehicle", shot[1], counter)
+            roi = found
         seconds, ms = divmod(cap_ms, 1000)
         day, clock = self._stamps(seconds)
         box = plate_box(ev.x, ev.y, v.plate_w, v.plate_h, self.frame_w, self.frame_h)
