@@ -87,7 +87,7 @@ class LivePrinter:
             return
         label = item.label
         clock = time.strftime("%H:%M:%S", time.gmtime(label["time"] // 1000)) + ".%03d" % (label["time"] % 1000)
-        line = (f"{clock}  p{profile_id}  {label['state']:<6}  car {label['carID']:<6}  {label['plate']:<10}  "
+        line = (f"{clock}  p{profile_id}  {label['state']:<8}  car {label['carID']:<6}  {label['plate']:<10}  "
                 f"{label['direction']:<7}  {outcome.detail}")
         with self.lock:
             print(line, file=self.stream, flush=True)

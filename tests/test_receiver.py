@@ -68,10 +68,13 @@ def good_packet():
 def test_hostile_http_input_gets_an_error_and_a_violation_never_a_crash(tmp_path):
     with Receiver(out=tmp_path, max_body=1 << 20) as rx:
         url = rx.http_url + "in"
-        assert post(url, b"{not json", "application/json") == 200
+        assert post(url, b"{not json", "application/json") == 400
         truncated = b"--XyZ\r\nContent-Disposition: form-data; name=\"event\"; filename=\"e.json\"\r\n\r\n{\"a\""
-        assert post(url, truncated, "multipart/form-data; boundary=XyZ") == 200
+        assert post(url, truncated, "multipart/form-data; boundary=XyZ") == 400
         assert post(url, b"hello", "text/plain") == 415
+        assert post(url, b"[" * 100_000 + b"]" * 100_000, "application/json") == 400  # a JSON bomb
+        assert post(url, b'{"packetCounter": 1%s}' % (b"0" * 5000), "application/json") == 400
+        assert post(url, b'{"plateText": "\\ud800"}', "application/json") == 200  # JSON, if no payload
         host, port = rx.http_url.split("//")[1].rstrip("/").split(":")
         with socket.create_connection((host, int(port))) as s:  # a 10 GB claim
             s.sendall(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -81,6 +84,8 @@ def test_hostile_http_input_gets_an_error_and_a_violation_never_a_crash(tmp_path
         assert post(url, good_packet(), "application/json") == 200  # still alive, nothing lost
     violations = "\n".join(rx.violations)
     assert "json: not valid JSON" in violations
+    assert "json: nested too deeply to decode" in violations
+    assert "json: a number with more than 4300 digits" in violations
     assert "multipart: no part named event" in violations or "multipart: cannot parse" in violations
     assert "neither multipart/form-data nor application/json" in violations
     assert "limit: body over" in violations
@@ -105,6 +110,35 @@ def test_hostile_tcp_input(tmp_path):
     violations = "\n".join(rx.violations)
     assert "tcp:" in violations and "closed inside a JSON document" in violations
     assert rx.records[-1].payload is not None and rx.records[-1].violations == []
+
+
+def test_json_bombs_over_tcp_are_recorded_not_raised(tmp_path):
+    with Receiver(http=None, tcp="127.0.0.1:0", out=tmp_path) as rx:
+        host, port = rx.tcp_address.split(":")
+        for bomb in (b"[" * 200_000 + b"]" * 200_000, b'{"carID": 1%s}' % (b"0" * 5000)):
+            with socket.create_connection((host, int(port))) as s:
+                s.sendall(bomb)
+        wait_for(lambda: len(rx.violations) == 2)
+    assert "tcp: nested too deeply to decode; connection closed" in rx.violations
+    assert "tcp: a number with more than 4300 digits; connection closed" in rx.violations
+
+
+def test_stored_files_are_owner_only_and_hold_no_credentials(tmp_path):
+    out = tmp_path / "out"
+    with Receiver(out=out, basic=("cam", "TopSecret99"), auth_header=("X-Site-Key", "k3y")) as rx:
+        request = urllib.request.Request(rx.http_url + "listener.php", data=good_packet(), headers={
+            "Content-Type": "application/json", "Authorization": "Basic Y2FtOlRvcFNlY3JldDk5",
+            "X-Site-Key": "k3y"})
+        assert urllib.request.urlopen(request, timeout=10).status == 200
+    assert rx.violations == []
+    stored = (out / "packets.jsonl").read_text()
+    assert "Y2FtOlRvcFNlY3JldDk5" not in stored and "k3y" not in stored
+    headers = dict(json.loads(stored)["headers"])
+    assert headers["Authorization"] == headers["X-Site-Key"] == "***"
+    for path in (out, out / "images"):
+        assert path.stat().st_mode & 0o777 == 0o700
+    for path in (out / "packets.jsonl", out / "capture.jsonl"):
+        assert path.stat().st_mode & 0o777 == 0o600
 
 
 def test_a_path_traversal_filename_stays_inside_out(tmp_path):

@@ -13,6 +13,11 @@ from .server import Record, counted_camera, counted_state
 RED, YELLOW, RESET = "\033[31m", "\033[33m", "\033[0m"
 
 
+def _printable(text: str) -> str:
+    """Text any terminal takes: a lone surrogate a sender wrote becomes its escape, never an error."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class LiveView:
     EVERY = 25  # packets between two count lines
 
@@ -32,17 +37,18 @@ class LiveView:
         p = record.payload if isinstance(record.payload, dict) else {}
         stamp = time.strftime("%H:%M:%S", time.localtime(record.arrival))
         line = (f"{stamp}  {record.protocol:<4}  {p.get('sensorProviderID', '?'):<10}  p{p.get('profileID', '?')}  "
-                f"{p.get('carState', '-'):<6}  car {p.get('carID', '-'):<6}  {p.get('plateUTF8', '-'):<10}  "
+                f"{p.get('carState', '-'):<8}  car {p.get('carID', '-'):<6}  {p.get('plateUTF8', p.get('plateText', '-')):<10}  "
                 f"{p.get('carMoveDirection', '-'):<7}  #{p.get('packetCounter', '-')}")
         with self.lock:
             self.states[counted_state(p.get("carState", "other"))] += 1
             self.cameras[counted_camera(p.get("sensorProviderID", "?"), self.cameras)] += 1
             self.violations += len(record.violations)
             self.notices += len(record.notices)
-            print(line, file=self.stream)
+            print(_printable(line), file=self.stream)
             for mark, colour, findings in (("!", RED, record.violations), ("~", YELLOW, record.notices)):
                 for finding in findings:
                     text = f"    {mark} {finding}"
+                    text = _printable(text)
                     print(f"{colour}{text}{RESET}" if self.colour else text, file=self.stream)
             if sum(self.states.values()) % self.EVERY == 0:
                 counts = ", ".join(f"{k} {v}" for k, v in sorted(self.states.items()))

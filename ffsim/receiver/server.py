@@ -22,6 +22,7 @@ import base64
 import codecs
 import io
 import json
+import os
 import random
 import re
 import ssl
@@ -44,6 +45,9 @@ MAX_KEPT = 10_000  # violation / notice lines kept in memory; counting goes on
 MAX_CAMERAS = 1024  # cameras counted by name; more (hostile device ids) are counted as one
 KNOWN_STATES = frozenset(STATES) | {"heartbeat", "invalid"}
 READ_TIMEOUT_S = 30.0
+MAX_RECORD_BYTES = 64 * 1024 * 1024  # payload bytes of the records kept in memory (--out keeps them all)
+# header values never stored in clear (the custom auth header's name is added per receiver)
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-auth-key", "cookie"})
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -52,6 +56,22 @@ def safe_name(name: str | None, fallback: str) -> str:
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
     base = _SAFE.sub("_", base).lstrip(".")[:120]
     return base or fallback
+
+
+def _append(path: Path, text: str) -> None:
+    """Append to an owner-only file (created so, whatever the umask)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(descriptor, "a", encoding="utf-8") as f:
+        f.write(text)
+
+
+def json_problem(exc: BaseException) -> str:
+    """What is wrong with a document the JSON decoder refused, in words for the record."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply to decode"
+    if isinstance(exc, ValueError) and "integer string conversion" in str(exc):
+        return "a number with more than 4300 digits"
+    return f"not valid JSON ({exc})"
 
 
 def counted_camera(name: object, seen) -> str:
@@ -80,12 +100,20 @@ class Record:
     images: list[str] = field(default_factory=list)  # stored file names
     status: int | None = None  # the HTTP answer; a refused packet is not validated (it will come again)
     notices: list[str] = field(default_factory=list)  # legal but worth knowing
+    size: int = 0  # bytes of the payload's text, for the memory bound
 
-    def as_json(self) -> str:
-        return json.dumps({"arrival": self.arrival, "peer": self.peer, "protocol": self.protocol, "path": self.path,
-                           "headers": self.headers, "payload": self.payload, "violations": self.violations,
-                           "notices": self.notices, "images": self.images, "status": self.status},
-                          ensure_ascii=False)
+    def as_json(self, secret_headers: frozenset[str] = SECRET_HEADERS) -> str:
+        """One line of packets.jsonl: UTF-8 text as received; credentials in headers masked."""
+        entry = {"arrival": self.arrival, "peer": self.peer, "protocol": self.protocol, "path": self.path,
+                 "headers": [[k, "***" if k.lower() in secret_headers else v] for k, v in self.headers],
+                 "payload": self.payload, "violations": self.violations, "notices": self.notices,
+                 "images": self.images, "status": self.status}
+        text = json.dumps(entry, ensure_ascii=False)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (\ud800) in the payload: keep it as an escape
+            text = json.dumps(entry)
+        return text
 
 
 class Receiver:
@@ -105,9 +133,13 @@ class Receiver:
         self.max_connections = max_connections  # open TCP connections; HTTP requests in flight
         self._in_flight = 0
         self.basic, self.auth_header, self.ssl_context = basic, auth_header, ssl_context
+        self.secret_headers = SECRET_HEADERS | ({auth_header[0].lower()} if auth_header else set())
         self.validator = Validator(lost_timeout_s, speed)
         self.on_record = on_record
-        self.records: deque[Record] = deque(maxlen=max_records)
+        self.records: deque[Record] = deque()
+        self.max_records = max_records
+        self._record_bytes = 0  # payload bytes of the records kept
+        self.forgotten_records = 0
         self.violations: list[str] = []  # the first MAX_KEPT; violation_count counts them all
         self.notices: list[str] = []
         self.violation_count = 0
@@ -132,7 +164,9 @@ class Receiver:
         if self.out is not None:
             if (self.out / "packets.jsonl").exists() or (self.out / "capture.jsonl").exists():
                 raise FileExistsError(f"{self.out} already holds a capture; choose another folder")
-            (self.out / "images").mkdir(parents=True, exist_ok=True)
+            # owner-only: what cameras send (plates, pictures, the raw requests) is personal data
+            self.out.mkdir(mode=0o700, parents=True, exist_ok=True)
+            (self.out / "images").mkdir(mode=0o700, exist_ok=True)
         self._thread = threading.Thread(target=self._serve, name="ffsim-receiver", daemon=True)
         self._thread.start()
         self._started.wait(10)
@@ -197,6 +231,11 @@ class Receiver:
     def _record(self, record: Record, raw: bytes | None = None) -> None:
         with self._lock:
             self.records.append(record)
+            self._record_bytes += record.size
+            while len(self.records) > 1 and (self._record_bytes > MAX_RECORD_BYTES or (
+                    self.max_records is not None and len(self.records) > self.max_records)):
+                self._record_bytes -= self.records.popleft().size
+                self.forgotten_records += 1
             self.packets += 1
             for severity, lines, kept in (("violation", record.violations, self.violations),
                                           ("notice", record.notices, self.notices)):
@@ -214,8 +253,7 @@ class Receiver:
             self._cameras.add(camera)
             self.counts[(camera, counted_state(state))] += 1
             if self.out is not None:
-                with open(self.out / "packets.jsonl", "a", encoding="utf-8") as f:
-                    f.write(record.as_json() + "\n")
+                _append(self.out / "packets.jsonl", record.as_json(self.secret_headers) + "\n")
         if self.on_record is not None:
             self.on_record(record)
 
@@ -224,8 +262,8 @@ class Receiver:
             return
         entry = {"t": round(time.monotonic() - self._t0, 6), "protocol": protocol, "peer": peer,
                  "data": base64.b64encode(data).decode("ascii"), **(extra or {})}
-        with self._lock, open(self.out / "capture.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps(entry) + "\n")
+        with self._lock:
+            _append(self.out / "capture.jsonl", json.dumps(entry) + "\n")
 
     def _store_image(self, name: str | None, data: bytes) -> str:
         with self._lock:
@@ -236,26 +274,30 @@ class Receiver:
             target = (folder / file).resolve()
             if target.parent != folder:  # cannot happen with safe_name; checked all the same
                 raise ValueError(f"refusing to write outside {folder}")
-            target.write_bytes(data)
+            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as f:
+                f.write(data)
         return file
 
     def _packet(self, text: bytes, sender: str, protocol: str, peer: str, path: str, headers: list,
-                images: list[tuple[str | None, str, bytes]] | None, status: int | None = None) -> None:
+                images: list[tuple[str | None, str, bytes]] | None, status: int | None = None) -> bool:
+        """Validate and record one packet; False when its text is no JSON at all."""
         arrival_s = time.monotonic()  # the validator's clock for timing rules (never steps)
         violations: list[str] = []
         notices: list[str] = []
         try:
             payload = json.loads(text)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
             payload = None
-            violations.append(f"json: not valid JSON ({exc})")
+            violations.append(f"json: {json_problem(exc)}")
         stored = []
         if isinstance(payload, dict) and "carState" not in payload and {"system", "identify", "ALPV"} & payload.keys():
             # a heartbeat (keepalive), not an event
             if not {"system", "identify", "ALPV"} >= payload.keys():
                 violations.append(f"heartbeat: unknown groups {sorted(payload.keys() - {'system', 'identify', 'ALPV'})}")
-            self._record(Record(time.time(), peer, protocol, path, headers, payload, violations, stored, status))
-            return
+            self._record(Record(time.time(), peer, protocol, path, headers, payload, violations, stored, status,
+                                size=len(text)))
+            return True
         if payload is not None and (status is None or status < 300):
             if isinstance(payload, dict):  # a camera is its address and its device id
                 device = payload.get("sensorProviderID", "?")
@@ -272,7 +314,8 @@ class Receiver:
         for name, _, data in images or []:
             stored.append(self._store_image(name, data))
         self._record(Record(time.time(), peer, protocol, path, headers, payload, violations, stored, status,
-                            notices))
+                            notices, len(text)))
+        return payload is not None
 
     # -- HTTP ------------------------------------------------------------------------------
     def _authorised(self, request: web.Request) -> bool:
@@ -321,9 +364,11 @@ class Receiver:
             status = 503
         mimetype = request.content_type
         if mimetype == "multipart/form-data":
-            self._multipart(request, body, sender, peer, headers, status)
+            if not self._multipart(request, body, sender, peer, headers, status):
+                return web.Response(status=400, text="not a multipart body with a JSON event part")
         elif mimetype == "application/json":
-            self._packet(body, sender, "http", peer, request.path, headers, None, status)
+            if not self._packet(body, sender, "http", peer, request.path, headers, None, status):
+                return web.Response(status=400, text="not JSON")
         else:
             self._record(Record(time.time(), peer, "http", request.path, headers, None,
                                 [f"http: Content-Type {mimetype!r} is neither multipart/form-data nor "
@@ -334,7 +379,8 @@ class Receiver:
         return web.Response(status=status, text="ok" if status < 300 else "failing on purpose")
 
     def _multipart(self, request: web.Request, body: bytes, sender: str, peer: str, headers: list,
-                   status: int) -> None:
+                   status: int) -> bool:
+        """Record the packet a multipart body carries; False when it carries none or no JSON (answered 400)."""
         environ = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": request.headers.get("Content-Type", ""),
                    "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
         try:
@@ -342,20 +388,20 @@ class Receiver:
         except Exception as exc:  # whatever the parser says about a broken body
             self._record(Record(time.time(), peer, "http", request.path, headers, None,
                                 [f"multipart: cannot parse ({exc})"]))
-            return
+            return False
         event = files.get("event")
         if event is None:
             text = form.get("event")
             if text is None:
                 self._record(Record(time.time(), peer, "http", request.path, headers, None,
                                     ["multipart: no part named event"]))
-                return
+                return False
             data = text.encode("utf-8")
         else:
             data = event.read()
         images = [(f.filename, f.content_type or "", f.read()) for name, f in files.items(multi=True)
                   if name != "event"]
-        self._packet(data, sender, "http", peer, request.path, headers, images, status)
+        return self._packet(data, sender, "http", peer, request.path, headers, images, status)
 
     # -- TCP -------------------------------------------------------------------------------
     async def _tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -417,6 +463,8 @@ class Receiver:
                 if _incomplete(buffer, exc):
                     return buffer[index:]  # wait for the rest
                 raise ValueError(f"not JSON at character {exc.pos - index}: {exc.msg}") from None
+            except (ValueError, RecursionError) as exc:
+                raise ValueError(json_problem(exc)) from None
             text = buffer[index:end].encode("utf-8")
             self._packet(text, sender, "tcp", peer, "", [], None)
             index = end
@@ -451,7 +499,7 @@ class Receiver:
                     "rules": {"violations": dict(rules["violation"]), "notices": dict(rules["notice"])},
                     "senders": self.validator.sender_summary(),
                     "lost_timeout_s": self.validator.lost_timeout_s,
-                    "forgotten": dict(self.validator.forgotten)}
+                    "forgotten": {**self.validator.forgotten, "records": self.forgotten_records}}
 
 
 _PARTIAL_NUMBER = re.compile(r"-?\d*(\.\d*)?([eE][+-]?\d*)?")
