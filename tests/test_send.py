@@ -227,7 +227,7 @@ def test_live_lines_and_summary(tmp_path):
         result = ffsim("run", str(SCENARIOS / "misread-corrected.yaml"), "--http", rx.url, "--speed", "max")
     assert result.returncode == 0
     lines = result.stdout.splitlines()
-    assert re.match(r"08:00:01\.000  p1  new     car 1       5SX22B7     unknown  200", lines[0])
+    assert re.match(r"08:00:01\.000  p1  new       car 1       5SX22B7     unknown  200", lines[0])
     assert lines[-2].split() == ["profile", "sent", "failed", "retried", "rejected", "dropped", "unconfirmed",
                                  "buffered"]
     assert lines[-1].split() == ["1", "4", "0", "0", "0", "0", "0", "0"]
