@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -193,11 +194,14 @@ def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, 
                             on_record=LiveView(quiet=True)).start()
         scenario = fill_targets(scenario, embedded.http_url + "listener.php", embedded.tcp_address)
         if not quiet:
-            click.echo(f"no target given: sending to the built-in receiver ({embedded.http_url}, tcp {embedded.tcp_address})")
+            click.echo(f"no target given: sending to the built-in receiver ({embedded.http_url}, tcp "
+                       f"{embedded.tcp_address})", err=as_json)
     if until_us is None and any(f.until_us is None for f in scenario.traffic):
         click.echo(f"{file}: a traffic flow has no `until`; the run never ends (use --until or Ctrl-C)", err=True)
     try:
-        runner = Runner(scenario, start_time(scenario, start_us), speed, LivePrinter(enabled=not quiet))
+        # with --json, standard output is the JSON alone: lines for people go to standard error
+        runner = Runner(scenario, start_time(scenario, start_us), speed,
+                        LivePrinter(sys.stderr if as_json else None, enabled=not quiet))
     except TargetError as exc:
         click.echo(f"ffsim: error: {exc}", err=True)
         sys.exit(1)
@@ -206,9 +210,9 @@ def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, 
         from .receiver.live import findings_text, summary_text
 
         embedded.stop()
-        click.echo("built-in receiver: " + summary_text(embedded.summary()))
+        click.echo("built-in receiver: " + summary_text(embedded.summary()), err=as_json)
         if not quiet and (embedded.violations or embedded.notices):
-            click.echo(findings_text(embedded.violations, embedded.notices))
+            click.echo(findings_text(embedded.violations, embedded.notices), err=as_json)
     if summary.interrupted:
         unsent = runner.unsent()
         click.echo(f"interrupted: {len(unsent)} event(s) not delivered", err=True)
@@ -217,7 +221,13 @@ def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, 
                        f"{label['plate']}", err=True)
     if summary.fatal:
         click.echo(f"ffsim: error: {summary.fatal}", err=True)
-    click.echo(summary.as_json() if as_json else summary.table())
+    if as_json:
+        output = json.loads(summary.as_json())
+        if embedded is not None:
+            output["receiver"] = embedded.summary()
+        click.echo(json.dumps(output))
+    else:
+        click.echo(summary.table())
     sys.exit(0 if summary.delivered_all else 1)
 
 
@@ -314,7 +324,6 @@ def demo(speed, out) -> None:
 def receive(http_bind, tcp_bind, out, respond, delay_us, fail_rate, basic, auth_header, tls_cert, tls_key,
             lost_us, quiet, as_json) -> None:
     """Receive, validate and store FF-Events until Ctrl-C (from ffsim or a real camera)."""
-    import json as jsonlib
     import signal
     import ssl
     import threading
@@ -322,6 +331,9 @@ def receive(http_bind, tcp_bind, out, respond, delay_us, fail_rate, basic, auth_
     from .receiver.live import LiveView, summary_text
     from .receiver.server import Receiver
 
+    for option, value in (("--basic", basic), ("--auth-header", auth_header)):
+        if value is not None and ":" not in value:
+            raise click.BadParameter("expected two parts separated by a colon", param_hint=option)
     if not http_bind and not tcp_bind:
         http_bind = "127.0.0.1:8080"
     context = None
@@ -351,7 +363,7 @@ def receive(http_bind, tcp_bind, out, respond, delay_us, fail_rate, basic, auth_
         pass
     receiver.stop()
     summary = receiver.summary()
-    click.echo(jsonlib.dumps(summary) if as_json else summary_text(summary))
+    click.echo(json.dumps(summary) if as_json else summary_text(summary))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -71,8 +71,12 @@ def parse_start(value: object, zone: tzinfo | None = None) -> int:
         raise ValueError("expected an ISO 8601 time such as 2026-11-24T08:00:00Z")
     if moment.tzinfo is None:
         naive, moment = moment, moment.replace(tzinfo=zone or timezone.utc)
+        if not 1970 <= naive.year < 9000:
+            raise ValueError(f"{value!r} is outside the years 1970 to 8999 (epoch timestamps, local time in any zone)")
         if moment.astimezone(timezone.utc).astimezone(moment.tzinfo).replace(tzinfo=None) != naive:
             raise ValueError(f"{value!r} does not exist in {zone} (the clocks skip it); give an offset")
+    if not datetime(1970, 1, 1, tzinfo=timezone.utc) <= moment < datetime(9000, 1, 1, tzinfo=timezone.utc):
+        raise ValueError(f"{value!r} is outside the years 1970 to 8999 (epoch timestamps, local time in any zone)")
     delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
     return (delta.days * 86_400 + delta.seconds) * US_PER_S + delta.microseconds
 

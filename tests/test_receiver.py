@@ -225,6 +225,18 @@ def test_run_without_target_uses_the_built_in_receiver():
                              "--speed", "max", "--quiet"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "built-in receiver: packets: 8  violations: 0" in result.stdout
+    # with --json, standard output is one JSON document, the receiver's summary in it
+    result = subprocess.run([sys.executable, "-m", "ffsim", "run", str(ROOT / "scenarios" / "two-zones.yaml"),
+                             "--speed", "max", "--json"], capture_output=True, text=True, timeout=120)
+    summary = json.loads(result.stdout)
+    assert summary["delivered_all"] and summary["receiver"]["packets"] == 8 and summary["receiver"]["violations"] == 0
+    assert "built-in receiver: packets: 8" in result.stderr
+
+
+def test_receive_wants_user_and_password():
+    result = subprocess.run([sys.executable, "-m", "ffsim", "receive", "--basic", "nocolon"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2 and "--basic: expected two parts separated by a colon" in result.stderr
 
 
 def test_receiver_refuses_an_out_folder_holding_a_capture(tmp_path):

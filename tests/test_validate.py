@@ -201,3 +201,16 @@ def test_any_bytes_give_problems_not_crashes(tmp_path, content):
         load_scenario(path)
     except ScenarioError as exc:
         assert exc.problems
+
+
+def test_secrets_are_never_echoed_and_odd_values_are_problems(tmp_path):
+    text = GOOD.replace("vehicles:", "profiles: [{id: 1, url: 'http://cam:UrlSecret55@127.0.0.1:99999/ev', "
+                                      "auth: {type: basic, user: cam, password: [TopSecret99]}}]\nvehicles:", 1)
+    result, _ = validate(tmp_path, text)
+    assert result.returncode == 1 and "TopSecret99" not in result.stderr and "password must be text, got ***" in result.stderr
+    result, _ = validate(tmp_path, text.replace("[TopSecret99]", "TopSecret99"))
+    assert result.returncode == 1 and "UrlSecret55" not in result.stderr and "'http://cam:***@127.0.0.1:99999/ev'" in result.stderr
+    odd = GOOD.replace("camera: {", "start: 0001-01-01T00:00:00\ncamera: {timezone: Europe, ", 1)
+    result, _ = validate(tmp_path, odd)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "outside the years 1970 to 8999" in result.stderr and "unknown time zone 'Europe'" in result.stderr

@@ -66,6 +66,9 @@ def show_path(path) -> str:
     return out or "the scenario"
 
 
+_SECRET_PARTS = {"auth", "auth_header", "password"}  # values under these keys are never echoed
+
+
 def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -108,6 +111,7 @@ class _Collector:
         path = tuple(error.absolute_path)
         where = show_path(path)
         kind, schema, instance = error.validator, error.schema, error.instance
+        shown = "***" if _SECRET_PARTS & set(path) else _short(instance)  # a mistyped password is still one
         if kind == "additionalProperties":
             allowed = sorted(schema.get("properties", {}))
             for extra in sorted(set(instance) - set(allowed)):
@@ -133,20 +137,20 @@ class _Collector:
                 return
         if "x-message" in schema:
             got = f"{len(instance)} entries" if kind in ("minItems", "maxItems") and any(
-                isinstance(x, (dict, list)) for x in instance) else _short(instance)
+                isinstance(x, (dict, list)) for x in instance) else shown
             self.add(path, f"{where} {schema['x-message']}, got {got}")
             return
         if kind == "type":
-            self.add(path, f"{where} must be {_type_name(error.validator_value)}, got {_short(instance)}")
+            self.add(path, f"{where} must be {_type_name(error.validator_value)}, got {shown}")
         elif kind == "enum":
             options = ", ".join(str(o) for o in error.validator_value)
             hint = _did_you_mean(instance, error.validator_value) if isinstance(instance, str) else ""
-            self.add(path, f"{where} must be one of: {options}; got {_short(instance)}{hint}")
+            self.add(path, f"{where} must be one of: {options}; got {shown}{hint}")
         elif kind == "const":
-            self.add(path, f"{where} must be {error.validator_value!r}, got {_short(instance)}")
+            self.add(path, f"{where} must be {error.validator_value!r}, got {shown}")
         elif kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
             op = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[kind]
-            self.add(path, f"{where} must be {op} {error.validator_value}, got {_short(instance)}")
+            self.add(path, f"{where} must be {op} {error.validator_value}, got {shown}")
         elif kind == "minItems":
             self.add(path, f"{where} must have at least {error.validator_value} item(s), got {len(instance)}")
         elif kind == "maxItems":
@@ -564,7 +568,7 @@ def local_zone(name: str) -> zoneinfo.ZoneInfo | None:
     """The IANA time zone of that name (from tzdata where the system has none), or None."""
     try:
         return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "Europe"
         return None
 
 

@@ -17,7 +17,7 @@ from urllib3 import encode_multipart_formdata
 
 from ..scenario.model import Profile
 from . import Message, Outcome, TargetError
-from .targets import http_url_problem
+from .targets import http_url_problem, shown_url
 
 RETRYABLE = {
     pycurl.E_COULDNT_CONNECT: "refused",
@@ -47,7 +47,7 @@ def check_http_target(url: str) -> None:
     try:
         socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except socket.gaierror:
-        raise TargetError(f"host name {parts.hostname!r} in {url!r} does not resolve") from None
+        raise TargetError(f"host name {parts.hostname!r} in {shown_url(url)!r} does not resolve") from None
 
 
 class HttpTransport:
@@ -121,7 +121,7 @@ class HttpTransport:
         except pycurl.error as exc:
             code, text = exc.args[0], exc.args[1] if len(exc.args) > 1 else ""
             if code in FATAL:
-                return Outcome(False, f"{FATAL[code]} ({self.url}): {text}", fatal=True)
+                return Outcome(False, f"{FATAL[code]} ({shown_url(self.url)}): {text}", fatal=True)
             return Outcome(False, RETRYABLE.get(code, f"curl error {code}: {text}"))
         status = c.getinfo(pycurl.RESPONSE_CODE)
         return Outcome(200 <= status < 300, str(status), status=status)

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
+
+
+def shown_url(url: str) -> str:
+    """The URL as it may be printed: a password in it becomes ***."""
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:]*):[^/@]*@", r"\1:***@", url)
 
 
 def http_url_problem(url: str) -> str | None:
     """Why url is not an http(s) URL, or None."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"malformed URL {url!r}: expected http://HOST[:PORT]/PATH or https://..."
+        return f"malformed URL {shown_url(url)!r}: expected http://HOST[:PORT]/PATH or https://..."
     try:
         _ = parts.port  # raises ValueError for a port that is not a number in range
     except ValueError:
-        return f"malformed URL {url!r}: bad port"
+        return f"malformed URL {shown_url(url)!r}: bad port"
     return None
 
 
