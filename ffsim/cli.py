@@ -12,9 +12,8 @@ import click
 from . import COMPILED, __version__
 from .protocol import Camera
 from .scenario import Scenario, ScenarioError, load_scenario
-from .scenario.loader import local_zone
 from .transport.targets import target_problem
-from .units import parse_duration, parse_start
+from .units import camera_zone, parse_duration, parse_start
 
 
 class _Parsed(click.ParamType):
@@ -53,7 +52,7 @@ def start_time(scenario: Scenario, override: str | None) -> int:
     """Virtual t=0 as epoch microseconds: --start (in the camera's time zone unless it has an
     offset), else the scenario's, else now (read once)."""
     if override is not None:
-        return parse_start(override, local_zone(scenario.camera.timezone))
+        return parse_start(override, camera_zone(scenario.camera.timezone))
     if scenario.start_us is not None:
         return scenario.start_us
     return time.time_ns() // 1000

@@ -6,7 +6,10 @@ payload timestamps never accumulate floating-point error.
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 import re
+import zoneinfo
 from datetime import datetime, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 
@@ -80,3 +83,18 @@ def parse_start(value: object, zone: tzinfo | None = None) -> int:
     delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
     return (delta.days * 86_400 + delta.seconds) * US_PER_S + delta.microseconds
 
+
+@functools.cache
+def zone_names() -> frozenset[str]:
+    """The IANA time zones of the tzdata package."""
+    return frozenset(importlib.resources.files("tzdata").joinpath("zones").read_text().split())
+
+
+@functools.cache
+def camera_zone(name: str) -> zoneinfo.ZoneInfo | None:
+    """The time zone of that IANA name, always from the tzdata package (never the machine's
+    own files, whose rules and names vary from one machine to the next), or None."""
+    if name not in zone_names():
+        return None
+    with importlib.resources.files("tzdata.zoneinfo").joinpath(*name.split("/")).open("rb") as f:
+        return zoneinfo.ZoneInfo.from_file(f, key=name)

@@ -263,3 +263,10 @@ def test_a_start_that_the_clocks_skip_is_an_error(tmp_path):
     text = SCENARIO.replace("start: 2026-06-14T16:04:36", "start: 2026-03-29T03:30:00")  # Kyiv skips 03:00-04:00
     with pytest.raises(ScenarioError, match="does not exist in Europe/Kyiv .*give an offset"):
         packets(tmp_path, text=text)
+
+
+def test_time_zones_come_from_the_tzdata_package_only(tmp_path):
+    # "localtime" and file paths name the machine's own files: the output would depend on the machine
+    for name in ("localtime", "Europe", "/etc/localtime", "../zoneinfo/UTC"):
+        with pytest.raises(ScenarioError, match="unknown time zone"):
+            packets(tmp_path, text=SCENARIO.replace("Europe/Kyiv", repr(name)))

@@ -31,6 +31,7 @@ from ..engine.vehicle import LOST, Event, Vehicle
 from ..render import ImageRenderer
 from ..scenario.model import Profile, Scenario
 from .crops import Box, crop_box, plate_box, relative_box
+from ..units import camera_zone
 from ..generations import STORAGE_PREFIX, URI_PREFIX, format_mac, generation
 from .jsonwire import render, render_value, u_escape
 
@@ -53,7 +54,7 @@ class _Stamps:
     __slots__ = ("zone", "second", "day", "clock")
 
     def __init__(self, zone: str = "UTC"):
-        self.zone: zoneinfo.ZoneInfo | None = None if zone == "UTC" else zoneinfo.ZoneInfo(zone)
+        self.zone: zoneinfo.ZoneInfo | None = None if zone == "UTC" else camera_zone(zone)
         self.second: int | None = None
         self.day = self.clock = ""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import math
-import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 from fractions import Fraction
@@ -17,7 +16,7 @@ from ..engine.plates import GENERATORS, Rng
 from ..generations import generation
 from ..transport.targets import target_problem
 from ..vocabulary import DEFAULT_EVENTS, RELIABLE
-from ..units import parse_duration, parse_rate, parse_start
+from ..units import camera_zone, parse_duration, parse_rate, parse_start, zone_names
 from . import schema as S
 from .model import (
     Auth,
@@ -206,7 +205,7 @@ class _Builder:
         start_us = None
         if data.get("start") is not None:
             try:
-                start_us = parse_start(data["start"], local_zone(camera.timezone))
+                start_us = parse_start(data["start"], camera_zone(camera.timezone))
             except ValueError as exc:
                 self.c.add(("start",), f"start: {exc}")
         recognition = self.recognition(data.get("recognition", {}))
@@ -244,9 +243,9 @@ class _Builder:
         serial = d.get("serial", base.serial)
         path = ("camera",)
         zone = d.get("timezone", base.timezone)
-        if "timezone" in d and local_zone(zone) is None:
+        if "timezone" in d and camera_zone(zone) is None:
             self.c.add(path + ("timezone",), f"camera.timezone: unknown time zone {zone!r}"
-                       f"{_did_you_mean(zone, available_zones())} (an IANA name such as Europe/Prague)")
+                       f"{_did_you_mean(zone, sorted(zone_names()))} (an IANA name such as Europe/Prague)")
         gen = generation(d.get("firmware", base.firmware))
         phase = d.get("frame_phase", "seeded" if gen.frame_phase else 0)
         if phase == "seeded":
@@ -558,18 +557,6 @@ class _Builder:
                 )
             )
         return tuple(sorted(out, key=lambda p: p.id))
-
-
-def available_zones() -> list[str]:
-    return sorted(zoneinfo.available_timezones())
-
-
-def local_zone(name: str) -> zoneinfo.ZoneInfo | None:
-    """The IANA time zone of that name (from tzdata where the system has none), or None."""
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "Europe"
-        return None
 
 
 def load_scenario(path: str | FsPath) -> Scenario:

@@ -265,9 +265,9 @@ PROFILE = _obj(
         "retry_on": {
             "type": "array",
             "items": {"anyOf": [{"enum": list(V.RETRY_ON)},
-                                {"type": "integer", "minimum": 300, "maximum": 599}]},
+                                {"type": "integer", "minimum": 300, "maximum": 599}],
+                      "x-message": "must be connection, 4xx, 5xx or an HTTP status from 300 to 599"},
             "uniqueItems": True,
-            "x-message": "must list connection, 4xx, 5xx or HTTP statuses such as 408",
         },
         "image_quality": {"type": "integer", "minimum": 1, "maximum": 100},
     },
