@@ -265,8 +265,8 @@ def test_a_rejected_event_is_counted_and_the_later_ones_go(tmp_path):
     with WerkzeugReceiver(check=refuse_the_second) as rx:
         result = ffsim("run", str(path), "--http", rx.url, "--speed", "max", "--json")
     assert result.returncode == 1, result.stderr
-    *live, last = result.stdout.splitlines()
-    summary = json.loads(last)
+    summary = json.loads(result.stdout)  # with --json, standard output is the JSON alone
+    live = result.stderr.splitlines()  # and the lines for people are on standard error
     assert summary["profiles"]["1"] == {"sent": 3, "failed": 1, "retried": 0, "rejected": 1, "dropped": 0,
                                         "unconfirmed": 0, "buffered": 0}
     assert summary["delivered_all"] is False
