@@ -86,7 +86,7 @@ def summary_text(summary: dict) -> str:
     if summary.get("open_passage_notices"):
         lines.append(f"  ~ {summary['open_passage_notices']} passage(s) still open when the receiver stopped "
                      "(their Lost may be yet to come)")
-    forgotten = summary.get("forgotten")
+    forgotten = {k: v for k, v in (summary.get("forgotten") or {}).items() if v}
     if forgotten:
         lines.append("forgotten to bound memory: " + ", ".join(f"{k} {v}" for k, v in sorted(forgotten.items())))
     return "\n".join(lines)
