@@ -49,5 +49,5 @@ def test_php_receiver_reads_the_event_and_image_files(tmp_path):
             f"event_{packet.payload['packetCounter']}.json", "application/json", 0, True)
         assert (upload / event["name"]).read_bytes() == packet.payload.camera_json()
         assert (image["type"], image["error"], image["stored"]) == ("image/jpeg", 0, True)
-        assert str(image["size"]) == packet.payload["plateImageSize"]
+        assert image["size"] == len(packet.payload.attachments[0].data)  # plateImageSize is "0", as in the field
         assert (upload / image["name"]).read_bytes() == packet.payload.attachments[0].data
