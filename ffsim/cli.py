@@ -200,7 +200,7 @@ def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, 
     try:
         # with --json, standard output is the JSON alone: lines for people go to standard error
         runner = Runner(scenario, start_time(scenario, start_us), speed,
-                        LivePrinter(sys.stderr if as_json else None, enabled=not quiet))
+                        LivePrinter(sys.stderr if as_json else None, not quiet, scenario.camera.timezone))
     except TargetError as exc:
         click.echo(f"ffsim: error: {exc}", err=True)
         sys.exit(1)

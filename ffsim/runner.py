@@ -12,11 +12,13 @@ import json
 import sys
 import threading
 import time
+from datetime import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from .protocol import Camera, HeartbeatPacket, Packet
 from .scenario.model import Heartbeat, Profile, Scenario
+from .units import camera_zone
 from .transport import Message, Outcome, TargetError
 from .transport.delivery import Delivery, Item
 from .transport.http import HttpTransport, check_http_target
@@ -77,16 +79,19 @@ def label_of(packet: Packet) -> dict:
 class LivePrinter:
     """One line per attempt: sent, retrying, rejected (with the status) or dropped; from any delivery thread."""
 
-    def __init__(self, stream=None, enabled: bool = True):
+    def __init__(self, stream=None, enabled: bool = True, timezone: str = "UTC"):
+        """timezone: the camera's, so that the times read as the payloads' datetime does."""
         self.stream = stream or sys.stdout
         self.enabled = enabled
+        self.zone = camera_zone(timezone)
         self.lock = threading.Lock()
 
     def __call__(self, profile_id: int, item: Item, outcome: Outcome) -> None:
         if not self.enabled:
             return
         label = item.label
-        clock = time.strftime("%H:%M:%S", time.gmtime(label["time"] // 1000)) + ".%03d" % (label["time"] % 1000)
+        moment = datetime.fromtimestamp(label["time"] / 1000, self.zone)
+        clock = moment.strftime("%H:%M:%S") + ".%03d" % (label["time"] % 1000)
         line = (f"{clock}  p{profile_id}  {label['state']:<8}  car {label['carID']:<6}  {label['plate']:<10}  "
                 f"{label['direction']:<7}  {outcome.detail}")
         with self.lock:

@@ -303,3 +303,16 @@ def test_a_connection_failure_not_in_retry_on_drops(tmp_path):
     summary, lines = run_in_process(path, f"http://127.0.0.1:{free_port()}/x")  # nobody listens
     assert summary.profiles["1"]["dropped"] == 4 and summary.profiles["1"]["buffered"] == 0
     assert lines == ["dropped: refused"] * 4
+
+
+def test_live_lines_read_in_the_cameras_time_zone():
+    import io
+
+    from ffsim.runner import LivePrinter
+    from ffsim.transport import Message, Outcome
+    from ffsim.transport.policy import Item
+
+    out = io.StringIO()
+    label = {"time": 1795507201250, "state": "new", "carID": 1, "plate": "5SX2207", "direction": "unknown"}
+    LivePrinter(out, True, "Europe/Kyiv")(1, Item(Message(b"{}", (), "e.json"), label), Outcome(True, "200", status=200))
+    assert out.getvalue().startswith("10:00:01.250  p1  new ")  # 08:00:01.250 UTC, +2 h in November
