@@ -8,7 +8,6 @@ import json
 import re
 import subprocess
 import sys
-import textwrap
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
