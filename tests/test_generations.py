@@ -9,10 +9,10 @@ import re
 import subprocess
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from pathlib import Path
 
 from ffsim.protocol import Camera
 from ffsim.scenario import ScenarioError, load_scenario
