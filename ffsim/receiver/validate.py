@@ -334,13 +334,17 @@ class Validator:
         return out
 
     def open_passages(self) -> list[Finding]:
-        """Every passage with no Lost yet, to report when the receiver stops.
+        """Every passage with no Lost yet, to report when the receiver stops (see _open)."""
+        return [finding for _, finding in self._open()]
+
+    def _open(self) -> list[tuple[str, Finding]]:
+        """(sender, finding) of every passage with no Lost yet.
 
         The receiver cannot know that a sender has stopped: the camera runs on, and a vehicle may
         stand in view (a queue at a barrier) with no event and no Lost yet. So an open passage is
         a notice, unless its sender was seen from its first packet and went on sending for more
         than STALE_MS of its own time after the passage's last event: then the Lost is missing."""
-        out = []
+        out: list[tuple[str, Finding]] = []
         for (name, profile, epoch, car), p in self.passages.items():
             if p.last_state == LOST:
                 continue
@@ -352,13 +356,14 @@ class Validator:
             first = "New" if not p.mid else p.last_state.capitalize()
             words = f"sender {name}: profile {_profile_name(profile)} carID {car} had a {first} but no Lost"
             if restarted and current is not None:
-                out.append(_notice("lifecycle", words + " (before the camera restarted)"))
+                found = _notice("lifecycle", words + " (before the camera restarted)")
             elif s is None or s.mid_traffic or p.mid or restarted or quiet_ms <= STALE_MS:
-                out.append(_notice("lifecycle", words + f" (yet: the sender's last packet came "
-                                                        f"{max(quiet_ms, 0) / 1000:.0f} s after its last event)"))
+                found = _notice("lifecycle", words + f" (yet: the sender's last packet came "
+                                                     f"{max(quiet_ms, 0) / 1000:.0f} s after its last event)")
             else:
-                out.append(Finding("lifecycle", words + f", though the sender went on for {quiet_ms / 60_000:.0f} "
-                                                        "min of its time after its last event"))
+                found = Finding("lifecycle", words + f", though the sender went on for {quiet_ms / 60_000:.0f} "
+                                                     "min of its time after its last event")
+            out.append((name, found))
         return out
 
     def sender_summary(self) -> dict:
@@ -366,6 +371,8 @@ class Validator:
         out = {}
         rate_words = {"given": "given", "inferred": "inferred"}
         open_by_sender = Counter(k[0] for k, p in self.passages.items() if p.last_state != LOST)
+        # the open passages' findings count with the sender's own, as they do in the totals
+        open_findings = Counter((name, f.severity) for name, f in self._open())
         for name, s in self.senders.items():
             rate, how = s.clock.rate()
             if s.lost_checked and not s.lost_skipped:
@@ -387,8 +394,8 @@ class Validator:
                                 "reason": s.skip_reason if s.lost_skipped else ("" if rate is not None else how)},
                 "mid_traffic": s.mid_traffic,
                 "open_passages": open_by_sender[name],
-                "violations": s.findings[VIOLATION],
-                "notices": s.findings[NOTICE],
+                "violations": s.findings[VIOLATION] + open_findings[(name, VIOLATION)],
+                "notices": s.findings[NOTICE] + open_findings[(name, NOTICE)],
             }
         return out
 
