@@ -20,6 +20,8 @@ _DURATION_FACTOR = {"ms": 1_000, "s": US_PER_S, "m": 60 * US_PER_S, "min": 60 * 
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*/\s*(h|min|m|s)\s*$")
 _RATE_DIVISOR = {"h": 3600, "min": 60, "m": 60, "s": 1}
 
+MAX_DURATION_US = 10 * 365 * 86_400 * US_PER_S  # ten years: far beyond any run, far below overflow
+MAX_DURATION_TEXT = "10 years (87600h)"
 DURATION_HELP = "a duration such as 500ms, 5s, 1.5s, 2m or 1h (or a number of seconds)"
 RATE_HELP = "a rate such as 300/h, 5/min or 0.5/s"
 
@@ -31,7 +33,7 @@ def parse_duration(value: object) -> int:
     if isinstance(value, (int, float)):
         if value < 0 or value != value or value in (float("inf"),):
             raise ValueError(f"expected {DURATION_HELP}, not negative")
-        return int(round(Decimal(str(value)) * US_PER_S))
+        return _bounded(Decimal(str(value)) * US_PER_S, value)
     if not isinstance(value, str):
         raise ValueError(f"expected {DURATION_HELP}")
     match = _DURATION.match(value)
@@ -41,9 +43,16 @@ def parse_duration(value: object) -> int:
         raise ValueError(f"expected {DURATION_HELP}, got {value!r}")
     number, unit = match.groups()
     try:
-        return int(round(Decimal(number) * _DURATION_FACTOR[unit]))
+        return _bounded(Decimal(number) * _DURATION_FACTOR[unit], value)
     except InvalidOperation as exc:  # pragma: no cover - the regex admits only decimals
         raise ValueError(f"expected {DURATION_HELP}, got {value!r}") from exc
+
+
+def _bounded(us: Decimal, value: object) -> int:
+    if us > MAX_DURATION_US:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise ValueError(f"a duration must be from 0 to {MAX_DURATION_TEXT}, got {shown}")
+    return int(round(us))
 
 
 def parse_rate(value: object) -> float:

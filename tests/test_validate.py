@@ -158,7 +158,7 @@ def test_several_files_one_bad(tmp_path):
     result = ffsim("validate", str(good), str(bad))
     assert result.returncode == 1
     assert f"{good}: ok" in result.stdout
-    assert re.match(rf"{re.escape(str(bad))}:2:41: camera\.fps must be > 0", result.stderr)
+    assert re.match(rf"{re.escape(str(bad))}:2:41: camera\.fps must be >= 0\.01", result.stderr)
 
 
 def test_plates_written_as_numbers_stay_text(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 from fractions import Fraction
@@ -35,7 +36,16 @@ from .model import (
 )
 from .yamlsource import Located, YamlProblem, load
 
-_VALIDATOR = jsonschema.Draft202012Validator(S.SCENARIO)
+MAX_FILE_BYTES = 10_000_000
+MIN_TIMEOUT_US, MAX_TIMEOUT_US = 1_000, 86_400_000_000
+MAX_RATE_PER_S = 100  # vehicles per second of one flow; more only floods the output
+# a whole number is an int: JSON Schema's integer also admits 5.0, which `seed`, counters and sizes cannot use
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)),
+)
+_VALIDATOR = _Validator(S.SCENARIO)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +144,10 @@ class _Collector:
                 for sub in branch:
                     self.schema_error(sub)
                 return
+        if kind == "not" and "x-message" not in schema:  # the only `not` in the schema: NO_CONTROL
+            self.add(path, f"{where} must be printable ASCII text, without line breaks or other control "
+                           f"characters (it goes into an HTTP request's headers), got {shown}")
+            return
         if "x-message" in schema:
             got = f"{len(instance)} entries" if kind in ("minItems", "maxItems") and any(
                 isinstance(x, (dict, list)) for x in instance) else shown
@@ -156,6 +170,8 @@ class _Collector:
             self.add(path, f"{where} must have at most {error.validator_value} item(s), got {len(instance)}")
         elif kind == "minLength":
             self.add(path, f"{where} must not be empty")
+        elif kind == "maxLength":
+            self.add(path, f"{where} must be 1 to {error.validator_value} characters, got {len(instance)}")
         elif kind == "uniqueItems":
             self.add(path, f"{where} must not repeat an item")
         else:
@@ -199,6 +215,14 @@ class _Builder:
     def duration_or(self, data: dict, key: str, path, default: int) -> int:
         found = self.duration(data, key, path, default)
         return default if found is None else found
+
+    def timeout(self, data: dict, key: str, path, default: int) -> int:
+        """A libcurl timeout: whole milliseconds in a C long, and 0 would mean none at all."""
+        found = self.duration_or(data, key, path, default)
+        if not MIN_TIMEOUT_US <= found <= MAX_TIMEOUT_US:
+            self.c.add(path + (key,), f"{show_path(path + (key,))} must be from 1ms to 24h, got {data[key]!r}")
+            return default
+        return found
 
     def build(self, data: dict, file: str) -> Scenario:
         camera = self.camera(data.get("camera", {}), data.get("seed", 0))
@@ -405,8 +429,9 @@ class _Builder:
         if d["zone"] not in zone_ids:
             self.c.add(path + ("zone",), f"{where}.zone {d['zone']} is not defined in zones (defined: {sorted(zone_ids)})")
         rate = parse_rate(d["rate"])
-        if rate <= 0:
-            self.c.add(path + ("rate",), f"{where}.rate must be more than 0")
+        if not 0 < rate <= MAX_RATE_PER_S:
+            self.c.add(path + ("rate",), f"{where}.rate must be more than 0 and at most {MAX_RATE_PER_S}/s "
+                                         f"({MAX_RATE_PER_S * 3600}/h), got {d['rate']!r}")
         start = self.duration(d, "from", path, 0)
         until = self.duration(d, "until", path)
         if until is not None and start is not None and until <= start:
@@ -543,8 +568,8 @@ class _Builder:
                     ca_file=d.get("ca_file"),
                     insecure=d.get("insecure", False),
                     framing=d.get("framing", base.framing),
-                    connect_timeout_us=self.duration_or(d, "connect_timeout", path, base.connect_timeout_us),
-                    timeout_us=self.duration_or(d, "timeout", path, base.timeout_us),
+                    connect_timeout_us=self.timeout(d, "connect_timeout", path, base.connect_timeout_us),
+                    timeout_us=self.timeout(d, "timeout", path, base.timeout_us),
                     user_agent=d.get("user_agent"),
                     json_filename=d.get("json_filename", base.json_filename),
                     image_filename=d.get("image_filename", base.image_filename),
@@ -563,9 +588,15 @@ def load_scenario(path: str | FsPath) -> Scenario:
     """Read, validate and convert one scenario file; raise ScenarioError on any problem."""
     file = str(path)
     try:
-        raw = FsPath(path).read_bytes()
+        # bounded, so that /dev/zero or a huge file is not read forever, and not blocking,
+        # so that a named pipe nobody writes to does not hang validate
+        with open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1) or b""
     except OSError as exc:
         raise ScenarioError([Problem(file, 1, 1, f"cannot read the file: {exc.strerror or exc}")]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError([Problem(file, 1, 1, f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB; "
+                                                 "a scenario is a short text file")])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

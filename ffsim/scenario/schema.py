@@ -39,6 +39,14 @@ POINT = {
 }
 PROBABILITY = {"type": "number", "minimum": 0, "maximum": 1}
 TEXT = {"type": "string"}
+# text that ends up in an HTTP header or request line: a CR or LF there would inject a header, and
+# libcurl (pycurl) takes only ASCII there
+NO_CONTROL = {"pattern": "[^\\x20-\\x7e]"}
+HEADER_TEXT = {"type": "string", "not": NO_CONTROL}
+MAX_PLATE = 32
+PLATE = {"type": "string", "minLength": 1, "maxLength": MAX_PLATE}
+MIN_FPS = 0.01
+SPEED = {"type": "number", "minimum": 0.01, "maximum": 1_000_000}  # pixels/second
 
 
 def _obj(properties: dict, required: tuple = (), **extra) -> dict:
@@ -73,7 +81,7 @@ CAMERA = _obj(
             "maxItems": 2,
             "x-message": "must be [width, height] in pixels, e.g. [1920, 1080]",
         },
-        "fps": {"type": "number", "exclusiveMinimum": 0, "maximum": 120},
+        "fps": {"type": "number", "minimum": MIN_FPS, "maximum": 120},
         "image_folders": _obj(
             {"plate": {"type": "integer", "minimum": 0}, "vehicle": {"type": "integer", "minimum": 0}}
         ),
@@ -137,13 +145,13 @@ WAYPOINT = {
 }
 
 READ = _obj(
-    {"text": {"type": "string", "minLength": 1}, "confidence": PROBABILITY, "for": DURATION},
+    {"text": PLATE, "confidence": PROBABILITY, "for": DURATION},
     ("text",),
 )
 
 VEHICLE = _obj(
     {
-        "plate": {"type": "string", "minLength": 1},
+        "plate": PLATE,
         "country": {"type": "string", "pattern": "^[A-Z]{3}$", "x-message": "must be an ISO 3166-1 alpha-3 code such as CZE"},
         "region": TEXT,
         "region_code": TEXT,
@@ -165,7 +173,7 @@ VEHICLE = _obj(
         "at": DURATION,
         "path": {"type": "array", "items": WAYPOINT, "minItems": 1},
         "duration": DURATION,
-        "speed": {"type": "number", "exclusiveMinimum": 0},
+        "speed": SPEED,
         "hidden": {
             "type": "array",
             "items": {
@@ -196,10 +204,10 @@ TRAFFIC = _obj(
         "direction": _obj({"in": {"type": "number", "minimum": 0}, "out": {"type": "number", "minimum": 0}}),
         "speed": {
             "type": "array",
-            "items": {"type": "number", "exclusiveMinimum": 0},
+            "items": SPEED,
             "minItems": 2,
             "maxItems": 2,
-            "x-message": "must be [min, max] in pixels/second",
+            "x-message": "must be [min, max] in pixels/second (0.01 to 1000000)",
         },
         "countries": WEIGHTS,
         "misread": {
@@ -219,8 +227,8 @@ TRAFFIC = _obj(
 )
 
 LIST_ENTRY = {
-    "anyOf": [{"type": "string", "minLength": 1}, _obj({"plate": {"type": "string", "minLength": 1}, "description": TEXT, "date": TEXT}, ("plate",))],
-    "x-message": "must be a plate or {plate: TEXT, description: TEXT}",
+    "anyOf": [PLATE, _obj({"plate": PLATE, "description": TEXT, "date": TEXT}, ("plate",))],
+    "x-message": f"must be a plate (1 to {MAX_PLATE} characters) or {{plate: TEXT, description: TEXT}}",
 }
 LISTS = _obj(
     {
@@ -231,14 +239,16 @@ LISTS = _obj(
     }
 )
 
-AUTH = _obj({"type": {"enum": ["basic", "digest"]}, "user": TEXT, "password": TEXT}, ("type", "user", "password"))
-AUTH_HEADER = _obj({"name": {"type": "string", "pattern": "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"}, "value": TEXT}, ("value",))
+AUTH = _obj({"type": {"enum": ["basic", "digest"]}, "user": HEADER_TEXT, "password": HEADER_TEXT},
+            ("type", "user", "password"))
+AUTH_HEADER = _obj({"name": {"type": "string", "pattern": "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", "not": NO_CONTROL},
+                    "value": HEADER_TEXT}, ("value",))
 
 PROFILE = _obj(
     {
         "id": {"enum": [1, 2, 3]},
         "protocol": {"enum": list(V.PROTOCOLS)},
-        "url": TEXT,
+        "url": HEADER_TEXT,
         "events": {"type": "array", "items": {"enum": EVENT_TYPES}, "uniqueItems": True},
         "device_id": TEXT,
         "format": {"enum": list(V.HTTP_FORMATS)},
@@ -254,12 +264,12 @@ PROFILE = _obj(
         "framing": {"enum": list(V.FRAMINGS)},
         "connect_timeout": DURATION,
         "timeout": DURATION,
-        "user_agent": TEXT,
-        "json_filename": TEXT,
-        "image_filename": TEXT,
-        "boundary": {"type": ["string", "null"], "pattern": "^[0-9A-Za-z'()+_,./:=?-]{1,70}$",
+        "user_agent": HEADER_TEXT,
+        "json_filename": HEADER_TEXT,
+        "image_filename": HEADER_TEXT,
+        "boundary": {"type": ["string", "null"], "pattern": "^[0-9A-Za-z'()+_,./:=?-]{1,70}$", "not": NO_CONTROL,
                      "x-message": "must be 1 to 70 letters, digits or '()+_,-./:=? (RFC 2046)"},
-        "json_content_type": TEXT,
+        "json_content_type": HEADER_TEXT,
         "expect_threshold": {"type": "integer", "minimum": 0},
         "first_packet_counter": {"type": "integer", "minimum": 1},
         "retry_on": {
@@ -281,7 +291,7 @@ HEARTBEAT_FIELDS = [
 ]
 HEARTBEAT = _obj(
     {
-        "url": TEXT,
+        "url": HEADER_TEXT,
         "period": DURATION,
         "fields": {"type": "array", "items": {"enum": HEARTBEAT_FIELDS}, "uniqueItems": True},
         "firmware": TEXT,

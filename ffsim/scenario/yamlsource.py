@@ -21,6 +21,7 @@ import yaml
 Path = tuple  # of str keys and int indices
 
 MAX_NODES = 2_000_000  # alias bombs expand exponentially; stop well before memory does
+MAX_INT_DIGITS = 4300  # Python's int/str conversion limit (sys.get_int_max_str_digits)
 
 
 class _Loader(yaml.SafeLoader):
@@ -40,8 +41,12 @@ _CORE = [
     ),
     ("tag:yaml.org,2002:merge", r"^(?:<<)$", ["<"]),
 ]
+_SYNTAX = {}  # tag -> the text an explicitly tagged scalar (!!int 0x) must match
 for _tag, _pattern, _first in _CORE:
-    _Loader.add_implicit_resolver(_tag, re.compile(_pattern), _first)
+    _SYNTAX[_tag] = re.compile(_pattern)
+    _Loader.add_implicit_resolver(_tag, _SYNTAX[_tag], _first)
+_TAG_NAMES = {"tag:yaml.org,2002:int": "an integer", "tag:yaml.org,2002:float": "a number",
+              "tag:yaml.org,2002:bool": "true or false", "tag:yaml.org,2002:null": "null"}
 
 
 @dataclass
@@ -82,6 +87,9 @@ def _scalar(node: yaml.ScalarNode) -> object:
     tag, text = node.tag, node.value
     if tag == "tag:yaml.org,2002:str":
         return text
+    if tag in _TAG_NAMES and not _SYNTAX[tag].fullmatch(text):  # only an explicit tag gets here
+        # the text is not shown: it may be a password
+        raise YamlProblem(*_pos(node.start_mark), f"!!{tag.rsplit(':', 1)[-1]}: the text is not {_TAG_NAMES[tag]}")
     if tag == "tag:yaml.org,2002:null":
         return None
     if tag == "tag:yaml.org,2002:bool":
@@ -89,11 +97,18 @@ def _scalar(node: yaml.ScalarNode) -> object:
     if tag == "tag:yaml.org,2002:int":
         sign = -1 if text.startswith("-") else 1
         body = text.lstrip("+-")
+        if not body.startswith(("0o", "0x")) and len(body) > MAX_INT_DIGITS:
+            raise YamlProblem(*_pos(node.start_mark), f"an integer of {len(body)} digits is too long "
+                              f"(at most {MAX_INT_DIGITS} digits)")
         if body.startswith("0o"):
-            return int(body[2:], 8)
-        if body.startswith("0x"):
-            return int(body[2:], 16)
-        return sign * int(body)
+            value = int(body[2:], 8)
+        elif body.startswith("0x"):
+            value = int(body[2:], 16)
+        else:
+            return sign * int(body)
+        if value.bit_length() > MAX_INT_DIGITS * 3:  # 2**12900 has fewer than 4300 decimal digits
+            raise YamlProblem(*_pos(node.start_mark), f"an integer of more than {MAX_INT_DIGITS} digits is too long")
+        return value
     if tag == "tag:yaml.org,2002:float":
         lowered = text.lower()
         if lowered.endswith(".inf"):
