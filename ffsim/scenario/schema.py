@@ -41,7 +41,7 @@ PROBABILITY = {"type": "number", "minimum": 0, "maximum": 1}
 TEXT = {"type": "string"}
 # text that ends up in an HTTP header or request line: a CR or LF there would inject a header, and
 # libcurl (pycurl) takes only ASCII there
-NO_CONTROL = {"pattern": "[^\\x20-\\x7e]"}
+NO_CONTROL = {"type": "string", "pattern": "[^\\x20-\\x7e]"}  # what "not" refuses: text with a byte outside printable ASCII
 HEADER_TEXT = {"type": "string", "not": NO_CONTROL}
 MAX_PLATE = 32
 PLATE = {"type": "string", "minLength": 1, "maxLength": MAX_PLATE}
