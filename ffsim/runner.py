@@ -103,19 +103,28 @@ class Summary:
     profiles: dict  # "1".."3" or "heartbeat" -> counters and buffered
     fatal: str | None = None
     interrupted: bool = False
+    # events of the scenario never handed to a delivery, by profile name: the run stopped
+    # before them (fatal, Ctrl-C). Empty when all were handed over; None when unknown (an
+    # endless scenario stopped: the rest of it was not sent). With the counters, every
+    # event is one of: sent, rejected, dropped, buffered, not_sent.
+    not_sent: dict | None = dataclasses.field(default_factory=dict)
 
     COLUMNS = ("sent", "failed", "retried", "rejected", "dropped", "unconfirmed", "buffered")
 
     @property
+    def not_sent_total(self) -> int | None:
+        return None if self.not_sent is None else sum(self.not_sent.values())
+
+    @property
     def delivered_all(self) -> bool:
-        """Every event sent and read: nothing rejected, dropped, unconfirmed or left buffered."""
-        return self.fatal is None and not self.interrupted and all(
+        """Every event sent and read: nothing rejected, dropped, unconfirmed, left buffered or never sent."""
+        return self.fatal is None and not self.interrupted and self.not_sent_total == 0 and all(
             p["rejected"] == 0 and p["dropped"] == 0 and p["unconfirmed"] == 0 and p["buffered"] == 0
             for p in self.profiles.values())
 
     def as_json(self) -> str:
         return json.dumps({"profiles": self.profiles, "fatal": self.fatal, "interrupted": self.interrupted,
-                           "delivered_all": self.delivered_all})
+                           "not_sent": self.not_sent, "delivered_all": self.delivered_all})
 
     @classmethod
     def of(cls, deliveries: dict, fatal: str | None, interrupted: bool) -> Summary:
@@ -125,10 +134,24 @@ class Summary:
                            "unconfirmed": d.counters.unconfirmed, "buffered": len(d.pending())}
                     for name, d in deliveries.items()}, fatal, interrupted)
 
+    def not_sent_text(self) -> str | None:
+        """A line on what the run never handed over, or None when it handed over everything."""
+        if self.not_sent is None:
+            return "not sent: the rest of the scenario (it has no end)"
+        total = self.not_sent_total
+        if not total:
+            return None
+        by = ", ".join(f"{'heartbeat' if name == 'heartbeat' else 'profile ' + name}: {n}"
+                       for name, n in sorted(self.not_sent.items(), key=lambda kv: (kv[0] == "heartbeat", kv[0]))
+                       if n)
+        return f"not sent: {total} event(s) of the scenario, the run stopped before them ({by})"
+
     def table(self) -> str:
         lines = ["  profile  " + "  ".join(self.COLUMNS)]
         for name, c in sorted(self.profiles.items(), key=lambda kv: (kv[0] == "heartbeat", kv[0])):
             lines.append(f"{name:>9}  " + "  ".join(f"{c[k]:>{len(k)}}" for k in self.COLUMNS))
+        if (line := self.not_sent_text()) is not None:
+            lines.append(line)
         if self.fatal:
             lines.append(f"stopped: {self.fatal}")
         return "\n".join(lines)
@@ -150,6 +173,7 @@ class Runner:
             self.deliveries[pid] = Delivery(pid, transports[pid], p.buffer, p.buffer_size, report, backoff,
                                             p.retry_on)
         self.stop_event = threading.Event()
+        self.not_sent: dict | None = {}  # after run(): see Summary.not_sent
 
     def _fatal(self) -> str | None:
         for d in self.deliveries.values():
@@ -157,8 +181,37 @@ class Runner:
                 return f"profile {d.profile_id}: {d.fatal.detail}"
         return None
 
+    @staticmethod
+    def _name(pid: int) -> str:
+        return "heartbeat" if pid == HEARTBEAT_ID else str(pid)
+
+    def _endless(self, until_us: int | None) -> bool:
+        return until_us is None and any(f.until_us is None for f in self.scenario.traffic)
+
+    def _count_not_sent(self, until_us: int | None, handed: dict[int, int]) -> dict | None:
+        """How many events of each profile the run never handed over: the scenario's packets
+        (generated again: the camera is deterministic) minus those handed over."""
+        if self._endless(until_us):
+            return None
+        total = dict.fromkeys(self.deliveries, 0)
+        for packet in Camera(self.scenario, self.camera.start_us).packets_and_heartbeats(until_us):
+            total[HEARTBEAT_ID if isinstance(packet, HeartbeatPacket) else packet.profile] += 1
+        return {self._name(pid): max(0, n - handed[pid]) for pid, n in total.items()}
+
     def run(self, until_us: int | None = None, drain_s: float = 60.0) -> Summary:
+        """Hand the scenario's packets over in time, then wait up to drain_s for the buffers.
+
+        At speed max the producer waits for room in a full buffer (rather than drop), but
+        at most drain_s at a time: a buffer that has not moved for that long belongs to a
+        receiver that is down, and then, like the camera, it drops its oldest events for
+        the new ones until it delivers again. So a run ends at most drain_s after the end
+        of the scenario even when nobody receives.
+        """
         interrupted = False
+        produced_all = False
+        handed = dict.fromkeys(self.deliveries, 0)
+        patient = dict.fromkeys(self.deliveries, True)  # speed max: waiting for room, not dropping
+        sent_when_given_up = dict.fromkeys(self.deliveries, 0)
         try:
             wall0 = time.monotonic()
             for packet in self.camera.packets_and_heartbeats(until_us):
@@ -169,14 +222,25 @@ class Runner:
                     if delay > 0 and self.stop_event.wait(delay):
                         break
                 if isinstance(packet, HeartbeatPacket):
+                    pid = HEARTBEAT_ID
                     item = Item(Message(packet.json_bytes(), (), ""), {
                         "time": packet.epoch_ms, "profile": HEARTBEAT_ID, "state": "heartbeat", "carID": "-",
                         "plate": "-", "direction": "-"})
-                    self.deliveries[HEARTBEAT_ID].offer(item, wait=self.speed is None)
-                    continue
-                profile = self.profiles[packet.profile]
-                item = Item(message_of(packet, profile), label_of(packet))
-                self.deliveries[packet.profile].offer(item, wait=self.speed is None)
+                else:
+                    pid = packet.profile
+                    item = Item(message_of(packet, self.profiles[pid]), label_of(packet))
+                delivery = self.deliveries[pid]
+                if self.speed is None:
+                    if not patient[pid] and delivery.counters.sent > sent_when_given_up[pid]:
+                        patient[pid] = True  # it delivers again: wait for room again
+                    if not delivery.offer(item, wait=drain_s if patient[pid] else False) and patient[pid]:
+                        patient[pid] = False
+                        sent_when_given_up[pid] = delivery.counters.sent
+                else:
+                    delivery.offer(item)
+                handed[pid] += 1
+            else:
+                produced_all = True
             deadline = time.monotonic() + drain_s
             for d in self.deliveries.values():
                 d.drain(max(0.0, deadline - time.monotonic()))
@@ -185,8 +249,21 @@ class Runner:
         finally:
             for d in self.deliveries.values():
                 d.stop()
-        named = {("heartbeat" if pid == HEARTBEAT_ID else str(pid)): d for pid, d in self.deliveries.items()}
-        return Summary.of(named, self._fatal(), interrupted)
+        self.not_sent = {self._name(pid): 0 for pid in self.deliveries}
+        if not produced_all:
+            try:
+                self.not_sent = self._count_not_sent(until_us, handed)
+            except KeyboardInterrupt:  # a second Ctrl-C: unknown
+                interrupted = True
+        named = {self._name(pid): d for pid, d in self.deliveries.items()}
+        summary = Summary.of(named, self._fatal(), interrupted)
+        summary.not_sent = self.not_sent
+        return summary
+
+    def not_generated(self) -> int | None:
+        """After run(): how many events of the scenario were never handed over (0 when all were;
+        None when unknown: an endless scenario stopped)."""
+        return None if self.not_sent is None else sum(self.not_sent.values())
 
     def unsent(self) -> list[dict]:
         return [item.label for d in self.deliveries.values() for item in d.pending()]

@@ -316,3 +316,98 @@ def test_live_lines_read_in_the_cameras_time_zone():
     label = {"time": 1795507201250, "state": "new", "carID": 1, "plate": "5SX2207", "direction": "unknown"}
     LivePrinter(out, True, "Europe/Kyiv")(1, Item(Message(b"{}", (), "e.json"), label), Outcome(True, "200", status=200))
     assert out.getvalue().startswith("10:00:01.250  p1  new ")  # 08:00:01.250 UTC, +2 h in November
+
+
+# -- hardening (issue 8) ------------------------------------------------------------------
+def accounted(profile: dict, not_sent: int) -> int:
+    """Every event ends as exactly one of these."""
+    return profile["sent"] + profile["rejected"] + profile["dropped"] + profile["buffered"] + not_sent
+
+
+def test_an_answer_that_is_not_http_is_a_failed_delivery_retried(tmp_path):
+    """A receiver that answers "hello\\n" (no status line): libcurl reports an unsupported
+    protocol (HTTP/0.9); that is the receiver's doing, not the URL's: retried, not fatal."""
+    from .servers import NotHttpFirst
+
+    path = scenario_file(tmp_path, "- {id: 1, format: json, image: none}\n")
+    with NotHttpFirst(garbage=2) as rx:
+        summary, lines = run_in_process(path, rx.url)
+    assert summary.fatal is None, summary.fatal
+    assert summary.delivered_all
+    assert summary.profiles["1"]["sent"] == 4 and summary.profiles["1"]["failed"] == 2
+    assert rx.bodies == bodies(path)
+    assert any("not an HTTP answer" in line and "retrying" in line for line in lines), lines
+
+
+def test_a_fatal_stop_accounts_for_every_event(tmp_path):
+    """A certificate refused stops the run at its first event; the summary still accounts
+    for the twelve: buffered, dropped, or never handed over (not_sent)."""
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    path = scenario_file(tmp_path, "- {id: 1, buffer_size: 1, image: none}\n", base="parking-gate.yaml")
+    with WerkzeugReceiver(ssl_context=context) as rx:
+        summary, _ = run_in_process(path, rx.url)
+    assert summary.fatal and "certificate" in summary.fatal
+    assert not summary.delivered_all
+    not_sent = summary.not_sent["1"]
+    assert not_sent > 0 and accounted(summary.profiles["1"], not_sent) == len(expected(path)) == 12
+    assert "not sent: " in summary.table()
+    assert json.loads(summary.as_json())["not_sent"] == {"1": not_sent}
+
+
+def test_speed_max_ends_when_the_receiver_is_down_and_the_buffer_overflows(tmp_path):
+    """Nobody listens, 12 events, a buffer of 2: the producer waits for room at most --drain,
+    then drops the oldest like the camera; the run ends and counts the drops."""
+    path = scenario_file(tmp_path, "- {id: 1, buffer_size: 2, image: none}\n", base="parking-gate.yaml")
+    started = time.monotonic()
+    result = ffsim("run", str(path), "--http", "http://127.0.0.1:9/x", "--speed", "max", "--json", "--quiet",
+                   "--drain", "1s", timeout=60)
+    assert time.monotonic() - started < 30
+    assert result.returncode == 1
+    out = json.loads(result.stdout)
+    summary = out["profiles"]["1"]
+    assert summary["dropped"] == 12 - 2 and summary["buffered"] == 2 and summary["sent"] == 0
+    assert out["not_sent"] == {"1": 0}
+
+
+def test_speed_max_waits_for_a_slow_receiver_rather_than_drop(tmp_path):
+    """The bound on waiting is for a receiver that does not move: one that takes events,
+    slowly, loses none."""
+    path = scenario_file(tmp_path, "- {id: 1, buffer_size: 1, format: json, image: none}\n",
+                         base="parking-gate.yaml")
+
+    def slow(request):
+        time.sleep(0.05)  # the receiver's pace, not a wait in the test
+        return None
+
+    with WerkzeugReceiver(check=slow) as rx:
+        summary, _ = run_in_process(path, rx.url)
+    assert summary.delivered_all and summary.profiles["1"]["sent"] == 12 and len(rx.requests) == 12
+
+
+def test_ctrl_c_counts_the_events_never_handed_over(tmp_path):
+    """Interrupted after the first event: the rest of the scenario was never generated; the
+    JSON summary says how many, so that every event is accounted for."""
+    import signal
+
+    path = scenario_file(tmp_path, "- {id: 1, format: json, image: none}\n", base="parking-gate.yaml")
+    with WerkzeugReceiver() as rx:
+        proc = subprocess.Popen([sys.executable, "-m", "ffsim", "run", str(path), "--http", rx.url, "--speed", "1",
+                                 "--json", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while not rx.requests and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling for the condition: the first event arrived
+        assert rx.requests
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1, err
+    summary = json.loads(out)
+    assert summary["interrupted"] and not summary["delivered_all"]
+    not_sent = summary["not_sent"]["1"]
+    assert not_sent >= 12 - 3  # the second event goes 0.2 s after the first, the third 2 s later
+    assert accounted(summary["profiles"]["1"], not_sent) == 12

@@ -44,13 +44,18 @@ class Delivery:
             self.report(self.profile_id, item, outcome)
 
     # -- producer side -------------------------------------------------------------------
-    def offer(self, item: Item, wait: bool = False) -> None:
-        """Queue item. When full: wait for room (wait=True), or drop the oldest waiting event."""
+    def offer(self, item: Item, wait: bool | float = False) -> bool:
+        """Queue item. When full: wait for room (wait=True: as long as it takes; a number: at
+        most that many seconds), then drop the oldest waiting event if there is still none.
+        True when there was room, False when an event was dropped for it."""
         with self._cond:
-            if wait:
-                self._cond.wait_for(lambda: self.queue.has_room() or self._stopping or self.queue.fatal is not None)
+            if wait is not False and wait is not None:
+                self._cond.wait_for(lambda: self.queue.has_room() or self._stopping or self.queue.fatal is not None,
+                                    None if wait is True else max(0.0, wait))
+            room = self.queue.has_room()
             self._emit(self.queue.offer(item))
             self._cond.notify_all()
+            return room
 
     def pending(self) -> list[Item]:
         with self._cond:

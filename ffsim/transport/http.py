@@ -27,7 +27,13 @@ RETRYABLE = {
     pycurl.E_GOT_NOTHING: "empty reply",
     pycurl.E_SSL_CONNECT_ERROR: "TLS handshake failed",
     pycurl.E_PARTIAL_FILE: "reset",
+    # CURLE_WEIRD_SERVER_REPLY (8): an answer libcurl cannot read as HTTP
+    pycurl.E_FTP_WEIRD_SERVER_REPLY: "not an HTTP answer",
 }
+# Retrying cannot help. The URL's scheme is checked before the first send (an http(s) URL
+# is required), so E_UNSUPPORTED_PROTOCOL at send time is the receiver's doing: libcurl
+# returns it for an answer without a status line ("Received HTTP/0.9 when not allowed"),
+# and that is one failed delivery, retried like the others (see _failure).
 FATAL = {
     pycurl.E_URL_MALFORMAT: "malformed URL",
     pycurl.E_UNSUPPORTED_PROTOCOL: "unsupported URL scheme",
@@ -56,6 +62,7 @@ class HttpTransport:
     def __init__(self, profile: Profile, url: str):
         self.profile = profile
         self.url = url
+        self.scheme_ok = http_url_problem(url) is None  # an http(s) URL: libcurl supports its scheme
         self.curl = pycurl.Curl()
         c = self.curl
         c.setopt(pycurl.URL, url)
@@ -120,11 +127,18 @@ class HttpTransport:
             c.perform()
         except pycurl.error as exc:
             code, text = exc.args[0], exc.args[1] if len(exc.args) > 1 else ""
-            if code in FATAL:
-                return Outcome(False, f"{FATAL[code]} ({shown_url(self.url)}): {text}", fatal=True)
-            return Outcome(False, RETRYABLE.get(code, f"curl error {code}: {text}"))
+            return self._failure(code, text)
         status = c.getinfo(pycurl.RESPONSE_CODE)
         return Outcome(200 <= status < 300, str(status), status=status)
+
+    def _failure(self, code: int, text: str) -> Outcome:
+        if code == pycurl.E_UNSUPPORTED_PROTOCOL and self.scheme_ok and not text.startswith("Protocol"):
+            # the URL is http(s) and libcurl has it ("Protocol "https" not supported" when
+            # built without TLS): what it did not support is the receiver's answer
+            return Outcome(False, f"not an HTTP answer: {text}" if text else "not an HTTP answer")
+        if code in FATAL:
+            return Outcome(False, f"{FATAL[code]} ({shown_url(self.url)}): {text}", fatal=True)
+        return Outcome(False, RETRYABLE.get(code, f"curl error {code}: {text}"))
 
     def close(self) -> None:
         self.curl.close()
