@@ -35,8 +35,16 @@ def _instant(value: str) -> str:
     return value
 
 
+def _bind(value: str) -> str:
+    from .receiver.server import parse_bind
+
+    parse_bind(value)
+    return value
+
+
 DURATION = _Parsed("DURATION", parse_duration)
 INSTANT = _Parsed("ISO-TIME", _instant)
+BIND = _Parsed("HOST:PORT", _bind)
 
 
 def _load_or_exit(path: str) -> Scenario:
@@ -269,26 +277,60 @@ def replay(source, http_url, tcp_target, speed, now, renumber, device_id, fmt, d
     sys.exit(0 if summary.delivered_all else 1)
 
 
+def _demo_folder(base: str) -> str:
+    """A new folder under base for one demo's capture, named by the time (-2, -3 ... on a clash)."""
+    from pathlib import Path
+
+    base = Path(base)
+    base.mkdir(mode=0o700, parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(1, 1000):
+        folder = base / (stamp if n == 1 else f"{stamp}-{n}")
+        try:
+            folder.mkdir(mode=0o700)
+            return str(folder)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{base} holds too many demo folders named {stamp}")
+
+
 @main.command()
 @click.option("--speed", type=_Speed(), default="2", show_default=True, help="1 = real time, max = at once.")
-@click.option("--out", type=click.Path(file_okay=False), default="ffsim-demo", show_default=True,
-              help="Where the built-in receiver stores packets and images.")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Where the built-in receiver stores packets and images: a new or empty folder "
+                   "(default: a new folder per demo in ffsim-demo/, named by the date and time).")
 def demo(speed, out) -> None:
     """A minute at a car-park entrance, sent over HTTP and TCP to the built-in receiver (about 30 s)."""
     from pathlib import Path
 
     from .receiver.live import findings_text, summary_text
-    from .receiver.server import Receiver
+    from .receiver.server import Receiver, StorageError, holds_capture
     from .runner import LivePrinter, Runner, fill_targets
 
     scenario = _load_or_exit(str(Path(__file__).with_name("demo.yaml")))
-    folder = Path(out)
-    for name in ("packets.jsonl", "capture.jsonl"):  # the previous demo's output, not anything else
-        (folder / name).unlink(missing_ok=True)
-    for image in (folder / "images").glob("[0-9][0-9][0-9][0-9][0-9][0-9]_*"):
-        image.unlink()
+    try:
+        if out is None:
+            out = _demo_folder("ffsim-demo")
+        elif holds_capture(Path(out)):
+            raise FileExistsError
+    except FileExistsError:
+        click.echo(f"ffsim: error: {out} already holds a capture (an earlier demo's?); give another --out, "
+                   "or delete it yourself first", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        click.echo(f"ffsim: error: cannot store in {out}: {exc.strerror or exc}", err=True)
+        sys.exit(1)
     receiver = Receiver(http="127.0.0.1:0", tcp="127.0.0.1:0", out=out, speed=speed,
-                        lost_timeout_s=scenario.recognition.lost_timeout_us / 1e6).start()
+                        lost_timeout_s=scenario.recognition.lost_timeout_us / 1e6)
+    try:
+        receiver.start()
+    except FileExistsError:  # written to since the check above
+        click.echo(f"ffsim: error: {out} already holds a capture; give another --out, or delete it yourself first",
+                   err=True)
+        sys.exit(1)
+    except StorageError as exc:
+        click.echo(f"ffsim: error: {exc}", err=True)
+        sys.exit(1)
     scenario = fill_targets(scenario, receiver.http_url + "listener.php", receiver.tcp_address)
     click.echo(f"ffsim demo: 5 vehicles at a car-park entrance, {scenario.profiles[0].url} (HTTP multipart) and "
                f"{receiver.tcp_address} (TCP), at speed {'max' if speed is None else f'{speed:g}'}")
@@ -304,17 +346,19 @@ def demo(speed, out) -> None:
 
 
 @main.command()
-@click.option("--http", "http_bind", metavar="HOST:PORT", help="Listen for HTTP here (default 127.0.0.1:8080 "
-              "when neither --http nor --tcp is given).")
-@click.option("--tcp", "tcp_bind", metavar="HOST:PORT", help="Listen for JSON over TCP here.")
+@click.option("--http", "http_bind", type=BIND, metavar="HOST:PORT",
+              help="Listen for HTTP here (default 127.0.0.1:8080 when neither --http nor --tcp is given).")
+@click.option("--tcp", "tcp_bind", type=BIND, metavar="HOST:PORT", help="Listen for JSON over TCP here.")
 @click.option("--out", type=click.Path(file_okay=False), help="Store packets, images and a raw capture here.")
-@click.option("--respond", type=int, default=200, show_default=True, help="HTTP status to answer.")
+@click.option("--respond", type=click.IntRange(200, 599), default=200, show_default=True,
+              help="HTTP status to answer (200-599).")
 @click.option("--delay", "delay_us", type=DURATION, default="0s", help="Wait this long before answering.")
 @click.option("--fail-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of requests answered 503.")
 @click.option("--basic", metavar="USER:PASSWORD", help="Require HTTP Basic auth.")
 @click.option("--auth-header", metavar="NAME:VALUE", help="Require this header.")
-@click.option("--tls-cert", type=click.Path(dir_okay=False), help="Serve HTTPS with this certificate (PEM).")
-@click.option("--tls-key", type=click.Path(dir_okay=False), help="The certificate's key (PEM).")
+@click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True),
+              help="Serve HTTPS with this certificate (PEM); needs --tls-key.")
+@click.option("--tls-key", type=click.Path(dir_okay=False, exists=True), help="The certificate's key (PEM).")
 @click.option("--lost-timeout", "lost_us", type=DURATION, default="5s", show_default=True,
               help="The senders' lost timeout, for the Lost timing check (judged in each sender's own "
                    "time: its clock rate is inferred from payload times against arrival times).")
@@ -328,38 +372,51 @@ def receive(http_bind, tcp_bind, out, respond, delay_us, fail_rate, basic, auth_
     import threading
 
     from .receiver.live import LiveView, summary_text
-    from .receiver.server import Receiver
+    from .receiver.server import Receiver, StorageError
 
     for option, value in (("--basic", basic), ("--auth-header", auth_header)):
         if value is not None and ":" not in value:
             raise click.BadParameter("expected two parts separated by a colon", param_hint=option)
+    if bool(tls_cert) != bool(tls_key):
+        given, missing = ("--tls-cert", "--tls-key") if tls_cert else ("--tls-key", "--tls-cert")
+        raise click.UsageError(f"{given} needs {missing}: HTTPS wants the certificate and its key")
     if not http_bind and not tcp_bind:
         http_bind = "127.0.0.1:8080"
     context = None
     if tls_cert:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(tls_cert, tls_key)
+        try:
+            context.load_cert_chain(tls_cert, tls_key)
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: not PEM, or a key of another certificate
+            click.echo(f"ffsim: error: TLS: cannot use {tls_cert} with the key {tls_key}: "
+                       f"{getattr(exc, 'reason', None) or getattr(exc, 'strerror', None) or exc}", err=True)
+            sys.exit(1)
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
     receiver = Receiver(http_bind, tcp_bind, out, respond, delay_us / 1e6, fail_rate,
                         basic=tuple(basic.split(":", 1)) if basic else None,
                         auth_header=tuple(auth_header.split(":", 1)) if auth_header else None,
                         ssl_context=context, lost_timeout_s=lost_us / 1e6, on_record=LiveView(quiet=quiet))
-    try:
-        receiver.start()
-    except FileExistsError as exc:
-        click.echo(f"ffsim: error: {exc}", err=True)
-        sys.exit(1)
-    except OSError as exc:
-        click.echo(f"ffsim: error: cannot listen: {exc.strerror or exc}", err=True)
-        sys.exit(1)
-    where = ", ".join(x for x in (receiver.http_url and f"HTTP {receiver.http_url}",
-                                  receiver.tcp_address and f"TCP {receiver.tcp_address}") if x)
-    click.echo(f"listening: {where}" + (f"; storing in {out}" if out else ""), err=True)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    try:
-        done.wait()
+    try:  # Ctrl-C (or SIGTERM) stops it at any moment from here on, without a traceback
+        try:
+            receiver.start()
+        except (FileExistsError, StorageError) as exc:
+            click.echo(f"ffsim: error: {exc}", err=True)
+            sys.exit(1)
+        except (OSError, ValueError) as exc:  # address in use or not ours, a host name that does not resolve
+            click.echo(f"ffsim: error: cannot listen: {getattr(exc, 'strerror', None) or exc}", err=True)
+            sys.exit(1)
+        where = ", ".join(x for x in (receiver.http_url and f"HTTP {receiver.http_url}",
+                                      receiver.tcp_address and f"TCP {receiver.tcp_address}") if x)
+        click.echo(f"listening: {where}" + (f"; storing in {out}" if out else ""), err=True)
+        threading.Event().wait()
     except KeyboardInterrupt:
         pass
+    for number in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C does not cut the summary short
+        signal.signal(number, signal.SIG_IGN)
     receiver.stop()
     summary = receiver.summary()
     click.echo(json.dumps(summary) if as_json else summary_text(summary))

@@ -3,19 +3,19 @@ under it, a summary at the end."""
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
 from collections import Counter
 
+from ..terminal import printable
 from .server import Record, counted_camera, counted_state
 
 RED, YELLOW, RESET = "\033[31m", "\033[33m", "\033[0m"
 
-
-def _printable(text: str) -> str:
-    """Text any terminal takes: a lone surrogate a sender wrote becomes its escape, never an error."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+# what senders write (plates, device ids, key names, findings quoting them) is shown through
+# printable(): a control character becomes its escape, so no sender drives the operator's terminal
 
 
 class LiveView:
@@ -35,25 +35,30 @@ class LiveView:
         if self.quiet:
             return
         p = record.payload if isinstance(record.payload, dict) else {}
+        def shown(key: str, default: str = "-") -> str:  # any JSON value a sender wrote, as text that lines up
+            value = p.get(key, default)
+            return value if isinstance(value, str) else json.dumps(value)[:80]
+
         stamp = time.strftime("%H:%M:%S", time.localtime(record.arrival))
-        line = (f"{stamp}  {record.protocol:<4}  {p.get('sensorProviderID', '?'):<10}  p{p.get('profileID', '?')}  "
-                f"{p.get('carState', '-'):<8}  car {p.get('carID', '-'):<6}  {p.get('plateUTF8', p.get('plateText', '-')):<10}  "
-                f"{p.get('carMoveDirection', '-'):<7}  #{p.get('packetCounter', '-')}")
+        plate = shown("plateUTF8") if "plateUTF8" in p else shown("plateText")
+        line = (f"{stamp}  {record.protocol:<4}  {shown('sensorProviderID', '?'):<10}  p{shown('profileID', '?')}  "
+                f"{shown('carState'):<8}  car {shown('carID'):<6}  {plate:<10}  "
+                f"{shown('carMoveDirection'):<7}  #{shown('packetCounter')}")
         with self.lock:
             self.states[counted_state(p.get("carState", "other"))] += 1
             self.cameras[counted_camera(p.get("sensorProviderID", "?"), self.cameras)] += 1
             self.violations += len(record.violations)
             self.notices += len(record.notices)
-            print(_printable(line), file=self.stream)
+            print(printable(line), file=self.stream)
             for mark, colour, findings in (("!", RED, record.violations), ("~", YELLOW, record.notices)):
                 for finding in findings:
                     text = f"    {mark} {finding}"
-                    text = _printable(text)
+                    text = printable(text)
                     print(f"{colour}{text}{RESET}" if self.colour else text, file=self.stream)
             if sum(self.states.values()) % self.EVERY == 0:
                 counts = ", ".join(f"{k} {v}" for k, v in sorted(self.states.items()))
                 cameras = ", ".join(f"{k} {v}" for k, v in sorted(self.cameras.items())[:20])
-                print(f"  -- {counts} | {cameras} | violations {self.violations} | notices {self.notices}",
+                print(printable(f"  -- {counts} | {cameras} | violations {self.violations} | notices {self.notices}"),
                       file=self.stream)
             self.stream.flush()
 
@@ -89,7 +94,7 @@ def summary_text(summary: dict) -> str:
     forgotten = {k: v for k, v in (summary.get("forgotten") or {}).items() if v}
     if forgotten:
         lines.append("forgotten to bound memory: " + ", ".join(f"{k} {v}" for k, v in sorted(forgotten.items())))
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
 
 
 def findings_text(violations: list[str], notices: list[str], limit: int = 20) -> str:
@@ -99,4 +104,4 @@ def findings_text(violations: list[str], notices: list[str], limit: int = 20) ->
         lines += [f"  {mark} {text}" for text in found[:limit]]
         if len(found) > limit:
             lines.append(f"  {mark} ... and {len(found) - limit} more")
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)

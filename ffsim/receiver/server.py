@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import codecs
+import errno
 import io
 import json
 import os
@@ -116,6 +117,17 @@ class Record:
         return text
 
 
+def holds_capture(folder: Path) -> bool:
+    """Whether folder holds a receiver's capture (whose files a new one would add to or overwrite)."""
+    images = folder / "images"
+    return ((folder / "packets.jsonl").exists() or (folder / "capture.jsonl").exists()
+            or (images.is_dir() and any(images.iterdir())))
+
+
+class StorageError(OSError):
+    """The --out folder cannot be made or written (its message names it)."""
+
+
 class Receiver:
     def __init__(self, http: str | None = "127.0.0.1:0", tcp: str | None = None, out: str | Path | None = None,
                  respond: int = 200, delay_s: float = 0.0, fail_rate: float = 0.0, seed: int = 0,
@@ -154,6 +166,7 @@ class Receiver:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
+        self._stopping: asyncio.Event | None = None
         self._error: BaseException | None = None
         self._t0 = time.monotonic()
         self._seq = 0
@@ -162,11 +175,17 @@ class Receiver:
     # -- life ------------------------------------------------------------------------------
     def start(self) -> Receiver:
         if self.out is not None:
-            if (self.out / "packets.jsonl").exists() or (self.out / "capture.jsonl").exists():
+            if holds_capture(self.out):
                 raise FileExistsError(f"{self.out} already holds a capture; choose another folder")
-            # owner-only: what cameras send (plates, pictures, the raw requests) is personal data
-            self.out.mkdir(mode=0o700, parents=True, exist_ok=True)
-            (self.out / "images").mkdir(mode=0o700, exist_ok=True)
+            try:
+                # owner-only: what cameras send (plates, pictures, the raw requests) is personal data
+                self.out.mkdir(mode=0o700, parents=True, exist_ok=True)
+                (self.out / "images").mkdir(mode=0o700, exist_ok=True)
+                for folder in (self.out, self.out / "images"):
+                    if not os.access(folder, os.W_OK | os.X_OK):
+                        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(folder))
+            except OSError as exc:
+                raise StorageError(f"cannot store in {self.out}: {exc.strerror or exc}") from exc
         self._thread = threading.Thread(target=self._serve, name="ffsim-receiver", daemon=True)
         self._thread.start()
         self._started.wait(10)
@@ -175,7 +194,9 @@ class Receiver:
         return self
 
     def stop(self) -> None:
-        if self._loop is not None and self._stopping is not None:
+        if self._thread is not None:
+            self._started.wait(10)  # stopped while starting (Ctrl-C at once): once it listens
+        if self._loop is not None and self._stopping is not None and self._error is None:
             self._loop.call_soon_threadsafe(self._stopping.set)
         if self._thread is not None:
             self._thread.join(10)
@@ -202,7 +223,7 @@ class Receiver:
         runner = None
         tcp_server = None
         if self.http_bind:
-            host, port = _split(self.http_bind)
+            host, port = parse_bind(self.http_bind)
             app = web.Application(client_max_size=self.max_body)
             app.router.add_route("*", "/{tail:.*}", self._http)
             runner = web.AppRunner(app, access_log=None)
@@ -213,7 +234,7 @@ class Receiver:
             scheme = "https" if self.ssl_context else "http"
             self.http_url = f"{scheme}://{bound[0]}:{bound[1]}/"
         if self.tcp_bind:
-            host, port = _split(self.tcp_bind)
+            host, port = parse_bind(self.tcp_bind)
             tcp_server = await asyncio.start_server(self._tcp, host, port, limit=self.max_body)
             bound = tcp_server.sockets[0].getsockname()
             self.tcp_address = f"{bound[0]}:{bound[1]}"
@@ -446,6 +467,11 @@ class Receiver:
             self._record(Record(time.time(), peer, "tcp", "", [], None, [f"tcp: {exc}; connection closed"]))
         except ConnectionError:
             pass
+        except asyncio.CancelledError:  # the receiver stops: what was under way is recorded, not raised
+            rest = buffer.strip()
+            if rest:
+                self._record(Record(time.time(), peer, "tcp", "", [], None,
+                                    [f"tcp: the receiver stopped inside a JSON document ({len(rest)} characters)"]))
         finally:
             writer.close()
 
@@ -517,6 +543,14 @@ def _incomplete(buffer: str, exc: json.JSONDecodeError) -> bool:
             or _PARTIAL_NUMBER.fullmatch(tail) is not None)
 
 
-def _split(bind: str) -> tuple[str, int]:
-    host, _, port = bind.rpartition(":")
+def parse_bind(bind: str) -> tuple[str, int]:
+    """HOST:PORT (HOST may be empty for 127.0.0.1, or an IPv6 address in brackets) as (host, port);
+    ValueError in words for anything else."""
+    host, colon, port = bind.rpartition(":")
+    if not colon:
+        raise ValueError(f"expected HOST:PORT, got {bind!r}")
+    if not port.isascii() or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"the port must be a number from 0 to 65535, got {port!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
     return host or "127.0.0.1", int(port)
