@@ -222,7 +222,9 @@ def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, 
             click.echo(findings_text(embedded.violations, embedded.notices), err=as_json)
     if summary.interrupted:
         unsent = runner.unsent()
-        click.echo(f"interrupted: {len(unsent)} event(s) not delivered", err=True)
+        never = summary.not_sent_total  # never handed over: the run stopped before them
+        rest = "the rest of the scenario" if never is None else f"{never} more"
+        click.echo(f"interrupted: {len(unsent)} event(s) not delivered (buffered); {rest} never sent", err=True)
         for label in unsent:
             click.echo(f"  unsent: profile {label['profile']} {label['state']} car {label['carID']} "
                        f"{label['plate']}", err=True)

@@ -195,7 +195,8 @@ def replay(entries: list[Entry], http_url: str | None, tcp_target: str | None, s
                 label = {"time": int((entry.t_s or 0) * 1000), "profile": entry.kind, "state": "raw", "carID": "-",
                          "plate": f"{len(entry.data)} bytes", "direction": "-"}
                 message = Message(entry.data, (), entry.peer)
-            deliveries[entry.kind].offer(Item(message, label), wait=speed is None)
+            # as fast as the receiver takes it, but a receiver that is down cannot hold the replay forever
+            deliveries[entry.kind].offer(Item(message, label), wait=drain_s if speed is None else False)
         deadline = time.monotonic() + drain_s
         for d in deliveries.values():
             d.drain(max(0.0, deadline - time.monotonic()))

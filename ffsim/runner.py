@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from .protocol import Camera, HeartbeatPacket, Packet
 from .scenario.model import Heartbeat, Profile, Scenario
+from .terminal import printable
 from .units import camera_zone
 from .transport import Message, Outcome, TargetError
 from .transport.delivery import Delivery, Item
@@ -95,7 +96,7 @@ class LivePrinter:
         line = (f"{clock}  p{profile_id}  {label['state']:<8}  car {label['carID']:<6}  {label['plate']:<10}  "
                 f"{label['direction']:<7}  {outcome.detail}")
         with self.lock:
-            print(line, file=self.stream, flush=True)
+            print(printable(line), file=self.stream, flush=True)  # plates come from payloads: no escapes
 
 
 @dataclass
