@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.test_validate import GOOD, ffsim, validate
+from .test_validate import GOOD, validate
 
 PROFILE = "profiles: [{id: 1, %s}]\nvehicles:"
 HEARTBEAT = "heartbeat: {%s}\nvehicles:"
