@@ -36,6 +36,15 @@ def wait_for_port(port: int, host: str = "127.0.0.1", seconds: float = 5.0) -> N
     raise TimeoutError(f"nothing listens on {host}:{port}")
 
 
+def wait_for(condition, seconds: float = 20.0, what: str = "condition not met") -> None:
+    """Poll condition() until it holds; fail after seconds (a wait on a condition, not a sleep)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        time.sleep(0.01)
+
+
 @dataclass
 class Received:
     headers: list[tuple[str, str]]

@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -19,16 +18,10 @@ from ffsim.receiver.live import LiveView, findings_text, summary_text
 from ffsim.receiver.server import Receiver, Record
 from ffsim.terminal import printable
 
+from .servers import wait_for
+
 FFSIM = [sys.executable, "-m", "ffsim"]
 CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")  # every control character but the newline
-
-
-def wait_until(condition, seconds=20.0, what="condition"):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(what)
-        time.sleep(0.02)
 
 
 def receive(*args, cwd=None):
@@ -118,7 +111,7 @@ def test_ctrl_c_with_a_tcp_client_connected_records_its_partial_document(tmp_pat
         assert found, line
         client = socket.create_connection((found.group(1), int(found.group(2))), timeout=10)
         client.sendall(b'{"carState": "new", "plateText": "AB')
-        wait_until(lambda: (out / "capture.jsonl").exists() and (out / "capture.jsonl").stat().st_size > 0,
+        wait_for(lambda: (out / "capture.jsonl").exists() and (out / "capture.jsonl").stat().st_size > 0,
                    what="the chunk to be captured")
     finally:
         process.send_signal(signal.SIGINT)
@@ -139,7 +132,7 @@ def test_stopping_the_receiver_records_each_connections_partial_document(tmp_pat
         clients = [socket.create_connection((host, int(port)), timeout=10) for _ in range(2)]
         clients[0].sendall(b'{"carState": "new"}\n{"carID": ')
         clients[1].sendall(b"[1, 2")
-        wait_until(lambda: len((tmp_path / "capture.jsonl").read_text().splitlines()) == 2
+        wait_for(lambda: len((tmp_path / "capture.jsonl").read_text().splitlines()) == 2
                    if (tmp_path / "capture.jsonl").exists() else False, what="both chunks captured")
     for client in clients:
         client.close()
@@ -214,7 +207,7 @@ def test_what_senders_write_cannot_drive_the_terminal(tmp_path):
         host, port = rx.tcp_address.rsplit(":", 1)
         with socket.create_connection((host, int(port)), timeout=10) as client:
             client.sendall(body + b"\n" + json.dumps({"ALPV": {"device_ID": HOSTILE}, HOSTILE: 1}).encode())
-        wait_until(lambda: rx.packets == 3, what="three packets")
+        wait_for(lambda: rx.packets == 3, what="three packets")
     shown = [stream.getvalue(), summary_text(rx.summary()), findings_text(rx.violations, rx.notices)]
     for text in shown:
         assert not CONTROL.search(text), repr(text)
@@ -251,7 +244,7 @@ def test_a_live_line_takes_any_json_value_a_sender_writes(tmp_path):
         host, port = rx.tcp_address.rsplit(":", 1)
         with socket.create_connection((host, int(port)), timeout=10) as client:
             client.sendall(json.dumps(odd).encode() + b"\n" + json.dumps({**odd, "carID": "2"}).encode())
-        wait_until(lambda: rx.packets == 2, what="two packets")
+        wait_for(lambda: rx.packets == 2, what="two packets")
     lines = stream.getvalue().splitlines()
     assert sum(1 for line in lines if '["new"]' in line and "[1, 2]" in line) == 2, lines
     assert not CONTROL.search(stream.getvalue())

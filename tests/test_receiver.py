@@ -20,7 +20,7 @@ from ffsim.receiver.server import Receiver, safe_name
 from ffsim.scenario import load_scenario
 
 from .field_payloads import T0, image_array_entry, jpeg, passage, payload, wire
-from .servers import free_port, wait_for_port
+from .servers import free_port, wait_for, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -403,13 +403,6 @@ def multipart(p, images=()):
         body += (b"--B\r\nContent-Disposition: form-data; name=\"image\"; filename=\"i%d.jpg\"\r\n" % index
                  + b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + data + b"\r\n")
     return body + b"--B--\r\n"
-
-
-def wait_for(condition, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met"
-        time.sleep(0.01)
 
 
 SHAPES = ("2019", "2021-lpv", "2021-cammra", "2024-lpv", "2024-cammra", "documented")
