@@ -159,10 +159,16 @@ class RawRecorder(LoopbackServer):
                     if not chunk:
                         return
                     rest += chunk
-                self.requests.append({"request_line": lines[0], "headers": headers, "head": head,
-                                      "body": rest[:length], "body_after_s": time.monotonic() - started})
                 buf = rest[length:]
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                if not self.answer(conn, {"request_line": lines[0], "headers": headers, "head": head,
+                                          "body": rest[:length], "body_after_s": time.monotonic() - started}):
+                    return
+
+    def answer(self, conn: socket.socket, request: dict) -> bool:
+        """Record the request and answer 200; False closes the connection."""
+        self.requests.append(request)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        return True
 
 class TcpListener(LoopbackServer):
     """Records what each TCP connection carries, read to its end."""
@@ -231,42 +237,23 @@ class OneReadTcpReceiver(LoopbackServer):
             conn.close()
 
 
-class NotHttpFirst(LoopbackServer):
+class NotHttpFirst(RawRecorder):
     """Answers the first ``garbage`` requests with ``answer`` (no status line: libcurl says
     "Received HTTP/0.9 when not allowed") and closes; then answers each request 200."""
 
     def __init__(self, garbage: int = 1, answer: bytes = b"hello\n"):
         super().__init__()
-        self.garbage, self.answer = garbage, answer
+        self.garbage, self.garbage_answer = garbage, answer
         self.answered = 0  # requests answered with garbage
-        self.bodies: list[bytes] = []  # requests answered 200
 
-    def handle(self, conn):
-        threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
+    @property
+    def bodies(self) -> list[bytes]:
+        """The bodies of the requests answered 200."""
+        return [r["body"] for r in self.requests]
 
-    def _connection(self, conn: socket.socket):
-        buf = b""
-        with conn:
-            while True:
-                while b"\r\n\r\n" not in buf:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    buf += chunk
-                head, _, rest = buf.partition(b"\r\n\r\n")
-                headers = dict(line.split(": ", 1) for line in head.decode("latin-1").split("\r\n")[1:])
-                length = int({k.lower(): v for k, v in headers.items()}.get("content-length", "0"))
-                if any(k.lower() == "expect" and v for k, v in headers.items()):
-                    conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-                while len(rest) < length:
-                    chunk = conn.recv(1 << 20)
-                    if not chunk:
-                        return
-                    rest += chunk
-                buf = rest[length:]
-                if self.answered < self.garbage:
-                    self.answered += 1
-                    conn.sendall(self.answer)
-                    return
-                self.bodies.append(rest[:length])
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    def answer(self, conn: socket.socket, request: dict) -> bool:
+        if self.answered < self.garbage:
+            self.answered += 1
+            conn.sendall(self.garbage_answer)
+            return False
+        return super().answer(conn, request)
