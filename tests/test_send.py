@@ -8,6 +8,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import pycurl
 import pytest
 
 from werkzeug.wrappers import Response
@@ -411,3 +412,17 @@ def test_ctrl_c_counts_the_events_never_handed_over(tmp_path):
     not_sent = summary["not_sent"]["1"]
     assert not_sent >= 12 - 3  # the second event goes 0.2 s after the first, the third 2 s later
     assert accounted(summary["profiles"]["1"], not_sent) == 12
+
+
+def test_a_name_that_stops_resolving_mid_run_is_a_failed_attempt_not_the_end():
+    """The target resolved before the first send; a later DNS failure is retried from the buffer."""
+    from ffsim.scenario.model import Profile
+    from ffsim.transport.http import HttpTransport
+
+    transport = HttpTransport(Profile(id=1), "http://localhost:9/")
+    try:
+        outcome = transport._failure(pycurl.E_COULDNT_RESOLVE_HOST, "Could not resolve host: localhost")
+        assert not outcome.ok and not outcome.fatal and outcome.detail == "host name did not resolve"
+        assert transport._failure(pycurl.E_URL_MALFORMAT, "bad").fatal
+    finally:
+        transport.close()

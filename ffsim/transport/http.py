@@ -29,6 +29,9 @@ RETRYABLE = {
     pycurl.E_PARTIAL_FILE: "reset",
     # CURLE_WEIRD_SERVER_REPLY (8): an answer libcurl cannot read as HTTP
     pycurl.E_FTP_WEIRD_SERVER_REPLY: "not an HTTP answer",
+    # the host name resolved before the first send (check_http_target): a failure later is
+    # the name service's hiccup, which a camera rides out with its buffer
+    pycurl.E_COULDNT_RESOLVE_HOST: "host name did not resolve",
 }
 # Retrying cannot help. The URL's scheme is checked before the first send (an http(s) URL
 # is required), so E_UNSUPPORTED_PROTOCOL at send time is the receiver's doing: libcurl
@@ -37,7 +40,6 @@ RETRYABLE = {
 FATAL = {
     pycurl.E_URL_MALFORMAT: "malformed URL",
     pycurl.E_UNSUPPORTED_PROTOCOL: "unsupported URL scheme",
-    pycurl.E_COULDNT_RESOLVE_HOST: "host name does not resolve",
     pycurl.E_PEER_FAILED_VERIFICATION: "the receiver's certificate failed verification",
     pycurl.E_SSL_CACERT_BADFILE: "cannot read the CA file",
 }
