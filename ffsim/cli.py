@@ -364,10 +364,15 @@ def demo(speed, out) -> None:
 @click.option("--lost-timeout", "lost_us", type=DURATION, default="5s", show_default=True,
               help="The senders' lost timeout, for the Lost timing check (judged in each sender's own "
                    "time: its clock rate is inferred from payload times against arrival times).")
+@click.option("--capture-secrets", is_flag=True,
+              help="Keep credentials (Authorization, X-Auth-Key, the --auth-header) in clear in capture.jsonl, "
+                   "for a byte-exact replay; by default their values are stored as ***.")
+@click.option("--max-connections", type=click.IntRange(1, 100_000), default=256, show_default=True,
+              help="TCP connections open at once, and HTTP bodies being read at once; more wait their turn.")
 @click.option("-q", "--quiet", is_flag=True, help="No line per packet.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON at exit.")
 def receive(http_bind, tcp_bind, out, respond, delay_us, fail_rate, basic, auth_header, tls_cert, tls_key,
-            lost_us, quiet, as_json) -> None:
+            lost_us, capture_secrets, max_connections, quiet, as_json) -> None:
     """Receive, validate and store FF-Events until Ctrl-C (from ffsim or a real camera)."""
     import signal
     import ssl
@@ -401,7 +406,8 @@ def receive(http_bind, tcp_bind, out, respond, delay_us, fail_rate, basic, auth_
     receiver = Receiver(http_bind, tcp_bind, out, respond, delay_us / 1e6, fail_rate,
                         basic=tuple(basic.split(":", 1)) if basic else None,
                         auth_header=tuple(auth_header.split(":", 1)) if auth_header else None,
-                        ssl_context=context, lost_timeout_s=lost_us / 1e6, on_record=LiveView(quiet=quiet))
+                        ssl_context=context, lost_timeout_s=lost_us / 1e6, on_record=LiveView(quiet=quiet),
+                        max_connections=max_connections, capture_secrets=capture_secrets)
     try:  # Ctrl-C (or SIGTERM) stops it at any moment from here on, without a traceback
         try:
             receiver.start()

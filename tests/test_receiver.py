@@ -72,8 +72,9 @@ def test_hostile_http_input_gets_an_error_and_a_violation_never_a_crash(tmp_path
         truncated = b"--XyZ\r\nContent-Disposition: form-data; name=\"event\"; filename=\"e.json\"\r\n\r\n{\"a\""
         assert post(url, truncated, "multipart/form-data; boundary=XyZ") == 400
         assert post(url, b"hello", "text/plain") == 415
-        assert post(url, b"[" * 100_000 + b"]" * 100_000, "application/json") == 400  # a JSON bomb
-        assert post(url, b'{"packetCounter": 1%s}' % (b"0" * 5000), "application/json") == 400
+        # JSON all the same: stored, with what is wrong with it
+        assert post(url, b"[" * 100_000 + b"]" * 100_000, "application/json") == 200  # a JSON bomb
+        assert post(url, b'{"packetCounter": 1%s}' % (b"0" * 5000), "application/json") == 200
         assert post(url, b'{"plateText": "\\ud800"}', "application/json") == 200  # JSON, if no payload
         host, port = rx.http_url.split("//")[1].rstrip("/").split(":")
         with socket.create_connection((host, int(port))) as s:  # a 10 GB claim
@@ -83,9 +84,9 @@ def test_hostile_http_input_gets_an_error_and_a_violation_never_a_crash(tmp_path
         assert answer.startswith(b"HTTP/1.1 413")
         assert post(url, good_packet(), "application/json") == 200  # still alive, nothing lost
     violations = "\n".join(rx.violations)
-    assert "json: not valid JSON" in violations
-    assert "json: nested too deeply to decode" in violations
-    assert "json: a number with more than 4300 digits" in violations
+    assert "json: not JSON at line 1 column 2 (character 1)" in violations
+    assert "json: nested more than 512 levels deep at line 1 column 513" in violations
+    assert "json: an integer of 5001 digits, more than 4300: kept as its text" in violations
     assert "multipart: no part named event" in violations or "multipart: cannot parse" in violations
     assert "neither multipart/form-data nor application/json" in violations
     assert "limit: body over" in violations
@@ -98,17 +99,18 @@ def test_hostile_tcp_input(tmp_path):
         host, port = rx.tcp_address.split(":")
         with socket.create_connection((host, int(port))) as s:
             s.sendall(b"\x00\xff\xfe binary")
-            time.sleep(0.2)
         with socket.create_connection((host, int(port))) as s:
             s.sendall(good_packet()[:100])  # closes inside a document
         with socket.create_connection((host, int(port))) as s:
             packet = good_packet()
             s.sendall(packet[:50])
-            time.sleep(0.1)
+            wait_for(lambda: (tmp_path / "capture.jsonl").exists()
+                     and len((tmp_path / "capture.jsonl").read_text().splitlines()) == 3, what="the first piece read")
             s.sendall(packet[50:])  # one document in two pieces
-        time.sleep(0.3)
+        wait_for(lambda: rx.packets == 3, what="three records")
     violations = "\n".join(rx.violations)
-    assert "tcp:" in violations and "closed inside a JSON document" in violations
+    assert "tcp: 10 byte(s) between documents that start none; skipped" in violations
+    assert "tcp: the connection closed inside a JSON document (100 bytes)" in violations
     assert rx.records[-1].payload is not None and rx.records[-1].violations == []
 
 
@@ -118,9 +120,10 @@ def test_json_bombs_over_tcp_are_recorded_not_raised(tmp_path):
         for bomb in (b"[" * 200_000 + b"]" * 200_000, b'{"carID": 1%s}' % (b"0" * 5000)):
             with socket.create_connection((host, int(port))) as s:
                 s.sendall(bomb)
-        wait_for(lambda: len(rx.violations) == 2)
-    assert "tcp: nested too deeply to decode; connection closed" in rx.violations
-    assert "tcp: a number with more than 4300 digits; connection closed" in rx.violations
+        wait_for(lambda: rx.packets == 2)
+    violations = "\n".join(rx.violations)
+    assert "json: nested more than 512 levels deep at line 1 column 513" in violations
+    assert "json: an integer of 5001 digits, more than 4300: kept as its text" in violations
 
 
 def test_stored_files_are_owner_only_and_hold_no_credentials(tmp_path):
@@ -189,23 +192,6 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
     max_leaves=10,
 )
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.text(max_size=5), json_values, max_size=5), st.booleans())
-def test_every_cut_of_a_document_waits_for_the_rest(value, ascii_only):
-    """TCP chunks may cut a document anywhere: each cut must read as 'not yet complete'."""
-    from ffsim.receiver.server import _incomplete
-
-    text = json.dumps(value, ensure_ascii=ascii_only)
-    decoder = json.JSONDecoder()
-    for i in range(1, len(text)):
-        try:
-            decoder.raw_decode(text[:i])
-        except json.JSONDecodeError as exc:
-            assert _incomplete(text[:i], exc), text[:i]
-        else:
-            raise AssertionError(f"a cut decoded as complete: {text[:i]!r}")
 
 
 def test_demo_plays_to_the_built_in_receiver(tmp_path):
@@ -308,22 +294,6 @@ def test_fuzzed_tcp_never_crashes_the_receiver(tmp_path, chunks):
                 break
             time.sleep(0.02)
     assert any(isinstance(r.payload, dict) and r.payload.get("plateUTF8") == "5SX22B7" for r in rx.records)
-
-
-def test_connection_limit(tmp_path):
-    with Receiver(http=None, tcp="127.0.0.1:0", max_connections=2) as rx:
-        host, port = rx.tcp_address.split(":")
-        held = [socket.create_connection((host, int(port))) for _ in range(2)]
-        time.sleep(0.2)
-        extra = socket.create_connection((host, int(port)))
-        extra.settimeout(5)
-        assert extra.recv(1) == b""  # closed by the receiver
-        held[0].sendall(good_packet())  # the others still work
-        time.sleep(0.2)
-        for s in held + [extra]:
-            s.close()
-    assert any("limit: more than 2 connections" in v for v in rx.violations)
-    assert any(isinstance(r.payload, dict) and not r.violations for r in rx.records)
 
 
 def test_respond_fail_rate_and_delay_exercise_a_senders_buffer(tmp_path):

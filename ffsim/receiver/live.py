@@ -91,6 +91,9 @@ def summary_text(summary: dict) -> str:
     if summary.get("open_passage_notices"):
         lines.append(f"  ~ {summary['open_passage_notices']} passage(s) still open when the receiver stopped "
                      "(their Lost may be yet to come)")
+    if summary.get("storage_failures"):
+        lines.append(f"  ! {summary['storage_failures']} packet(s) could not be stored in --out (answered so that "
+                     "the senders send them again): see the storage violations")
     forgotten = {k: v for k, v in (summary.get("forgotten") or {}).items() if v}
     if forgotten:
         lines.append("forgotten to bound memory: " + ", ".join(f"{k} {v}" for k, v in sorted(forgotten.items())))

@@ -13,40 +13,61 @@ violation, never a crash; what was already stored stays stored.
 Memory stays bounded however long it runs: the last ``max_records`` records are
 kept (``--out`` stores every one), the first ``MAX_KEPT`` violation and notice
 lines (the counts go on), and the validator bounds what it remembers per sender.
+
+Nothing that arrives is lost: every packet is stored with its violations whatever it
+holds (a failure of the checks is one more violation), and one that cannot be stored
+is answered so that the camera sends it again (HTTP 500, a TCP reset). The event loop
+only moves bytes; parsing, checking and storing run in worker threads. At most
+``max_connections`` TCP connections are open and as many HTTP bodies are being read;
+over that, newcomers wait (TCP connections in the kernel's queue), and take the place
+of an idle connection or of a sender slower than ``MIN_BODY_RATE``. Each body and each
+TCP document has a deadline set when it begins, which trickling cannot extend.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import codecs
-import errno
+import hmac
 import io
 import json
-import os
+import math
 import random
 import re
+import socket
 import ssl
+import struct
 import threading
 import time
 from collections import Counter, deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import parse_form_data
 
 from ..vocabulary import STATES
-from .validate import INFER, NOTICE, Validator
+from .framing import DOCUMENT, JsonFramer
+from .storage import Storage, StorageError, holds_capture  # noqa: F401 (holds_capture: part of this module's surface)
+from .validate import HEARTBEAT_GROUPS, INFER, NOTICE, Validator, check_heartbeat, decode
 
 MAX_BODY = 16 * 1024 * 1024
-MAX_RECORDS = 20_000  # records kept in memory (a payload is a few KB)
+MAX_RECORDS = 5_000  # records kept in memory (about 7 KB each: a payload as Python objects)
 MAX_LISTED = 100  # open passages listed in the summary
 MAX_KEPT = 10_000  # violation / notice lines kept in memory; counting goes on
 MAX_CAMERAS = 1024  # cameras counted by name; more (hostile device ids) are counted as one
 KNOWN_STATES = frozenset(STATES) | {"heartbeat", "invalid"}
-READ_TIMEOUT_S = 30.0
-MAX_RECORD_BYTES = 64 * 1024 * 1024  # payload bytes of the records kept in memory (--out keeps them all)
+MAX_PARTS = 32  # multipart parts per request: an event and a few images
+READ_TIMEOUT_S = 30.0  # the most any body may take
+BODY_GRACE_S = 5.0  # a body's deadline: this, plus its announced length at MIN_BODY_RATE
+MIN_BODY_RATE = 32 * 1024  # bytes/s; slower senders may be cut when others wait for room
+SLOT_WAIT_S = 10.0  # an HTTP request waits this long for room, then gets 503
+IDLE_TIMEOUT_S = 300.0  # a TCP connection with no document under way
+DOCUMENT_DEADLINE_S = 30.0  # a TCP document, from its first byte
+MAX_KEPT_TEXT = 1024 * 1024  # of a body that is not a packet (junk, wrong type), kept as text
+MAX_RECORD_BYTES = 16 * 1024 * 1024  # payload bytes of the records kept in memory (--out keeps them all)
 # header values never stored in clear (the custom auth header's name is added per receiver)
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-auth-key", "cookie"})
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -57,22 +78,6 @@ def safe_name(name: str | None, fallback: str) -> str:
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
     base = _SAFE.sub("_", base).lstrip(".")[:120]
     return base or fallback
-
-
-def _append(path: Path, text: str) -> None:
-    """Append to an owner-only file (created so, whatever the umask)."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with os.fdopen(descriptor, "a", encoding="utf-8") as f:
-        f.write(text)
-
-
-def json_problem(exc: BaseException) -> str:
-    """What is wrong with a document the JSON decoder refused, in words for the record."""
-    if isinstance(exc, RecursionError):
-        return "nested too deeply to decode"
-    if isinstance(exc, ValueError) and "integer string conversion" in str(exc):
-        return "a number with more than 4300 digits"
-    return f"not valid JSON ({exc})"
 
 
 def counted_camera(name: object, seen) -> str:
@@ -102,30 +107,38 @@ class Record:
     status: int | None = None  # the HTTP answer; a refused packet is not validated (it will come again)
     notices: list[str] = field(default_factory=list)  # legal but worth knowing
     size: int = 0  # bytes of the payload's text, for the memory bound
+    text: str | None = None  # the body as text when it is no JSON (invalid bytes as \x escapes)
 
     def as_json(self, secret_headers: frozenset[str] = SECRET_HEADERS) -> str:
-        """One line of packets.jsonl: UTF-8 text as received; credentials in headers masked."""
+        """One line of packets.jsonl (strict JSON: NaN and Infinity as strings): UTF-8 text as
+        received; credentials in headers masked."""
         entry = {"arrival": self.arrival, "peer": self.peer, "protocol": self.protocol, "path": self.path,
                  "headers": [[k, "***" if k.lower() in secret_headers else v] for k, v in self.headers],
                  "payload": self.payload, "violations": self.violations, "notices": self.notices,
                  "images": self.images, "status": self.status}
-        text = json.dumps(entry, ensure_ascii=False)
+        if self.text is not None:
+            entry["text"] = self.text
+        try:
+            text = json.dumps(entry, ensure_ascii=False, allow_nan=False)
+        except ValueError:  # NaN or Infinity in the payload (a violation): written as strings
+            entry["payload"] = _finite(self.payload)
+            text = json.dumps(entry, ensure_ascii=False, allow_nan=False)
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate (\ud800) in the payload: keep it as an escape
-            text = json.dumps(entry)
+            text = json.dumps(entry, allow_nan=False)
         return text
 
 
-def holds_capture(folder: Path) -> bool:
-    """Whether folder holds a receiver's capture (whose files a new one would add to or overwrite)."""
-    images = folder / "images"
-    return ((folder / "packets.jsonl").exists() or (folder / "capture.jsonl").exists()
-            or (images.is_dir() and any(images.iterdir())))
-
-
-class StorageError(OSError):
-    """The --out folder cannot be made or written (its message names it)."""
+def _finite(value: object) -> object:
+    """value with NaN and the infinities as the strings JSON texts write them as."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 class Receiver:
@@ -134,16 +147,21 @@ class Receiver:
                  max_body: int = MAX_BODY, basic: tuple[str, str] | None = None,
                  auth_header: tuple[str, str] | None = None, ssl_context: ssl.SSLContext | None = None,
                  lost_timeout_s: float = 5.0, speed: float | None | str = INFER, on_record=None,
-                 max_connections: int = 256, max_records: int | None = MAX_RECORDS):
+                 max_connections: int = 256, max_records: int | None = MAX_RECORDS,
+                 capture_secrets: bool = False, max_parts: int = MAX_PARTS):
         """speed: how much faster than real time the senders run, when known (ffsim run knows);
-        None: as fast as they can; "infer" (default): inferred per sender from the traffic."""
+        None: as fast as they can; "infer" (default): inferred per sender from the traffic.
+        max_connections: TCP connections open at once, and HTTP bodies being read at once.
+        capture_secrets: store credentials
+        in clear in capture.jsonl (a byte-exact capture); by default their values are ***."""
         self.http_bind, self.tcp_bind = http, tcp
         self.out = Path(out) if out is not None else None
         self.respond, self.delay_s, self.fail_rate = respond, delay_s, fail_rate
         self.random = random.Random(seed)
         self.max_body = max_body
-        self.max_connections = max_connections  # open TCP connections; HTTP requests in flight
-        self._in_flight = 0
+        self.max_connections = max_connections
+        self.max_parts = max_parts
+        self.capture_secrets = capture_secrets
         self.basic, self.auth_header, self.ssl_context = basic, auth_header, ssl_context
         self.secret_headers = SECRET_HEADERS | ({auth_header[0].lower()} if auth_header else set())
         self.validator = Validator(lost_timeout_s, speed)
@@ -156,12 +174,14 @@ class Receiver:
         self.notices: list[str] = []
         self.violation_count = 0
         self.notice_count = 0
+        self.storage_failures = 0
         self.rules: dict[str, Counter] = {"violation": Counter(), "notice": Counter()}
         self.counts: Counter = Counter()
         self._cameras: set[str] = set()
         self.packets = 0
         self.http_url: str | None = None
         self.tcp_address: str | None = None
+        self._storage: Storage | None = None
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -170,26 +190,23 @@ class Receiver:
         self._error: BaseException | None = None
         self._t0 = time.monotonic()
         self._seq = 0
-        self._connections: set = set()
+        # parsing, checking and storing run here, off the event loop, so a heavy body never stalls
+        # the reading of the others; one thread, so packets are checked in the order they arrived
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ffsim-receiver-work")
+        self._http_slots: dict[asyncio.Task, _Slot] = {}
+        self._tcp_slots: dict[asyncio.Task, _Slot] = {}
+        self._http_room: asyncio.Event | None = None  # set when a slot frees
+        self._tcp_room: asyncio.Event | None = None
 
     # -- life ------------------------------------------------------------------------------
     def start(self) -> Receiver:
         if self.out is not None:
-            if holds_capture(self.out):
-                raise FileExistsError(f"{self.out} already holds a capture; choose another folder")
-            try:
-                # owner-only: what cameras send (plates, pictures, the raw requests) is personal data
-                self.out.mkdir(mode=0o700, parents=True, exist_ok=True)
-                (self.out / "images").mkdir(mode=0o700, exist_ok=True)
-                for folder in (self.out, self.out / "images"):
-                    if not os.access(folder, os.W_OK | os.X_OK):
-                        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(folder))
-            except OSError as exc:
-                raise StorageError(f"cannot store in {self.out}: {exc.strerror or exc}") from exc
+            self._storage = Storage(self.out).open()
         self._thread = threading.Thread(target=self._serve, name="ffsim-receiver", daemon=True)
         self._thread.start()
         self._started.wait(10)
         if self._error is not None:
+            self._close_storage()
             raise self._error
         return self
 
@@ -200,6 +217,13 @@ class Receiver:
             self._loop.call_soon_threadsafe(self._stopping.set)
         if self._thread is not None:
             self._thread.join(10)
+        self._pool.shutdown(wait=True)
+        self._close_storage()
+
+    def _close_storage(self) -> None:
+        if self._storage is not None:
+            with self._lock:
+                self._storage.close()
 
     def __enter__(self) -> Receiver:
         return self.start()
@@ -216,12 +240,19 @@ class Receiver:
             self._error = exc
             self._started.set()
         finally:
+            left = asyncio.all_tasks(self._loop)  # handlers of clients still connected
+            for task in left:
+                task.cancel()
+            if left:
+                self._loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
             self._loop.close()
 
     async def _main(self) -> None:
         self._stopping = asyncio.Event()
+        self._http_room, self._tcp_room = asyncio.Event(), asyncio.Event()
         runner = None
-        tcp_server = None
+        listener = None
+        accepting = None
         if self.http_bind:
             host, port = parse_bind(self.http_bind)
             app = web.Application(client_max_size=self.max_body)
@@ -235,22 +266,43 @@ class Receiver:
             self.http_url = f"{scheme}://{bound[0]}:{bound[1]}/"
         if self.tcp_bind:
             host, port = parse_bind(self.tcp_bind)
-            tcp_server = await asyncio.start_server(self._tcp, host, port, limit=self.max_body)
-            bound = tcp_server.sockets[0].getsockname()
+            listener = _listen(host, port)
+            bound = listener.getsockname()
             self.tcp_address = f"{bound[0]}:{bound[1]}"
+            accepting = asyncio.ensure_future(self._accept(listener))
         self._started.set()
         await self._stopping.wait()
-        if tcp_server is not None:
-            tcp_server.close()
-            for task in list(self._connections):  # finish every open TCP connection before the loop ends
+        if accepting is not None:
+            accepting.cancel()
+            await asyncio.gather(accepting, return_exceptions=True)
+            listener.close()
+            for task in list(self._tcp_slots):  # finish every open TCP connection before the loop ends
                 task.cancel()
-            await asyncio.gather(*self._connections, return_exceptions=True)
+            await asyncio.gather(*self._tcp_slots, return_exceptions=True)
         if runner is not None:
             await runner.cleanup()
 
+    async def _work(self, function, *args):
+        """Run function(*args) in the worker threads and wait for it."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+
     # -- recording -------------------------------------------------------------------------
-    def _record(self, record: Record, raw: bytes | None = None) -> None:
+    def _record(self, record: Record, failure: StorageError | None = None) -> None:
+        """Keep record (bounded), count it, store it; StorageError when --out cannot take it
+        (then it is kept and counted all the same, with the failure among its violations).
+        failure: storing this arrival failed already (counted once, and raised)."""
         with self._lock:
+            if failure is not None:
+                self.storage_failures += 1
+                record.violations.append(f"storage: {failure}; the sender will send it again")
+            if self._storage is not None:
+                try:
+                    self._storage.append("packets.jsonl", record.as_json(self.secret_headers))
+                except StorageError as exc:
+                    if failure is None:
+                        failure = exc
+                        self.storage_failures += 1
+                        record.violations.append(f"storage: {exc}; the sender will send it again")
             self.records.append(record)
             self._record_bytes += record.size
             while len(self.records) > 1 and (self._record_bytes > MAX_RECORD_BYTES or (
@@ -273,69 +325,79 @@ class Receiver:
                 self._cameras)
             self._cameras.add(camera)
             self.counts[(camera, counted_state(state))] += 1
-            if self.out is not None:
-                _append(self.out / "packets.jsonl", record.as_json(self.secret_headers) + "\n")
         if self.on_record is not None:
-            self.on_record(record)
+            try:
+                self.on_record(record)
+            except Exception:  # a view that fails must not cost the packet (it is stored)
+                pass
+        if failure is not None:
+            raise failure
 
-    def _capture(self, protocol: str, peer: str, data: bytes, extra: dict | None = None) -> None:
-        if self.out is None:
+    def _capture(self, protocol: str, peer: str, data: bytes, redacted: list[str] | None = None,
+                 path: str = "", headers: list | None = None) -> None:
+        """Add the bytes of one arrival to capture.jsonl. When that fails, the arrival is recorded
+        with the failure (and not checked) and StorageError raised: it is answered so that the
+        sender sends it again, as nothing is answered as received that was not all stored."""
+        if self._storage is None:
             return
         entry = {"t": round(time.monotonic() - self._t0, 6), "protocol": protocol, "peer": peer,
-                 "data": base64.b64encode(data).decode("ascii"), **(extra or {})}
-        with self._lock:
-            _append(self.out / "capture.jsonl", json.dumps(entry) + "\n")
+                 "data": base64.b64encode(data).decode("ascii")}
+        if redacted:
+            entry["redacted"] = redacted
+        try:
+            with self._lock:
+                self._storage.append("capture.jsonl", json.dumps(entry))
+        except StorageError as exc:
+            self._record(Record(time.time(), peer, protocol, path, headers or [], None, [], size=len(data)), exc)
 
     def _store_image(self, name: str | None, data: bytes) -> str:
         with self._lock:
             self._seq += 1
             file = f"{self._seq:06d}_{safe_name(name, 'image')}"
-        if self.out is not None:
-            folder = (self.out / "images").resolve()
-            target = (folder / file).resolve()
-            if target.parent != folder:  # cannot happen with safe_name; checked all the same
-                raise ValueError(f"refusing to write outside {folder}")
-            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "wb") as f:
-                f.write(data)
+        if self._storage is not None:
+            self._storage.image(file, data)
         return file
 
     def _packet(self, text: bytes, sender: str, protocol: str, peer: str, path: str, headers: list,
                 images: list[tuple[str | None, str, bytes]] | None, status: int | None = None) -> bool:
-        """Validate and record one packet; False when its text is no JSON at all."""
+        """Check and record one packet; False when its text is no JSON at all. Whatever it holds,
+        it is recorded: a failure of the checks is one more violation, never a lost packet.
+        StorageError when it could not be stored (kept and counted all the same)."""
         arrival_s = time.monotonic()  # the validator's clock for timing rules (never steps)
         violations: list[str] = []
         notices: list[str] = []
+        payload = None
         try:
-            payload = json.loads(text)
-        except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-            payload = None
-            violations.append(f"json: {json_problem(exc)}")
-        stored = []
-        if isinstance(payload, dict) and "carState" not in payload and {"system", "identify", "ALPV"} & payload.keys():
-            # a heartbeat (keepalive), not an event
-            if not {"system", "identify", "ALPV"} >= payload.keys():
-                violations.append(f"heartbeat: unknown groups {sorted(payload.keys() - {'system', 'identify', 'ALPV'})}")
-            self._record(Record(time.time(), peer, protocol, path, headers, payload, violations, stored, status,
-                                size=len(text)))
-            return True
-        if payload is not None and (status is None or status < 300):
-            if isinstance(payload, dict):  # a camera is its address and its device id
-                device = payload.get("sensorProviderID", "?")
-                sender = f"{sender}|{device[:80] if isinstance(device, str) else json.dumps(device)[:40]}"
-                if "profileID" not in payload:
-                    # 2019 and 2021 payloads name no profile: a camera's profiles differ by how they arrive
-                    sender += f"|{protocol}{path[:80]}"
-            with self._lock:  # summary() reads the validator's tables from other threads
-                found = self.validator.check(payload, sender, text,
-                                             [(ct, data) for _, ct, data in images] if images is not None else None,
-                                             arrival_s)
-            violations += [str(v) for v in found if v.severity != NOTICE]
-            notices += [str(v) for v in found if v.severity == NOTICE]
-        for name, _, data in images or []:
-            stored.append(self._store_image(name, data))
-        self._record(Record(time.time(), peer, protocol, path, headers, payload, violations, stored, status,
-                            notices, len(text)))
+            payload, found = decode(text)
+            _sort(found, violations, notices)
+            if isinstance(payload, dict) and "carState" not in payload and payload.keys() & HEARTBEAT_GROUPS:
+                _sort(check_heartbeat(payload), violations, notices)  # a heartbeat (keepalive), not an event
+            elif payload is not None and (status is None or status < 300):
+                if isinstance(payload, dict):  # a camera is its address and its device id
+                    device = payload.get("sensorProviderID", "?")
+                    sender = f"{sender}|{device[:80] if isinstance(device, str) else _short(device)}"
+                    if "profileID" not in payload:
+                        # 2019 and 2021 payloads name no profile: a camera's profiles differ by how they arrive
+                        sender += f"|{protocol}{path[:80]}"
+                with self._lock:  # summary() reads the validator's tables from other threads
+                    found = self.validator.check(payload, sender, text,
+                                                 [(ct, data) for _, ct, data in images] if images is not None
+                                                 else None, arrival_s)
+                _sort(found, violations, notices)
+        except Exception as exc:  # a defect of the checks, recorded as such; the packet is kept
+            violations.append(f"receiver: the checks failed on this packet ({type(exc).__name__}: "
+                              f"{str(exc)[:200]}); please report it")
+        stored, failure = [], None
+        try:
+            for name, _, data in images or []:
+                stored.append(self._store_image(name, data))
+        except StorageError as exc:  # recorded and counted with the packet, then answered
+            failure = exc
+        record = Record(time.time(), peer, protocol, path, headers, payload, violations, stored, status,
+                        notices, len(text))
+        if payload is None:
+            record.text = text.decode("utf-8", "backslashreplace")
+        self._record(record, failure)
         return payload is not None
 
     # -- HTTP ------------------------------------------------------------------------------
@@ -343,157 +405,308 @@ class Receiver:
         if self.basic is not None:
             header = request.headers.get("Authorization", "")
             expected = "Basic " + base64.b64encode(f"{self.basic[0]}:{self.basic[1]}".encode()).decode()
-            if header != expected:
+            if not hmac.compare_digest(_raw(header), _raw(expected)):
                 return False
-        if self.auth_header is not None and request.headers.get(self.auth_header[0]) != self.auth_header[1]:
+        if self.auth_header is not None and not hmac.compare_digest(
+                _raw(request.headers.get(self.auth_header[0], "")), _raw(self.auth_header[1])):
             return False
         return True
 
-    async def _http(self, request: web.Request) -> web.StreamResponse:
-        if self._in_flight >= self.max_connections:
-            self._record(Record(time.time(), f"{request.remote}", "http", request.path, [], None,
-                                [f"limit: more than {self.max_connections} requests at once; answered 503"]))
-            return web.Response(status=503)
-        self._in_flight += 1
-        try:
-            return await self._http_request(request)
-        finally:
-            self._in_flight -= 1
+    async def _refuse(self, request: web.Request, headers: list, status: int, violation: str,
+                      answer_headers: dict | None = None) -> web.Response:
+        await self._work(self._record, Record(time.time(), f"{request.remote}", "http", request.path, headers,
+                                              None, [violation], status=status))
+        return web.Response(status=status, headers=answer_headers)
 
-    async def _http_request(self, request: web.Request) -> web.StreamResponse:
-        peer = f"{request.remote}"
+    async def _http(self, request: web.Request) -> web.StreamResponse:
+        """Read the body within its deadline, then check and store it in a worker thread;
+        answer 500 when it could not be stored, so that the camera sends it again."""
         headers = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in request.raw_headers]
-        if not self._authorised(request):
-            self._record(Record(time.time(), peer, "http", request.path, headers, None, ["auth: missing or wrong"]))
-            return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="ffsim"'})
         try:
-            body = await asyncio.wait_for(request.read(), READ_TIMEOUT_S)
-        except web.HTTPRequestEntityTooLarge:
-            self._record(Record(time.time(), peer, "http", request.path, headers, None,
-                                [f"limit: body over {self.max_body} bytes"]))
-            return web.Response(status=413)
+            if not self._authorised(request):
+                return await self._refuse(request, headers, 401, "auth: missing or wrong",
+                                          {"WWW-Authenticate": 'Basic realm="ffsim"'})
+            slot = await self._slot(self._http_slots, self._http_room, SLOT_WAIT_S)
+            if slot is None:
+                return await self._refuse(request, headers, 503, f"limit: {self.max_connections} requests were "
+                                          f"being read for {SLOT_WAIT_S:g} s; answered 503")
+            try:
+                return await self._http_body(request, headers, slot)
+            finally:
+                self._release(self._http_slots, self._http_room)
+        except StorageError:
+            return web.Response(status=500, text="cannot store the event; send it again")
+        except Exception as exc:  # a defect of the receiver: recorded, answered so that the camera retries
+            try:
+                await self._refuse(request, headers, 500, f"receiver: failed on this request ({type(exc).__name__}: "
+                                   f"{str(exc)[:200]}); please report it")
+            except Exception:
+                pass
+            return web.Response(status=500, text="the receiver failed; send it again")
+
+    async def _http_body(self, request: web.Request, headers: list, slot: _Slot) -> web.StreamResponse:
+        deadline = body_deadline(request.content_length)
+        try:  # the deadline is set once, from the announced length: trickling cannot extend it
+            slot.reading = True
+            body = await asyncio.wait_for(self._read_body(request, slot), deadline)
+        except _TooLarge:
+            return await self._refuse(request, headers, 413, f"limit: body over {self.max_body} bytes")
         except (asyncio.TimeoutError, ConnectionError) as exc:
-            self._record(Record(time.time(), peer, "http", request.path, headers, None,
-                                [f"http: body not received ({type(exc).__name__})"]))
-            return web.Response(status=408)
-        head = f"{request.method} {request.path_qs} HTTP/{request.version.major}.{request.version.minor}\r\n"
-        head += "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
-        self._capture("http", peer, head.encode("latin-1") + body)
-        sender = request.remote or "?"
+            why = f"not all there after {deadline:g} s" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
+            return await self._refuse(request, headers, 408, f"http: body not received ({why})")
+        except asyncio.CancelledError:
+            if not slot.evicted:
+                raise
+            asyncio.current_task().uncancel()  # made room for another sender: answered, not cancelled
+            return await self._refuse(request, headers, 408, f"limit: body cut after {slot.received} bytes in "
+                                      f"{slot.age():.1f} s, to make room for another sender (under "
+                                      f"{MIN_BODY_RATE // 1024} KiB/s while the receiver was full)")
+        finally:
+            slot.reading = False
         status = self.respond
         if self.fail_rate and self.random.random() < self.fail_rate:
             status = 503
-        mimetype = request.content_type
-        if mimetype == "multipart/form-data":
-            if not self._multipart(request, body, sender, peer, headers, status):
-                return web.Response(status=400, text="not a multipart body with a JSON event part")
-        elif mimetype == "application/json":
-            if not self._packet(body, sender, "http", peer, request.path, headers, None, status):
-                return web.Response(status=400, text="not JSON")
-        else:
-            self._record(Record(time.time(), peer, "http", request.path, headers, None,
-                                [f"http: Content-Type {mimetype!r} is neither multipart/form-data nor "
-                                 "application/json"], status=415))
-            return web.Response(status=415)
+        answer = await self._work(self._http_packet, request.content_type, request.headers.get("Content-Type", ""),
+                                  self._http_head(request, headers), body, request.remote or "?",
+                                  f"{request.remote}", request.path, headers, status)
+        if answer is not None:
+            return web.Response(status=answer[0], text=answer[1])
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         return web.Response(status=status, text="ok" if status < 300 else "failing on purpose")
 
-    def _multipart(self, request: web.Request, body: bytes, sender: str, peer: str, headers: list,
+    async def _read_body(self, request: web.Request, slot: _Slot) -> bytes:
+        if request.content_length is not None and request.content_length > self.max_body:
+            raise _TooLarge
+        body = bytearray()
+        while chunk := await request.content.readany():
+            body += chunk
+            slot.received = len(body)
+            if len(body) > self.max_body:
+                raise _TooLarge
+        return bytes(body)
+
+    # -- room: at most max_connections HTTP bodies being read, and TCP connections open ----------
+    async def _slot(self, slots: dict, room: asyncio.Event, patience_s: float) -> _Slot | None:
+        """A place among slots for the current task, waiting at most patience_s; when full, a
+        newcomer takes the place of an idle TCP connection or of the slowest sender."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + patience_s
+        while len(slots) >= self.max_connections:
+            self._make_room(slots)
+            left = give_up - loop.time()
+            if left <= 0:
+                return None
+            room.clear()
+            try:
+                await asyncio.wait_for(room.wait(), min(left, 1.0))
+            except asyncio.TimeoutError:
+                pass
+        slot = slots[asyncio.current_task()] = _Slot(asyncio.current_task(), loop.time())
+        return slot
+
+    def _release(self, slots: dict, room: asyncio.Event) -> None:
+        slots.pop(asyncio.current_task(), None)
+        room.set()
+
+    @staticmethod
+    def _make_room(slots: dict) -> None:
+        """Cut one connection that costs nothing to cut: idle between documents (the longest),
+        else the slowest sender under MIN_BODY_RATE; one at a time."""
+        if any(slot.evicted for slot in slots.values()):
+            return
+        idle = [slot for slot in slots.values() if slot.reading and slot.idle_since is not None]
+        if idle:
+            victim = min(idle, key=lambda slot: slot.idle_since)
+        else:
+            slow = [slot for slot in slots.values() if slot.reading and slot.slow()]
+            if not slow:
+                return
+            victim = min(slow, key=lambda slot: slot.rate())
+        victim.evicted = True
+        victim.task.cancel()
+
+    def _http_head(self, request: web.Request, headers: list) -> tuple[bytes, list[str]]:
+        """The request's head as received; credentials as *** unless capture_secrets."""
+        redacted = []
+        lines = [f"{request.method} {request.path_qs} HTTP/{request.version.major}.{request.version.minor}\r\n"]
+        for name, value in headers:
+            if not self.capture_secrets and name.lower() in self.secret_headers:
+                redacted.append(name.lower())
+                value = "***"
+            lines.append(f"{name}: {value}\r\n")
+        return ("".join(lines) + "\r\n").encode("latin-1"), sorted(set(redacted))
+
+    def _http_packet(self, mimetype: str, content_type: str, head: tuple[bytes, list[str]], body: bytes,
+                     sender: str, peer: str, path: str, headers: list, status: int) -> tuple[int, str] | None:
+        """In a worker thread: capture, parse, check and store one request; the answer when it is
+        not the configured one."""
+        self._capture("http", peer, head[0] + body, head[1], path, headers)
+        if mimetype == "multipart/form-data":
+            if not self._multipart(content_type, body, sender, peer, path, headers, status):
+                return 400, "not a multipart body with a JSON event part"
+        elif mimetype == "application/json":
+            if not self._packet(body, sender, "http", peer, path, headers, None, status):
+                return 400, "not JSON"
+        else:
+            record = Record(time.time(), peer, "http", path, headers, None,
+                            [f"http: Content-Type {mimetype!r} is neither multipart/form-data nor "
+                             "application/json"], status=415)
+            record.text = body[:MAX_KEPT_TEXT].decode("utf-8", "backslashreplace")
+            self._record(record)
+            return 415, "expected multipart/form-data or application/json"
+        return None
+
+    def _multipart(self, content_type: str, body: bytes, sender: str, peer: str, path: str, headers: list,
                    status: int) -> bool:
         """Record the packet a multipart body carries; False when it carries none or no JSON (answered 400)."""
-        environ = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": request.headers.get("Content-Type", ""),
+        environ = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": content_type,
                    "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
-        try:
-            _, form, files = parse_form_data(environ, max_content_length=self.max_body, silent=False)
-        except Exception as exc:  # whatever the parser says about a broken body
-            self._record(Record(time.time(), peer, "http", request.path, headers, None,
-                                [f"multipart: cannot parse ({exc})"]))
+
+        def unreadable(violation: str) -> bool:
+            record = Record(time.time(), peer, "http", path, headers, None, [violation], size=len(body))
+            record.text = body[:MAX_KEPT_TEXT].decode("utf-8", "backslashreplace")
+            self._record(record)
             return False
+
+        try:
+            _, form, files = parse_form_data(environ, max_content_length=self.max_body, silent=False,
+                                             max_form_parts=self.max_parts)
+        except RequestEntityTooLarge:
+            return unreadable(f"multipart: more than {self.max_parts} parts (a camera sends an event and "
+                              "a few images)")
+        except Exception as exc:  # whatever the parser says about a broken body
+            return unreadable(f"multipart: cannot parse ({exc})")
         event = files.get("event")
         if event is None:
             text = form.get("event")
             if text is None:
-                self._record(Record(time.time(), peer, "http", request.path, headers, None,
-                                    ["multipart: no part named event"]))
-                return False
-            data = text.encode("utf-8")
+                return unreadable("multipart: no part named event")
+            data = text.encode("utf-8", "surrogateescape")
         else:
             data = event.read()
         images = [(f.filename, f.content_type or "", f.read()) for name, f in files.items(multi=True)
                   if name != "event"]
-        return self._packet(data, sender, "http", peer, request.path, headers, images, status)
+        return self._packet(data, sender, "http", peer, path, headers, images, status)
 
     # -- TCP -------------------------------------------------------------------------------
-    async def _tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if len(self._connections) >= self.max_connections:
-            peername = writer.get_extra_info("peername")
-            self._record(Record(time.time(), f"{peername[0]}:{peername[1]}" if peername else "?", "tcp", "", [], None,
-                                [f"limit: more than {self.max_connections} connections; this one closed"]))
-            writer.close()
-            return
-        task = asyncio.current_task()
-        self._connections.add(task)
-        try:
-            await self._tcp_connection(reader, writer)
-        finally:
-            self._connections.discard(task)
+    async def _accept(self, listener: socket.socket) -> None:
+        """Accept a connection only when there is room: over the limit, the newcomers wait in
+        the kernel's queue (the sender waits, or times out and sends again), so nothing is
+        accepted that will not be read; an idle or very slow connection may make room."""
+        loop = asyncio.get_running_loop()
+        while True:
+            while len(self._tcp_slots) >= self.max_connections:
+                self._tcp_room.clear()
+                if await _waiting(loop, listener, 1.0):
+                    self._make_room(self._tcp_slots)
+                    if len(self._tcp_slots) >= self.max_connections:
+                        try:
+                            await asyncio.wait_for(self._tcp_room.wait(), 1.0)
+                        except asyncio.TimeoutError:
+                            pass
+            connection, address = await loop.sock_accept(listener)
+            task = asyncio.ensure_future(self._tcp(connection, address))
+            self._tcp_slots[task] = _Slot(task, loop.time())
 
-    async def _tcp_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peername = writer.get_extra_info("peername")
-        peer = f"{peername[0]}:{peername[1]}" if peername else "?"
-        sender = peername[0] if peername else "?"
-        decoder = json.JSONDecoder()
-        text_decoder = codecs.getincrementaldecoder("utf-8")("strict")
-        buffer = ""
+    async def _tcp(self, connection: socket.socket, address: tuple) -> None:
+        slot = self._tcp_slots[asyncio.current_task()]
+        try:
+            reader, writer = await asyncio.open_connection(sock=connection, limit=self.max_body)
+        except Exception:  # the connection could not even be set up; nothing was read
+            connection.close()
+            self._release(self._tcp_slots, self._tcp_room)
+            return
+        try:
+            await self._tcp_connection(reader, writer, slot, address)
+        finally:
+            self._release(self._tcp_slots, self._tcp_room)
+
+    async def _tcp_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                              slot: _Slot, address: tuple) -> None:
+        peer = f"{address[0]}:{address[1]}"
+        framer = JsonFramer(self.max_body)
+        loop = asyncio.get_running_loop()
+        reset = False
         try:
             while True:
+                # between documents: idle (IDLE_TIMEOUT_S, or until room is needed); inside one:
+                # it must end within DOCUMENT_DEADLINE_S of its first byte, however it trickles
+                begun = framer.pending > 0
+                timeout = slot.began + DOCUMENT_DEADLINE_S - loop.time() if begun else IDLE_TIMEOUT_S
+                slot.idle_since = None if begun else loop.time()
+                slot.reading = True
                 try:
-                    chunk = await asyncio.wait_for(reader.read(65536), READ_TIMEOUT_S * 10)
+                    chunk = await asyncio.wait_for(reader.read(65536), max(timeout, 0))
                 except asyncio.TimeoutError:
+                    if begun:
+                        await self._tcp_work(slot, self._tcp_cut, peer, framer.rest(),
+                                         f"a JSON document not finished within {DOCUMENT_DEADLINE_S:g} s of "
+                                         "its first byte; connection reset")
+                        reset = True
                     break
+                finally:
+                    slot.reading = False
                 if not chunk:
+                    if framer.rest().strip():
+                        await self._tcp_work(slot, self._tcp_cut, peer, framer.rest(),
+                                         "the connection closed inside a JSON document")
                     break
-                self._capture("tcp", peer, chunk)
-                buffer += text_decoder.decode(chunk)
-                if len(buffer) > self.max_body:
-                    raise ValueError(f"limit: more than {self.max_body} bytes without a complete JSON document")
-                buffer = self._documents(buffer, decoder, sender, peer)
-            rest = buffer.strip()
-            if rest:
-                self._record(Record(time.time(), peer, "tcp", "", [], None,
-                                    [f"tcp: the connection closed inside a JSON document ({len(rest)} characters)"]))
-        except (UnicodeDecodeError, ValueError) as exc:
-            self._record(Record(time.time(), peer, "tcp", "", [], None, [f"tcp: {exc}; connection closed"]))
+                await self._tcp_work(slot, self._tcp_chunk, framer, chunk, address[0], peer)
+                if framer.overflow:
+                    await self._tcp_work(slot, self._record, Record(
+                        time.time(), peer, "tcp", "", [], None,
+                        [f"tcp: limit: more than {self.max_body} bytes without the end of a JSON document; "
+                         "connection closed"], size=len(framer.rest())))
+                    reset = True
+                    break
+                if framer.pending and not begun:
+                    slot.began, slot.received = loop.time(), framer.pending
+                slot.received = framer.pending
+        except StorageError:
+            reset = True  # nothing stored: a reset, not a close (which the sender takes as a receipt)
         except ConnectionError:
             pass
-        except asyncio.CancelledError:  # the receiver stops: what was under way is recorded, not raised
-            rest = buffer.strip()
-            if rest:
-                self._record(Record(time.time(), peer, "tcp", "", [], None,
-                                    [f"tcp: the receiver stopped inside a JSON document ({len(rest)} characters)"]))
+        except asyncio.CancelledError:  # the receiver stops, or the connection made room for another
+            if slot.work is not None and not slot.work.done():
+                await asyncio.wait({slot.work})  # the chunk under way is checked and stored first
+            if framer.rest().strip():
+                why = (f"a JSON document cut after {slot.age():.1f} s to make room for another sender; "
+                       "connection reset" if slot.evicted else "the receiver stopped inside a JSON document")
+                reset = True
+                try:
+                    self._tcp_cut(peer, framer.rest(), why)
+                except StorageError:
+                    pass
         finally:
+            if reset:
+                _reset(writer)
             writer.close()
 
-    def _documents(self, buffer: str, decoder: json.JSONDecoder, sender: str, peer: str) -> str:
-        """Take every complete JSON document off the front of buffer; return the rest."""
-        index = 0
-        while True:
-            while index < len(buffer) and buffer[index] in " \t\r\n":
-                index += 1
-            if index == len(buffer):
-                return ""
-            try:
-                _, end = decoder.raw_decode(buffer, index)
-            except json.JSONDecodeError as exc:
-                if _incomplete(buffer, exc):
-                    return buffer[index:]  # wait for the rest
-                raise ValueError(f"not JSON at character {exc.pos - index}: {exc.msg}") from None
-            except (ValueError, RecursionError) as exc:
-                raise ValueError(json_problem(exc)) from None
-            text = buffer[index:end].encode("utf-8")
-            self._packet(text, sender, "tcp", peer, "", [], None)
-            index = end
+    async def _tcp_work(self, slot: _Slot, function, *args):
+        """_work for a TCP connection: when the connection is cancelled (the receiver stops), the
+        work goes on and the connection can wait for it before it records what is left."""
+        slot.work = asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+        return await asyncio.shield(slot.work)
+
+    def _tcp_chunk(self, framer: JsonFramer, chunk: bytes, sender: str, peer: str) -> None:
+        """In a worker thread: capture a read, then check and store each document it completes."""
+        self._capture("tcp", peer, chunk)
+        for kind, data in framer.feed(chunk):
+            if kind == DOCUMENT:
+                self._packet(data, sender, "tcp", peer, "", [], None)
+            else:
+                record = Record(time.time(), peer, "tcp", "", [], None,
+                                [f"tcp: {len(data)} byte(s) between documents that start none; skipped"],
+                                size=len(data))
+                record.text = data[:MAX_KEPT_TEXT].decode("utf-8", "backslashreplace")
+                self._record(record)
+
+    def _tcp_cut(self, peer: str, rest: bytes, why: str) -> None:
+        record = Record(time.time(), peer, "tcp", "", [], None,
+                        [f"tcp: {why} ({len(rest)} bytes)"], size=len(rest))
+        record.text = rest[:MAX_KEPT_TEXT].decode("utf-8", "backslashreplace")
+        self._record(record)
 
     # -- results ---------------------------------------------------------------------------
     def summary(self) -> dict:
@@ -505,7 +718,8 @@ class Receiver:
         how many more are open whose Lost may be yet to come (notices). rules: counts by rule
         and severity. senders: per camera (address|sensorProviderID), the generation it looks
         like, its UTC offset and clock rate, whether the Lost timing rule was checked or
-        skipped (and why). forgotten: what was dropped to keep memory bounded."""
+        skipped (and why). forgotten: what was dropped to keep memory bounded.
+        storage_failures: packets --out could not take (answered so that they come again)."""
         with self._lock:
             states = Counter()
             cameras = Counter()
@@ -525,24 +739,88 @@ class Receiver:
                     "rules": {"violations": dict(rules["violation"]), "notices": dict(rules["notice"])},
                     "senders": self.validator.sender_summary(),
                     "lost_timeout_s": self.validator.lost_timeout_s,
+                    "storage_failures": self.storage_failures,
                     "forgotten": {**self.validator.forgotten, "records": self.forgotten_records}}
 
 
-_PARTIAL_NUMBER = re.compile(r"-?\d*(\.\d*)?([eE][+-]?\d*)?")
+@dataclass
+class _Slot:
+    """An HTTP body being read, or an open TCP connection."""
+
+    task: asyncio.Task
+    began: float  # loop time: when the body (or the TCP document under way) began
+    received: int = 0  # bytes of it so far
+    reading: bool = False  # waiting for bytes (only then may it be cut to make room)
+    idle_since: float | None = None  # TCP: waiting for a document to begin, since
+    evicted: bool = False
+    work: asyncio.Future | None = None  # TCP: the chunk being checked and stored
+
+    def age(self) -> float:
+        return asyncio.get_running_loop().time() - self.began
+
+    def rate(self) -> float:
+        return self.received / max(self.age(), 1e-3)
+
+    def slow(self) -> bool:
+        return self.age() >= 1.0 and self.rate() < MIN_BODY_RATE
 
 
-def _incomplete(buffer: str, exc: json.JSONDecodeError) -> bool:
-    """Whether the decoder stopped only because the document has not all arrived yet:
-    it ran off the end, or stopped inside a string, an escape, a literal or a number
-    that the end of the buffer cut."""
-    tail = buffer[exc.pos:]
-    return (not tail.strip() or exc.msg.startswith("Unterminated string")
-            or tail == "\\"
-            or (exc.msg.startswith("Invalid \\uXXXX escape") and len(tail) <= 5)
-            or any(literal.startswith(tail) for literal in ("true", "false", "null"))
-            or _PARTIAL_NUMBER.fullmatch(tail) is not None)
+class _TooLarge(Exception):
+    pass
 
 
+def _sort(found, violations: list[str], notices: list[str]) -> None:
+    for finding in found:
+        (notices if finding.severity == NOTICE else violations).append(str(finding))
+
+
+def _raw(text: str) -> bytes:
+    """text as bytes for a comparison in constant time (any character, none refused)."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _short(value: object) -> str:
+    try:
+        return json.dumps(value)[:40]
+    except (ValueError, TypeError):
+        return "?"
+
+
+def body_deadline(length: int | None) -> float:
+    """Seconds to receive a body of length bytes (unknown: the most): time to start, then a
+    modest rate. Set once per request."""
+    if length is None:
+        return READ_TIMEOUT_S
+    return min(READ_TIMEOUT_S, BODY_GRACE_S + length / MIN_BODY_RATE)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.create_server((host, port), family=family, backlog=128)
+    listener.setblocking(False)
+    return listener
+
+
+async def _waiting(loop: asyncio.AbstractEventLoop, listener: socket.socket, timeout_s: float) -> bool:
+    """Whether a connection waits in listener's queue (within timeout_s)."""
+    ready = loop.create_future()
+    loop.add_reader(listener.fileno(), lambda: ready.done() or ready.set_result(None))
+    try:
+        await asyncio.wait_for(ready, timeout_s)
+        return True
+    except asyncio.TimeoutError:
+        return False
+    finally:
+        loop.remove_reader(listener.fileno())
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Close with a reset (RST), which a sender cannot take for a receipt."""
+    try:
+        writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except (OSError, AttributeError):
+        pass
+    writer.transport.abort()
 def parse_bind(bind: str) -> tuple[str, int]:
     """HOST:PORT (HOST may be empty for 127.0.0.1, or an IPv6 address in brackets) as (host, port);
     ValueError in words for anything else."""
