@@ -107,3 +107,36 @@ def test_auth(tmp_path, check, profile):
     assert json.loads(wrong.stdout)["profiles"]["1"]["failed"] > 0
     for output in (result.stdout, result.stderr, wrong.stdout, wrong.stderr):
         assert SECRET not in output and "wrong" not in output
+
+
+# -- the operator's terminal: characters that disguise text (issue 8, item 8's sibling) --------------
+
+# bidi embeddings, overrides and isolates, marks, zero-width characters, the BOM, the soft hyphen, a tag
+# character, line and paragraph separators: nothing of their own on screen, but they reorder or hide text
+DISGUISING = ("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\u200b\u200c\u200d\u2060"
+              "\ufeff\u00ad\U000e0041\u2028\u2029")
+
+
+def test_printable_shows_bidi_and_other_format_characters_as_escapes():
+    from ffsim.terminal import printable
+
+    assert printable("invoice\u202egpj.exe") == "invoice\\u202egpj.exe"
+    assert printable("\u2066A\u2069\U000e0041") == "\\u2066A\\u2069\\U000e0041"
+    for char in DISGUISING:
+        shown = printable(f"a{char}b")
+        assert char not in shown and shown.startswith("a\\") and shown.endswith("b"), (char, shown)
+    # letters of any script, combining accents and symbols stay as they are
+    assert printable("KA-Ü 123 京 ß Řež e\u0301 ١٢٣ €") == "KA-Ü 123 京 ß Řež e\u0301 ١٢٣ €"
+
+
+def test_a_plate_with_a_bidi_override_is_escaped_in_the_live_lines_of_run(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text((ROOT / "scenarios" / "misread-corrected.yaml").read_text(encoding="utf-8")
+                    .replace("{text: 5SX2287,", '{text: "5SX\\u202e7822",', 1), encoding="utf-8")
+    assert '{text: "5SX\\u202e7822",' in path.read_text(encoding="utf-8")
+    with WerkzeugReceiver() as rx:
+        result = subprocess.run([sys.executable, "-m", "ffsim", "run", str(path), "--http", rx.url, "--speed", "max",
+                                 "--drain", "3s"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "5SX\\u202e7822" in result.stdout
+    assert not any(char in result.stdout + result.stderr for char in DISGUISING)

@@ -135,6 +135,8 @@ def test_every_problem_is_reported_sorted_by_line(tmp_path):
          b"d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
          b"g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\nh: [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n", r"too many nodes|unknown key"),
         (b"version: 1\nzones: [{id: 1, polygon: [[0,0],[9,0],[9,9]], direction: 0}]\nname: \"\\ud800\"\n",
+         # libyaml refuses the escape itself; PyYAML's own parser lets the loader refuse the text
+         r":3:8: not valid YAML: an escape names no character \(\\ud800 to \\udfff are halves|"
          r":3:7: name must be valid Unicode text"),
     ],
     ids=["empty", "list", "binary", "tab", "recursive alias", "python tag", "alias bomb", "surrogate"],

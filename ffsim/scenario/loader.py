@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import gc
 import math
 import os
+import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 from fractions import Fraction
@@ -15,6 +18,7 @@ import jsonschema
 from ..engine import geometry
 from ..engine.plates import GENERATORS, Rng
 from ..generations import generation
+from ..terminal import printable
 from ..transport.targets import target_problem
 from ..vocabulary import DEFAULT_EVENTS, RELIABLE
 from ..units import camera_zone, parse_duration, parse_rate, parse_start, zone_names
@@ -37,6 +41,7 @@ from .model import (
 from .yamlsource import Located, YamlProblem, load
 
 MAX_FILE_BYTES = 10_000_000
+MAX_PROBLEMS = 100  # listed for one file; the rest are counted (a list of 100,000 bad entries is not read)
 MIN_TIMEOUT_US, MAX_TIMEOUT_US = 1_000, 86_400_000_000
 MAX_RATE_PER_S = 100  # vehicles per second of one flow; more only floods the output
 # a whole number is an int: JSON Schema's integer also admits 5.0, which `seed`, counters and sizes cannot use
@@ -56,20 +61,30 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+        # messages show values as their repr; printable() is for anything that still is not
+        return f"{self.file}:{self.line}:{self.column}: {printable(self.message)}"
 
 
 class ScenarioError(Exception):
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], more: Problem | None = None):
         self.problems = sorted(problems, key=lambda p: (p.line, p.column))
+        if more is not None:  # that the list was cut short: said last
+            self.problems.append(more)
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*")
+
+
 def show_path(path) -> str:
+    """vehicles[0].path[1]; a key that is not plain text is shown as its repr, in brackets, so that
+    nothing of a file reaches the terminal unescaped: countries['\\x1b[2J']."""
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif not _PLAIN_KEY.fullmatch(str(part)):
+            out += f"[{str(part)!r}]"
         else:
             out += f".{part}" if out else str(part)
     return out or "the scenario"
@@ -110,16 +125,35 @@ class _Collector:
         self.file = file
         self.located = located
         self.problems: list[Problem] = []
+        self.more: Problem | None = None  # the first problem past MAX_PROBLEMS
+        self.mistyped: set = set()  # paths of values of the wrong type, or not one of the choices
+
+    @property
+    def full(self) -> bool:
+        return self.more is not None
 
     def add(self, path, message: str, key: bool = False) -> None:
+        if self.more is not None:
+            return
         line, col = self.located.where(tuple(path), key=key)
-        self.problems.append(Problem(self.file, line, col, message))
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(Problem(self.file, line, col, message))
+        elif self.more is None:
+            self.more = Problem(self.file, line, col, f"more problems, from here on, are not listed (at most "
+                                                      f"{MAX_PROBLEMS} are): {message}")
+
+    def error(self) -> ScenarioError:
+        return ScenarioError(self.problems, self.more)
 
     # -- schema errors -----------------------------------------------------------------
     def schema_error(self, error: jsonschema.ValidationError) -> None:
         path = tuple(error.absolute_path)
         where = show_path(path)
         kind, schema, instance = error.validator, error.schema, error.instance
+        if kind in ("type", "enum"):  # {"enum": [1, 2], "type": "integer"}: one complaint about a value
+            if path in self.mistyped:
+                return
+            self.mistyped.add(path)
         shown = "***" if _SECRET_PARTS & set(path) else _short(instance)  # a mistyped password is still one
         if kind == "additionalProperties":
             allowed = sorted(schema.get("properties", {}))
@@ -601,8 +635,21 @@ def load_scenario(path: str | FsPath) -> Scenario:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        start = raw.rfind(b"\n", 0, exc.start) + 1
+        col = len(raw[start:exc.start].decode("utf-8", "replace")) + 1  # in characters, as every other column
         raise ScenarioError([Problem(file, line, col, "the file is not UTF-8 text")]) from None
+    # hundreds of thousands of small containers and no cycles worth collecting: the collector,
+    # run again and again as they are built, would take more time than the building
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _from_text(file, text)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _from_text(file: str, text: str) -> Scenario:
     try:
         located = load(text)
     except YamlProblem as exc:
@@ -615,20 +662,28 @@ def load_scenario(path: str | FsPath) -> Scenario:
     _texts_stay_texts(S.SCENARIO, data, (), located)
     for error in _VALIDATOR.iter_errors(data):
         collector.schema_error(error)
+        if collector.full:
+            break
     if collector.problems:
-        raise ScenarioError(collector.problems)
+        raise collector.error()
     for problem in _finite_numbers(data, ()):
         value: Any = located.data
         for part in problem:
             value = value[part]
-        what = "valid Unicode text (a \\u escape names half a character: write \\U0001xxxx)" if isinstance(
-            value, str) else "a finite number"
+        if isinstance(value, str):
+            what = "valid Unicode text (a \\u escape names half a character: write \\U0001xxxx)"
+        elif isinstance(value, int):
+            what = f"a number of at most {sys.float_info.max:.4g} in size, got one of {len(str(abs(value)))} digits"
+        else:
+            what = "a finite number"
         collector.add(problem, f"{show_path(problem)} must be {what}")
+        if collector.full:
+            break
     if collector.problems:
-        raise ScenarioError(collector.problems)
+        raise collector.error()
     scenario = _Builder(collector).build(data, file)
     if collector.problems:
-        raise ScenarioError(collector.problems)
+        raise collector.error()
     return scenario
 
 
@@ -658,16 +713,21 @@ def _texts_stay_texts(schema: dict, value, path, located: Located):
             for i, item in enumerate(value):
                 value[i] = _texts_stay_texts(items, item, path + (i,), located)
         return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and path in located.sources:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         branches = schema.get("anyOf", [schema])
         if any(_wants_text(b) for b in branches) and not any(b.get("type") in ("number", "integer") for b in branches):
-            return located.sources[path]
+            source = located.source(path)
+            if source is not None:
+                return source
     return value
 
 
 def _finite_numbers(value, path):
-    """Paths of values no payload can carry: inf/nan numbers, and lone surrogates in text."""
+    """Paths of values no payload can carry: inf/nan numbers, whole numbers beyond a double's
+    range (float() of them fails), and lone surrogates in text."""
     if isinstance(value, float) and not math.isfinite(value):
+        yield path
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > sys.float_info.max:
         yield path
     elif isinstance(value, str) and any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
         yield path

@@ -43,6 +43,11 @@ TEXT = {"type": "string"}
 # libcurl (pycurl) takes only ASCII there
 NO_CONTROL = {"type": "string", "pattern": "[^\\x20-\\x7e]"}  # what "not" refuses: text with a byte outside printable ASCII
 HEADER_TEXT = {"type": "string", "not": NO_CONTROL}
+# a file name in a multipart part's Content-Disposition: filename="...": a quote or backslash would end
+# or escape the quoted name (and libcurl and urllib3 would each rewrite it their own way)
+FILENAME = {"type": "string", "pattern": '^[^"\\\\]*$', "not": NO_CONTROL,
+            "x-message": "must be printable ASCII text without \" or \\, line breaks or other control characters "
+                         "(it goes into a multipart part's Content-Disposition header)"}
 MAX_PLATE = 32
 PLATE = {"type": "string", "minLength": 1, "maxLength": MAX_PLATE}
 MIN_FPS = 0.01
@@ -126,7 +131,7 @@ RECOGNITION = _obj(
 
 ZONE = _obj(
     {
-        "id": {"enum": [1, 2]},
+        "id": {"enum": [1, 2], "type": "integer"},  # 1.0 would pass an enum alone
         "polygon": {
             "type": "array",
             "items": POINT,
@@ -197,7 +202,7 @@ WEIGHTS = {
 
 TRAFFIC = _obj(
     {
-        "zone": {"enum": [1, 2]},
+        "zone": {"enum": [1, 2], "type": "integer"},
         "rate": RATE,
         "from": DURATION,
         "until": DURATION,
@@ -246,7 +251,7 @@ AUTH_HEADER = _obj({"name": {"type": "string", "pattern": "^[!#$%&'*+.^_`|~0-9A-
 
 PROFILE = _obj(
     {
-        "id": {"enum": [1, 2, 3]},
+        "id": {"enum": [1, 2, 3], "type": "integer"},
         "protocol": {"enum": list(V.PROTOCOLS)},
         "url": HEADER_TEXT,
         "events": {"type": "array", "items": {"enum": EVENT_TYPES}, "uniqueItems": True},
@@ -265,8 +270,8 @@ PROFILE = _obj(
         "connect_timeout": DURATION,
         "timeout": DURATION,
         "user_agent": HEADER_TEXT,
-        "json_filename": HEADER_TEXT,
-        "image_filename": HEADER_TEXT,
+        "json_filename": FILENAME,
+        "image_filename": FILENAME,
         "boundary": {"type": ["string", "null"], "pattern": "^[0-9A-Za-z'()+_,./:=?-]{1,70}$", "not": NO_CONTROL,
                      "x-message": "must be 1 to 70 letters, digits or '()+_,-./:=? (RFC 2046)"},
         "json_content_type": HEADER_TEXT,
