@@ -140,3 +140,14 @@ def test_a_plate_with_a_bidi_override_is_escaped_in_the_live_lines_of_run(tmp_pa
     assert result.returncode == 0, result.stderr
     assert "5SX\\u202e7822" in result.stdout
     assert not any(char in result.stdout + result.stderr for char in DISGUISING)
+
+
+@pytest.mark.parametrize("url", ["http://cam:Top/Secret99@host/", "http://cam:Top@Secret99@host/x",
+                                 "http://cam:TopSecret99@host:80/a@b"])
+def test_a_password_is_never_shown_even_when_it_breaks_the_url(url):
+    from ffsim.transport.targets import shown_url
+
+    assert "Secret99" not in shown_url(url) and shown_url(url).startswith("http://cam:***@")
+    result = subprocess.run([sys.executable, "-m", "ffsim", "run", str(ROOT / "scenarios" / "misread-corrected.yaml"),
+                             "--http", url, "--json"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "Secret99" not in result.stdout + result.stderr, result.stderr

@@ -7,8 +7,10 @@ from urllib.parse import urlsplit
 
 
 def shown_url(url: str) -> str:
-    """The URL as it may be printed: a password in it becomes ***."""
-    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:]*):[^/@]*@", r"\1:***@", url)
+    """The URL as it may be printed: a password in it becomes ***. Everything from the user's
+    colon to the last @ is masked: a password may hold / or @ (unescaped, it breaks the URL, and
+    then the message must not show it either); masking a little more is harmless."""
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:]*):.*@", r"\1:***@", url, flags=re.S)
 
 
 # what may reach libcurl (a URL) or the resolver (a host): printable ASCII without spaces; a CR or LF
