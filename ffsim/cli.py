@@ -252,31 +252,48 @@ def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, 
 @click.option("--format", "fmt", type=click.Choice(["multipart", "json"]), default="multipart", show_default=True,
               help="How payloads go over HTTP.")
 @click.option("--drain", "drain_us", type=DURATION, default="60s", show_default=True)
+@click.option("--basic", metavar="USER:PASSWORD", help="HTTP Basic auth for every request (a capture's included).")
+@click.option("--auth-header", metavar="NAME:VALUE", help="This header with every request (a capture's included).")
 @click.option("-q", "--quiet", is_flag=True, help="No line per packet.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def replay(source, http_url, tcp_target, speed, now, renumber, device_id, fmt, drain_us, quiet, as_json) -> None:
+def replay(source, http_url, tcp_target, speed, now, renumber, device_id, fmt, drain_us, basic, auth_header, quiet,
+           as_json) -> None:
     """Send recorded traffic again: a receiver's capture.jsonl (byte for byte, timing scaled)
-    or JSON lines of payloads (from ffsim events, a receiver's packets.jsonl, or a camera)."""
+    or JSON lines of payloads (from ffsim events, a receiver's packets.jsonl, or a camera).
+    A damaged line (torn by a crash, not JSON, wrong fields) is reported and skipped."""
     from pathlib import Path
 
-    from .replay import load_source, replay as send
+    from .replay import Skipped, load_source, parse_credential, replay as send
     from .runner import LivePrinter
+    from .terminal import printable
     from .transport import TargetError
 
-    if http_url and tcp_target and not Path(source).name.startswith("capture"):
-        click.echo("ffsim: error: give --http or --tcp, not both", err=True)
-        sys.exit(1)
+    credentials = {}
+    for option, value in (("--basic", basic), ("--auth-header", auth_header)):
+        try:
+            credentials[option] = parse_credential(value, option) if value is not None else None
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint=option) from None
+    skipped, notes = Skipped(), []
     try:
-        entries = load_source(Path(source))
+        entries = load_source(Path(source), skipped)
+        for message in skipped.messages[:20]:  # they quote the file: shown safe
+            click.echo(f"ffsim: {printable(message)}", err=True)
+        if skipped.count > 20:
+            click.echo(f"ffsim: {printable(source)}: {skipped.count - 20} more line(s) skipped", err=True)
         summary = send(entries, http_url, tcp_target, speed, now, renumber, device_id, LivePrinter(enabled=not quiet),
-                       drain_us / 1e6, fmt == "json")
+                       drain_us / 1e6, fmt == "json", credentials["--basic"], credentials["--auth-header"], notes)
     except (ValueError, TargetError) as exc:
-        click.echo(f"ffsim: error: {exc}", err=True)
+        click.echo(f"ffsim: error: {printable(exc)}", err=True)
         sys.exit(1)
     if summary.fatal:
         click.echo(f"ffsim: error: {summary.fatal}", err=True)
     click.echo(summary.as_json() if as_json else summary.table())
-    sys.exit(0 if summary.delivered_all else 1)
+    for note in notes:
+        click.echo(f"ffsim: {note}", err=True)
+    if skipped.bad:
+        click.echo(f"ffsim: {skipped.bad} bad line(s) of {printable(source)} not replayed (listed above)", err=True)
+    sys.exit(0 if summary.delivered_all and not skipped.bad else 1)
 
 
 def _demo_folder(base: str) -> str:

@@ -123,7 +123,12 @@ class LoopbackServer:
         return self
 
     def __exit__(self, *exc):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() under way (close alone does not)
+        except OSError:
+            pass
         self.sock.close()
+        self.thread.join(10)
 
 
 class RawRecorder(LoopbackServer):
