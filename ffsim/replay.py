@@ -91,9 +91,9 @@ class Skipped:
 
 
 class _BadLine(Exception):
-    def __init__(self, message: str, torn: bool = False):
+    def __init__(self, message: str, torn: bool = False, harmless: bool = False):
         super().__init__(message)
-        self.torn = torn
+        self.torn = torn or harmless  # not a fault of the file: skipped without failing the replay
 
 
 def load_source(path: Path, skipped: Skipped | None = None) -> list[Entry]:
@@ -177,7 +177,10 @@ def _entry(raw: bytes) -> Entry | None:
     if "payload" in item:
         payload = item["payload"]
         if payload is None:
-            raise _BadLine("no payload (a packet the receiver could not read)")
+            # the receiver's record of an arrival that was no packet (refused, not JSON, not stored):
+            # nothing to send, and nothing wrong with the file
+            raise _BadLine("a receiver's record without a payload (an arrival it could not read or refused)",
+                           harmless=True)
         if not isinstance(payload, dict):
             raise _BadLine(f'"payload" is {_kind(payload)}: a JSON object expected')
         t_s = _time(item, "time", 1000, "milliseconds")
@@ -351,6 +354,10 @@ class RawHttpTransport:
 
     def __init__(self, url: str, timeout_s: float = 30.0):
         parts = urlsplit(url)
+        if parts.scheme != "http":
+            # the recorded bytes are written as they are, without TLS: never in clear to an https URL
+            raise TargetError(f"a capture's recorded requests are replayed over plain HTTP only, not to "
+                              f"{parts.scheme}:// (replay its packets.jsonl for https)")
         self.address = (parts.hostname, parts.port or 80)
         self.timeout_s = timeout_s
 

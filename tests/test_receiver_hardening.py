@@ -410,3 +410,77 @@ def test_stop_while_requests_are_under_way_ends_cleanly(tmp_path):
     for client in clients:
         client.close()
     assert rx.packets == 3 and all("stopped inside a JSON document" in r.violations[0] for r in rx.records)
+
+
+# -- found by probing as an attacker ----------------------------------------------------------------
+
+def test_a_malformed_request_is_recorded_and_its_credentials_never_printed(tmp_path):
+    """aiohttp answers a request it cannot parse with 400 and would log its raw bytes."""
+    process = subprocess.Popen([sys.executable, "-m", "ffsim", "receive", "--http", "127.0.0.1:0", "--out",
+                                str(tmp_path / "out"), "--basic", "user:s3cret", "--json", "--quiet"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stderr.readline()
+        host, port = line.split("http://")[1].split("/")[0].split(":")
+        with socket.create_connection((host, int(port)), timeout=20) as s:
+            s.sendall(b"POST /x HTTP/1.1\r\nHost: a\r\nAuthorization: Basic dXNlcjpzM2NyZXQ=\x01\r\n"
+                      b"Content-Length: 2\r\n\r\n{}")
+            assert s.recv(12)[9:] == b"400"
+        wait_for(lambda: (tmp_path / "out" / "packets.jsonl").exists(), what="the malformed request recorded")
+    finally:
+        process.send_signal(2)
+        stdout, stderr = process.communicate(timeout=30)
+    assert "dXNlcjpzM2NyZXQ" not in stdout + stderr and "Traceback" not in stderr, stderr
+    [record] = stored(tmp_path / "out")
+    assert record["status"] == 400 and record["violations"][0].startswith("http: a malformed request (Bad")
+    assert "dXNlcjpzM2NyZXQ" not in (tmp_path / "out" / "packets.jsonl").read_text()
+
+
+def test_the_stored_status_is_the_answer_given(tmp_path):
+    with Receiver(out=tmp_path) as rx:
+        assert post(rx.http_url + "x", b"not json", "application/json") == 400
+        body = b'--B\r\nContent-Disposition: form-data; name="event"\r\n\r\nnot json\r\n--B--\r\n'
+        assert post(rx.http_url + "x", body, "multipart/form-data; boundary=B") == 400
+    assert [line["status"] for line in stored(tmp_path)] == [400, 400]
+
+
+def test_a_reset_inside_a_document_is_recorded(tmp_path):
+    with Receiver(http=None, tcp="127.0.0.1:0", out=tmp_path) as rx:
+        host, port = rx.tcp_address.rsplit(":", 1)
+        s = socket.create_connection((host, int(port)), timeout=20)
+        s.sendall(good_packet()[:100])
+        wait_for(lambda: (tmp_path / "capture.jsonl").exists(), what="the half document read")
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        s.close()  # a reset
+        wait_for(lambda: rx.packets == 1, what="the half document recorded")
+    assert "tcp: the sender reset the connection inside a JSON document (100 bytes)" in rx.violations
+
+
+def test_a_connection_that_never_completes_its_headers_is_closed(tmp_path, monkeypatch):
+    monkeypatch.setattr(server, "HEADER_DEADLINE_S", 0.5)
+    with Receiver() as rx:
+        host, port = rx.http_url.split("//")[1].rstrip("/").split(":")
+        with socket.create_connection((host, int(port)), timeout=20) as s:
+            s.sendall(b"POST /x HTTP/1.1\r\nHost: a\r\n")  # and nothing more
+            assert s.recv(1) == b""  # closed by the receiver, within a few seconds
+        assert post(rx.http_url + "x", good_packet(), "application/json") == 200
+    assert rx.summary()["slow_connections_closed"] == 1
+
+
+def test_every_folder_made_for_out_is_owner_only(tmp_path):
+    old = os.umask(0)
+    try:
+        Storage(tmp_path / "a" / "b" / "out").open().close()
+    finally:
+        os.umask(old)
+    for folder in (tmp_path / "a", tmp_path / "a" / "b", tmp_path / "a" / "b" / "out"):
+        assert folder.stat().st_mode & 0o077 == 0, folder
+
+
+def test_a_second_event_part_is_a_violation(tmp_path):
+    part = b'--B\r\nContent-Disposition: form-data; name="event"; filename="e.json"\r\n' \
+           b"Content-Type: application/json\r\n\r\n%s\r\n"
+    body = part % good_packet() + part % b'{"carState": "new"}' + b"--B--\r\n"
+    with Receiver(out=tmp_path) as rx:
+        assert post(rx.http_url + "x", body, "multipart/form-data; boundary=B") == 200
+    assert rx.violations[0].startswith("multipart: 2 parts named event")

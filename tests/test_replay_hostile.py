@@ -60,7 +60,6 @@ BAD_LINES = [
     ('{"t": 0, "protocol": "tcp"}', '"data" is null: base64 text expected'),
     ('{"t": 0, "protocol": "http", "data": "AA==", "redacted": "authorization"}',
      '"redacted" is text: a list of header names expected'),
-    ('{"arrival": 1.5, "protocol": "http", "payload": null}', "no payload (a packet the receiver could not read)"),
     ('{"payload": [1, 2]}', '"payload" is a list: a JSON object expected'),
     ("[1, 2]", "a list: neither a capture entry nor a payload (a JSON object per line)"),
     ('"text"', "text: neither a capture entry nor a payload"),
@@ -359,3 +358,39 @@ def test_raw_request_takes_out_the_named_headers_whatever_the_bytes(lines, body,
              if line[:1] not in (b" ", b"\t")]
     dropped = remove | {name.lower() for name, _ in add}
     assert [n for n in names if n in dropped] == [name.lower() for name, _ in add]
+
+
+def test_a_capture_is_never_replayed_in_clear_to_an_https_url(tmp_path):
+    capture = tmp_path / "capture.jsonl"
+    request = b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+    capture.write_text(json.dumps({"t": 0, "protocol": "http", "peer": "p",
+                                   "data": base64.b64encode(request).decode()}) + "\n")
+    with RawRecorder() as server:
+        result = ffsim("replay", str(capture), "--http", f"https://127.0.0.1:{server.port}/", "--basic", "u:s3cret")
+        assert result.returncode == 1 and "plain HTTP only" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr and "s3cret" not in result.stdout + result.stderr
+        assert server.requests == []
+
+
+def test_a_receivers_records_of_refused_arrivals_do_not_fail_a_replay(tmp_path):
+    """packets.jsonl holds a line for a body that was no JSON (payload null): nothing to send, no fault."""
+    from ffsim.receiver.server import Receiver
+
+    from .test_receiver import good_packet, post
+
+    with Receiver(out=tmp_path / "a") as first:
+        assert post(first.http_url + "x", b"not json", "application/json") == 400
+        assert post(first.http_url + "x", good_packet(), "application/json") == 200
+    with Receiver(speed=None) as second:
+        result = ffsim("replay", str(tmp_path / "a" / "packets.jsonl"), "--http", second.http_url, "--speed", "max")
+        assert result.returncode == 0, result.stdout + result.stderr
+        wait_for(lambda: second.packets == 1)
+    assert "without a payload" in result.stderr
+
+
+def test_a_file_of_records_without_payloads_is_nothing_to_replay(tmp_path):
+    source = write(tmp_path / "packets.jsonl", ['{"arrival": 1.5, "protocol": "http", "payload": null}'])
+    skipped = Skipped()
+    with pytest.raises(ValueError, match=r"packets.jsonl:1: a receiver's record without a payload .*nothing to replay"):
+        load_source(source, skipped)
+    assert skipped.bad == 0

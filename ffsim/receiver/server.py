@@ -31,6 +31,7 @@ import base64
 import hmac
 import io
 import json
+import logging
 import math
 import random
 import re
@@ -65,6 +66,8 @@ BODY_GRACE_S = 5.0  # a body's deadline: this, plus its announced length at MIN_
 MIN_BODY_RATE = 32 * 1024  # bytes/s; slower senders may be cut when others wait for room
 SLOT_WAIT_S = 10.0  # an HTTP request waits this long for room, then gets 503
 IDLE_TIMEOUT_S = 300.0  # a TCP connection with no document under way
+HEADER_DEADLINE_S = 10.0  # an HTTP connection's first request must be complete (headers) by then
+KEEPALIVE_S = 60.0  # an HTTP connection with no request under way: closed after this
 DOCUMENT_DEADLINE_S = 30.0  # a TCP document, from its first byte
 MAX_KEPT_TEXT = 1024 * 1024  # of a body that is not a packet (junk, wrong type), kept as text
 MAX_RECORD_BYTES = 16 * 1024 * 1024  # payload bytes of the records kept in memory (--out keeps them all)
@@ -195,6 +198,8 @@ class Receiver:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ffsim-receiver-work")
         self._http_slots: dict[asyncio.Task, _Slot] = {}
         self._tcp_slots: dict[asyncio.Task, _Slot] = {}
+        self._accept_trouble = 0
+        self.slow_connections_closed = 0  # HTTP connections closed for want of a complete request
         self._http_room: asyncio.Event | None = None  # set when a slot frees
         self._tcp_room: asyncio.Event | None = None
 
@@ -233,6 +238,7 @@ class Receiver:
 
     def _serve(self) -> None:
         self._loop = asyncio.new_event_loop()
+        self._loop.set_exception_handler(self._loop_trouble)
         self._stopping: asyncio.Event | None = None
         try:
             self._loop.run_until_complete(self._main())
@@ -247,6 +253,16 @@ class Receiver:
                 self._loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
             self._loop.close()
 
+    def _loop_trouble(self, loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        """What the event loop would print with a traceback: a record (the kind only), never a crash."""
+        error = context.get("exception")
+        what = type(error).__name__ if error is not None else "error"
+        try:
+            self._record(Record(time.time(), "?", "-", "", [], None,
+                                [f"receiver: {str(context.get('message', ''))[:80]} ({what})"]))
+        except Exception:
+            pass
+
     async def _main(self) -> None:
         self._stopping = asyncio.Event()
         self._http_room, self._tcp_room = asyncio.Event(), asyncio.Event()
@@ -257,7 +273,10 @@ class Receiver:
             host, port = parse_bind(self.http_bind)
             app = web.Application(client_max_size=self.max_body)
             app.router.add_route("*", "/{tail:.*}", self._http)
-            runner = web.AppRunner(app, access_log=None)
+            # aiohttp answers malformed requests (400) itself and logs them with their raw bytes,
+            # credentials included: its log becomes a record here instead, without the bytes
+            runner = web.AppRunner(app, access_log=None, logger=_RecordingLog(self),
+                                   keepalive_timeout=KEEPALIVE_S)
             await runner.setup()
             site = web.TCPSite(runner, host, port, ssl_context=self.ssl_context)
             await site.start()
@@ -271,7 +290,11 @@ class Receiver:
             self.tcp_address = f"{bound[0]}:{bound[1]}"
             accepting = asyncio.ensure_future(self._accept(listener))
         self._started.set()
+        watchdog = asyncio.ensure_future(self._watch_http(runner)) if runner is not None else None
         await self._stopping.wait()
+        if watchdog is not None:
+            watchdog.cancel()
+            await asyncio.gather(watchdog, return_exceptions=True)
         if accepting is not None:
             accepting.cancel()
             await asyncio.gather(accepting, return_exceptions=True)
@@ -359,12 +382,13 @@ class Receiver:
         return file
 
     def _packet(self, text: bytes, sender: str, protocol: str, peer: str, path: str, headers: list,
-                images: list[tuple[str | None, str, bytes]] | None, status: int | None = None) -> bool:
+                images: list[tuple[str | None, str, bytes]] | None, status: int | None = None,
+                extra: list[str] | None = None) -> bool:
         """Check and record one packet; False when its text is no JSON at all. Whatever it holds,
         it is recorded: a failure of the checks is one more violation, never a lost packet.
         StorageError when it could not be stored (kept and counted all the same)."""
         arrival_s = time.monotonic()  # the validator's clock for timing rules (never steps)
-        violations: list[str] = []
+        violations: list[str] = list(extra or [])
         notices: list[str] = []
         payload = None
         try:
@@ -393,6 +417,8 @@ class Receiver:
                 stored.append(self._store_image(name, data))
         except StorageError as exc:  # recorded and counted with the packet, then answered
             failure = exc
+        if payload is None and status is not None:
+            status = 400  # the answer to a body that is no JSON
         record = Record(time.time(), peer, protocol, path, headers, payload, violations, stored, status,
                         notices, len(text))
         if payload is None:
@@ -564,7 +590,8 @@ class Receiver:
                    "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
 
         def unreadable(violation: str) -> bool:
-            record = Record(time.time(), peer, "http", path, headers, None, [violation], size=len(body))
+            record = Record(time.time(), peer, "http", path, headers, None, [violation], status=400,
+                            size=len(body))
             record.text = body[:MAX_KEPT_TEXT].decode("utf-8", "backslashreplace")
             self._record(record)
             return False
@@ -578,6 +605,9 @@ class Receiver:
         except Exception as exc:  # whatever the parser says about a broken body
             return unreadable(f"multipart: cannot parse ({exc})")
         event = files.get("event")
+        events = len(files.getlist("event")) + len(form.getlist("event"))
+        extra = [f"multipart: {events} parts named event (a camera sends one); only the first is checked "
+                 "(capture.jsonl holds them all)"] if events > 1 else []
         if event is None:
             text = form.get("event")
             if text is None:
@@ -587,7 +617,35 @@ class Receiver:
             data = event.read()
         images = [(f.filename, f.content_type or "", f.read()) for name, f in files.items(multi=True)
                   if name != "event"]
-        return self._packet(data, sender, "http", peer, path, headers, images, status)
+        return self._packet(data, sender, "http", peer, path, headers, images, status, extra)
+
+    async def _watch_http(self, runner: web.AppRunner) -> None:
+        """Close HTTP connections that hold a descriptor without a request: no complete request
+        HEADER_DEADLINE_S after connecting (headers trickled, or nothing sent), or none
+        KEEPALIVE_S after the last. Closing one loses nothing: no request was accepted on it."""
+        loop = asyncio.get_running_loop()
+        seen: dict[int, tuple[object, int, float]] = {}
+        while True:
+            await asyncio.sleep(1.0)
+            now = loop.time()
+            alive = {}
+            for handler in runner.server.connections:
+                count = getattr(handler, "_request_count", 0)
+                if getattr(handler, "_request_in_progress", False):
+                    alive[id(handler)] = (handler, count, now)
+                    continue
+                _, before, since = seen.get(id(handler), (handler, count, now))
+                if count != before:
+                    since = now
+                alive[id(handler)] = (handler, count, since)
+                if now - since > (HEADER_DEADLINE_S if count == 0 else KEEPALIVE_S):
+                    transport = getattr(handler, "transport", None)
+                    if transport is not None:
+                        transport.close()
+                    del alive[id(handler)]
+                    if count == 0:
+                        self.slow_connections_closed += 1
+            seen = alive
 
     # -- TCP -------------------------------------------------------------------------------
     async def _accept(self, listener: socket.socket) -> None:
@@ -605,7 +663,16 @@ class Receiver:
                             await asyncio.wait_for(self._tcp_room.wait(), 1.0)
                         except asyncio.TimeoutError:
                             pass
-            connection, address = await loop.sock_accept(listener)
+            try:
+                connection, address = await loop.sock_accept(listener)
+            except OSError as exc:  # out of file descriptors (EMFILE, ENFILE, ENOBUFS): wait, then go on
+                if self._accept_trouble == 0:
+                    await self._work(self._record, Record(
+                        time.time(), "?", "tcp", "", [], None,
+                        [f"limit: cannot accept connections ({exc.strerror or exc}); waiting for room"]))
+                self._accept_trouble += 1
+                await asyncio.sleep(0.1)
+                continue
             task = asyncio.ensure_future(self._tcp(connection, address))
             self._tcp_slots[task] = _Slot(task, loop.time())
 
@@ -665,8 +732,13 @@ class Receiver:
                 slot.received = framer.pending
         except StorageError:
             reset = True  # nothing stored: a reset, not a close (which the sender takes as a receipt)
-        except ConnectionError:
-            pass
+        except ConnectionError:  # reset by the sender: what it had begun is recorded, not dropped
+            if framer.rest().strip():
+                try:
+                    await self._tcp_work(slot, self._tcp_cut, peer, framer.rest(),
+                                         "the sender reset the connection inside a JSON document")
+                except StorageError:
+                    pass
         except asyncio.CancelledError:  # the receiver stops, or the connection made room for another
             if slot.work is not None and not slot.work.done():
                 await asyncio.wait({slot.work})  # the chunk under way is checked and stored first
@@ -719,7 +791,9 @@ class Receiver:
         and severity. senders: per camera (address|sensorProviderID), the generation it looks
         like, its UTC offset and clock rate, whether the Lost timing rule was checked or
         skipped (and why). forgotten: what was dropped to keep memory bounded.
-        storage_failures: packets --out could not take (answered so that they come again)."""
+        storage_failures: arrivals (a request, a TCP read) --out could not take, answered so that
+        they come again. slow_connections_closed: HTTP connections closed for sending no
+        complete request within HEADER_DEADLINE_S of connecting (KEEPALIVE_S after the last)."""
         with self._lock:
             states = Counter()
             cameras = Counter()
@@ -740,7 +814,30 @@ class Receiver:
                     "senders": self.validator.sender_summary(),
                     "lost_timeout_s": self.validator.lost_timeout_s,
                     "storage_failures": self.storage_failures,
+                    "slow_connections_closed": self.slow_connections_closed,
                     "forgotten": {**self.validator.forgotten, "records": self.forgotten_records}}
+
+
+class _RecordingLog(logging.Logger):
+    """aiohttp's server log: a malformed request it answered itself becomes a record with the
+    error's kind (its text quotes the raw bytes, credentials included: never shown or stored)."""
+
+    def __init__(self, receiver: Receiver):
+        super().__init__("ffsim.receiver.aiohttp")
+        self.receiver = receiver
+
+    def handle(self, record: logging.LogRecord) -> None:
+        error = record.exc_info[1] if record.exc_info else None
+        kind = type(error).__name__ if error is not None else "error"
+        code = getattr(error, "code", None)
+        peer = str(record.args[0]) if isinstance(record.args, tuple) and record.args else "?"
+        violation = (f"http: a malformed request ({kind}) answered {code or 400} by the HTTP parser"
+                     if error is not None and kind.startswith("Bad") or code == 400
+                     else f"receiver: the HTTP server failed on a request ({kind}); please report it")
+        try:
+            self.receiver._record(Record(time.time(), peer, "http", "", [], None, [violation], status=code))
+        except Exception:  # storage failing as well: counted there; nothing to print
+            pass
 
 
 @dataclass

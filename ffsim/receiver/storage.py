@@ -61,7 +61,9 @@ class Storage:
                 raise StorageError(f"{folder} is a symbolic link; give the folder it points to")
             if holds_capture(folder):
                 raise FileExistsError(f"{folder} already holds a capture; choose another folder")
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            for part in [*reversed(folder.parents[:len(folder.parts) - 1]), folder]:
+                if not part.exists():  # the folders made here, parents included, are owner-only
+                    part.mkdir(mode=0o700, exist_ok=True)
             self._folder_fd = os.open(folder, _DIRECTORY)
             _trusted(self._folder_fd, folder)
             try:
