@@ -398,9 +398,16 @@ def receive(http_bind, tcp_bind, out, respond, delay_us, fail_rate, basic, auth_
     from .receiver.live import LiveView, summary_text
     from .receiver.server import Receiver, StorageError
 
+    from .replay import parse_credential
+
+    credentials = {}
     for option, value in (("--basic", basic), ("--auth-header", auth_header)):
-        if value is not None and ":" not in value:
-            raise click.BadParameter("expected two parts separated by a colon", param_hint=option)
+        try:
+            credentials[option] = parse_credential(value, option) if value is not None else None
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint=option) from None
+        if credentials[option] is not None and not credentials[option][1]:
+            raise click.BadParameter("the secret is empty (anyone would be let in)", param_hint=option)
     if bool(tls_cert) != bool(tls_key):
         given, missing = ("--tls-cert", "--tls-key") if tls_cert else ("--tls-key", "--tls-cert")
         raise click.UsageError(f"{given} needs {missing}: HTTPS wants the certificate and its key")
@@ -421,8 +428,7 @@ def receive(http_bind, tcp_bind, out, respond, delay_us, fail_rate, basic, auth_
 
     signal.signal(signal.SIGTERM, interrupt)
     receiver = Receiver(http_bind, tcp_bind, out, respond, delay_us / 1e6, fail_rate,
-                        basic=tuple(basic.split(":", 1)) if basic else None,
-                        auth_header=tuple(auth_header.split(":", 1)) if auth_header else None,
+                        basic=credentials["--basic"], auth_header=credentials["--auth-header"],
                         ssl_context=context, lost_timeout_s=lost_us / 1e6, on_record=LiveView(quiet=quiet),
                         max_connections=max_connections, capture_secrets=capture_secrets)
     try:  # Ctrl-C (or SIGTERM) stops it at any moment from here on, without a traceback

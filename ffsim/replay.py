@@ -246,7 +246,7 @@ _LITERAL = re.compile(r"t(?:r(?:ue?)?)?|f(?:a(?:l(?:se?)?)?)?|n(?:u(?:ll?)?)?|N(
                       r"|I(?:n(?:f(?:i(?:n(?:i(?:ty?)?)?)?)?)?)?")
 _NUMBER_TAIL = re.compile(r"\.|[eE][-+]?")
 # cut inside a \\u escape, or after a high surrogate's (its low half awaited); the error is at the u
-_ESCAPE_START = re.compile(r"\\?u(?:[0-9a-fA-F]{0,3}|[dD][89abAB][0-9a-fA-F]{2})")
+_ESCAPE_START = re.compile(r"\\?u(?:[0-9a-fA-F]{0,4}|[dD][89abAB][0-9a-fA-F]{2})")
 
 
 def _is_prefix(text: str) -> bool:

@@ -224,7 +224,7 @@ def test_run_without_target_uses_the_built_in_receiver():
 def test_receive_wants_user_and_password():
     result = subprocess.run([sys.executable, "-m", "ffsim", "receive", "--basic", "nocolon"], capture_output=True,
                             text=True, timeout=60)
-    assert result.returncode == 2 and "--basic: expected two parts separated by a colon" in result.stderr
+    assert result.returncode == 2 and "--basic: expected USER:PASSWORD (no colon)" in result.stderr
 
 
 def test_receiver_refuses_an_out_folder_holding_a_capture(tmp_path):

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -484,3 +485,81 @@ def test_a_second_event_part_is_a_violation(tmp_path):
     with Receiver(out=tmp_path) as rx:
         assert post(rx.http_url + "x", body, "multipart/form-data; boundary=B") == 200
     assert rx.violations[0].startswith("multipart: 2 parts named event")
+
+
+# -- found by a review -------------------------------------------------------------------------------
+
+def test_documents_back_to_back_each_get_their_own_deadline(tmp_path, monkeypatch):
+    """A stream where each read ends one document and begins the next: no document takes
+    the deadline, the stream takes several times it, and nothing is cut."""
+    monkeypatch.setattr(server, "DOCUMENT_DEADLINE_S", 1.0)
+    document = good_packet()
+    with Receiver(http=None, tcp="127.0.0.1:0") as rx:
+        host, port = rx.tcp_address.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=20) as s:
+            began = time.monotonic()
+            s.sendall(document[:50])
+            for n in range(1, 7):
+                last = time.monotonic()
+                wait_for(lambda: time.monotonic() - last > 0.4, what="0.4 s within one document")
+                s.sendall(document[50:] + document[:50])
+                wait_for(lambda: rx.packets == n, what=f"document {n} stored")
+            assert time.monotonic() - began > 2.0
+            s.sendall(document[50:])
+            s.shutdown(socket.SHUT_WR)
+            assert s.recv(1) == b""  # closed normally: every document read and stored
+    assert rx.packets == 7 and not any("not finished" in v for v in rx.violations), rx.violations
+
+
+def test_at_stop_documents_read_but_not_yet_handled_are_stored(tmp_path):
+    """Documents that wait behind a slow one in the connection's buffer are handled before the
+    connection closes, not dropped under a normal close."""
+    release = threading.Event()
+
+    def slow_view(record):
+        release.wait(20)
+
+    rx = Receiver(http=None, tcp="127.0.0.1:0", out=tmp_path, on_record=slow_view).start()
+    host, port = rx.tcp_address.rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=20)
+    s.sendall(good_packet())
+    wait_for(lambda: (tmp_path / "packets.jsonl").exists(), what="the first document being handled")
+    s.sendall(b'{"carState": "new"}{"carState": "lost"}')
+    wait_for(lambda: len((tmp_path / "capture.jsonl").read_text().splitlines()) >= 1)
+    stopper = threading.Thread(target=rx.stop)
+    stopper.start()
+    release.set()
+    stopper.join(30)
+    assert not stopper.is_alive() and not rx._thread.is_alive()
+    assert s.recv(1) == b""
+    s.close()
+    assert rx.packets == 3, [r.violations for r in rx.records]
+
+
+def test_one_failed_write_does_not_cost_the_other_documents_of_a_read(tmp_path):
+    """packets.jsonl cannot be written (a folder took its name): each of three documents in
+    one read is recorded and counted, and the connection is reset, not closed."""
+    with Receiver(http=None, tcp="127.0.0.1:0", out=tmp_path / "out") as rx:
+        (tmp_path / "out" / "packets.jsonl").mkdir()
+        host, port = rx.tcp_address.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=20) as s:
+            s.sendall(b'{"a": 1}{"b": 2}{"c": 3}')
+            s.shutdown(socket.SHUT_WR)
+            with pytest.raises(ConnectionResetError):
+                s.recv(1)
+    assert rx.packets == 3 and rx.storage_failures == 3
+
+
+def test_stop_twice_is_harmless(tmp_path):
+    rx = Receiver().start()
+    rx.stop()
+    rx.stop()
+    with Receiver() as again:
+        again.stop()
+
+
+def test_receive_checks_its_credentials_like_replay(tmp_path):
+    for option, value in (("--auth-header", "X-Key:"), ("--auth-header", "Bad Name:x"), ("--basic", "u:a\x01")):
+        result = subprocess.run([sys.executable, "-m", "ffsim", "receive", option, value], capture_output=True,
+                                text=True, timeout=30)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr

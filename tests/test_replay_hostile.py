@@ -394,3 +394,11 @@ def test_a_file_of_records_without_payloads_is_nothing_to_replay(tmp_path):
     with pytest.raises(ValueError, match=r"packets.jsonl:1: a receiver's record without a payload .*nothing to replay"):
         load_source(source, skipped)
     assert skipped.bad == 0
+
+
+@pytest.mark.parametrize("cut", ['{"payload": {"plateText": "x\\u0001', '{"payload": {"plateText": "\\u00e9'])
+def test_a_line_torn_right_after_a_whole_escape_is_torn_not_bad(tmp_path, cut):
+    source = write(tmp_path / "packets.jsonl", ['{"payload": {"carState": "new"}}', cut])
+    skipped = Skipped()
+    assert len(load_source(source, skipped)) == 1
+    assert skipped.torn == 1 and skipped.bad == 0, skipped.messages

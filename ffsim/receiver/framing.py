@@ -29,6 +29,7 @@ class JsonFramer:
     def __init__(self, limit: int):
         self.limit = limit
         self.overflow = False  # a document grew past limit bytes: the stream cannot be followed further
+        self.documents = 0  # documents handed back so far
         self._buffer = bytearray()
         self._scan = 0  # where the scan resumes, in _buffer
         self._depth = 0  # > 0: inside a document that starts at _buffer[0]
@@ -67,6 +68,7 @@ class JsonFramer:
                 self.overflow = len(buffer) > self.limit
                 return out
             out.append((DOCUMENT, bytes(buffer[:end])))
+            self.documents += 1
             del buffer[:end]
             self._scan = 0
 

@@ -68,6 +68,7 @@ SLOT_WAIT_S = 10.0  # an HTTP request waits this long for room, then gets 503
 IDLE_TIMEOUT_S = 300.0  # a TCP connection with no document under way
 HEADER_DEADLINE_S = 10.0  # an HTTP connection's first request must be complete (headers) by then
 KEEPALIVE_S = 60.0  # an HTTP connection with no request under way: closed after this
+SHUTDOWN_S = 2.0  # at stop, HTTP requests under way get this long to finish
 DOCUMENT_DEADLINE_S = 30.0  # a TCP document, from its first byte
 MAX_KEPT_TEXT = 1024 * 1024  # of a body that is not a packet (junk, wrong type), kept as text
 MAX_RECORD_BYTES = 16 * 1024 * 1024  # payload bytes of the records kept in memory (--out keeps them all)
@@ -216,12 +217,20 @@ class Receiver:
         return self
 
     def stop(self) -> None:
+        """Stop listening, finish what was read (store it, or reset its connection), then close
+        the files. Safe to call twice; returns within a few seconds (SHUTDOWN_S for HTTP
+        requests under way, then what the worker has left)."""
         if self._thread is not None:
             self._started.wait(10)  # stopped while starting (Ctrl-C at once): once it listens
-        if self._loop is not None and self._stopping is not None and self._error is None:
-            self._loop.call_soon_threadsafe(self._stopping.set)
+        loop, stopping = self._loop, self._stopping
+        if loop is not None and stopping is not None and self._error is None and self._thread is not None \
+                and self._thread.is_alive():
+            try:
+                loop.call_soon_threadsafe(stopping.set)
+            except RuntimeError:  # the loop has closed already
+                pass
         if self._thread is not None:
-            self._thread.join(10)
+            self._thread.join()  # the loop ends once every connection is finished
         self._pool.shutdown(wait=True)
         self._close_storage()
 
@@ -276,7 +285,7 @@ class Receiver:
             # aiohttp answers malformed requests (400) itself and logs them with their raw bytes,
             # credentials included: its log becomes a record here instead, without the bytes
             runner = web.AppRunner(app, access_log=None, logger=_RecordingLog(self),
-                                   keepalive_timeout=KEEPALIVE_S)
+                                   keepalive_timeout=KEEPALIVE_S, shutdown_timeout=SHUTDOWN_S)
             await runner.setup()
             site = web.TCPSite(runner, host, port, ssl_context=self.ssl_context)
             await site.start()
@@ -299,9 +308,13 @@ class Receiver:
             accepting.cancel()
             await asyncio.gather(accepting, return_exceptions=True)
             listener.close()
-            for task in list(self._tcp_slots):  # finish every open TCP connection before the loop ends
-                task.cancel()
-            await asyncio.gather(*self._tcp_slots, return_exceptions=True)
+            # finish every open TCP connection before the loop ends; a cancel that Python 3.11's
+            # wait_for swallows (it lands as a read completes) is asked again
+            while self._tcp_slots:
+                for task, slot in list(self._tcp_slots.items()):
+                    if not slot.finishing:  # one finishing stores what it has read: left alone
+                        task.cancel()
+                await asyncio.wait(list(self._tcp_slots), timeout=0.5)
         if runner is not None:
             await runner.cleanup()
 
@@ -421,8 +434,9 @@ class Receiver:
             status = 400  # the answer to a body that is no JSON
         record = Record(time.time(), peer, protocol, path, headers, payload, violations, stored, status,
                         notices, len(text))
-        if payload is None:
-            record.text = text.decode("utf-8", "backslashreplace")
+        if payload is None:  # kept as text up to MAX_KEPT_TEXT (capture.jsonl holds every byte)
+            record.text = text[:MAX_KEPT_TEXT].decode("utf-8", "backslashreplace")
+            record.size = len(record.text)
         self._record(record, failure)
         return payload is not None
 
@@ -679,7 +693,8 @@ class Receiver:
     async def _tcp(self, connection: socket.socket, address: tuple) -> None:
         slot = self._tcp_slots[asyncio.current_task()]
         try:
-            reader, writer = await asyncio.open_connection(sock=connection, limit=self.max_body)
+            # reads of 64 KiB: the framer, not the stream, holds a document that is under way
+            reader, writer = await asyncio.open_connection(sock=connection, limit=65536)
         except Exception:  # the connection could not even be set up; nothing was read
             connection.close()
             self._release(self._tcp_slots, self._tcp_room)
@@ -691,10 +706,21 @@ class Receiver:
 
     async def _tcp_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                               slot: _Slot, address: tuple) -> None:
+        """Read, check and store documents until the sender closes. The connection is closed
+        normally (which the sender takes as a receipt) only when everything read was stored;
+        otherwise it is reset, so that the sender sends again."""
         peer = f"{address[0]}:{address[1]}"
         framer = JsonFramer(self.max_body)
         loop = asyncio.get_running_loop()
         reset = False
+        cut = False  # what the framer holds has been recorded as cut short
+
+        async def record_cut(why: str) -> None:
+            nonlocal cut
+            if framer.rest().strip() and not cut:
+                cut = True
+                await self._tcp_work(slot, self._tcp_cut, peer, framer.rest(), why)
+
         try:
             while True:
                 # between documents: idle (IDLE_TIMEOUT_S, or until room is needed); inside one:
@@ -707,49 +733,57 @@ class Receiver:
                     chunk = await asyncio.wait_for(reader.read(65536), max(timeout, 0))
                 except asyncio.TimeoutError:
                     if begun:
-                        await self._tcp_work(slot, self._tcp_cut, peer, framer.rest(),
-                                         f"a JSON document not finished within {DOCUMENT_DEADLINE_S:g} s of "
-                                         "its first byte; connection reset")
                         reset = True
+                        await record_cut(f"a JSON document not finished within {DOCUMENT_DEADLINE_S:g} s of "
+                                         "its first byte; connection reset")
                     break
                 finally:
                     slot.reading = False
+                # the read finished: a cut asked in the same instant did not happen (Python 3.11's
+                # wait_for drops such a cancel), and must not stop later cuts
+                slot.evicted = False
                 if not chunk:
-                    if framer.rest().strip():
-                        await self._tcp_work(slot, self._tcp_cut, peer, framer.rest(),
-                                         "the connection closed inside a JSON document")
+                    await record_cut("the connection closed inside a JSON document")
                     break
+                before = framer.documents
                 await self._tcp_work(slot, self._tcp_chunk, framer, chunk, address[0], peer)
                 if framer.overflow:
+                    cut = reset = True
                     await self._tcp_work(slot, self._record, Record(
                         time.time(), peer, "tcp", "", [], None,
                         [f"tcp: limit: more than {self.max_body} bytes without the end of a JSON document; "
-                         "connection closed"], size=len(framer.rest())))
-                    reset = True
+                         "connection reset"], size=len(framer.rest())))
                     break
-                if framer.pending and not begun:
-                    slot.began, slot.received = loop.time(), framer.pending
+                if framer.pending and (not begun or framer.documents != before):
+                    slot.began = loop.time()  # a document began in this read: its own deadline
                 slot.received = framer.pending
         except StorageError:
-            reset = True  # nothing stored: a reset, not a close (which the sender takes as a receipt)
+            reset = True  # not stored: a reset, not a close (which the sender takes as a receipt)
         except ConnectionError:  # reset by the sender: what it had begun is recorded, not dropped
-            if framer.rest().strip():
-                try:
-                    await self._tcp_work(slot, self._tcp_cut, peer, framer.rest(),
-                                         "the sender reset the connection inside a JSON document")
-                except StorageError:
-                    pass
+            try:
+                await record_cut("the sender reset the connection inside a JSON document")
+            except StorageError:
+                pass
         except asyncio.CancelledError:  # the receiver stops, or the connection made room for another
-            if slot.work is not None and not slot.work.done():
-                await asyncio.wait({slot.work})  # the chunk under way is checked and stored first
-            if framer.rest().strip():
-                why = (f"a JSON document cut after {slot.age():.1f} s to make room for another sender; "
-                       "connection reset" if slot.evicted else "the receiver stopped inside a JSON document")
+            slot.finishing = True
+            try:
+                if slot.work is not None:
+                    if not slot.work.done():
+                        await asyncio.wait({slot.work})  # the read under way is checked and stored first
+                    if not slot.work.cancelled() and slot.work.exception() is not None:
+                        reset = True  # it could not be stored (the exception is taken here, not lost)
+                waiting = bytes(reader._buffer)  # read from the socket, not yet handled: handled now
+                if waiting and not slot.evicted:
+                    await self._tcp_work(slot, self._tcp_chunk, framer, waiting, address[0], peer)
+                elif waiting:
+                    reset = True  # made room for another: the sender sends these again
+                if framer.rest().strip():
+                    reset = True
+                    await record_cut(f"a JSON document cut after {slot.age():.1f} s to make room for another "
+                                     "sender; connection reset" if slot.evicted
+                                     else "the receiver stopped inside a JSON document")
+            except StorageError:
                 reset = True
-                try:
-                    self._tcp_cut(peer, framer.rest(), why)
-                except StorageError:
-                    pass
         finally:
             if reset:
                 _reset(writer)
@@ -762,17 +796,24 @@ class Receiver:
         return await asyncio.shield(slot.work)
 
     def _tcp_chunk(self, framer: JsonFramer, chunk: bytes, sender: str, peer: str) -> None:
-        """In a worker thread: capture a read, then check and store each document it completes."""
+        """In a worker thread: capture a read, then check and store each document it completes;
+        when storing fails, every document is still recorded and counted, then StorageError."""
         self._capture("tcp", peer, chunk)
+        failure = None
         for kind, data in framer.feed(chunk):
-            if kind == DOCUMENT:
-                self._packet(data, sender, "tcp", peer, "", [], None)
-            else:
-                record = Record(time.time(), peer, "tcp", "", [], None,
-                                [f"tcp: {len(data)} byte(s) between documents that start none; skipped"],
-                                size=len(data))
-                record.text = data[:MAX_KEPT_TEXT].decode("utf-8", "backslashreplace")
-                self._record(record)
+            try:
+                if kind == DOCUMENT:
+                    self._packet(data, sender, "tcp", peer, "", [], None)
+                else:
+                    record = Record(time.time(), peer, "tcp", "", [], None,
+                                    [f"tcp: {len(data)} byte(s) between documents that start none; skipped"],
+                                    size=len(data))
+                    record.text = data[:MAX_KEPT_TEXT].decode("utf-8", "backslashreplace")
+                    self._record(record)
+            except StorageError as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
     def _tcp_cut(self, peer: str, rest: bytes, why: str) -> None:
         record = Record(time.time(), peer, "tcp", "", [], None,
@@ -851,6 +892,7 @@ class _Slot:
     idle_since: float | None = None  # TCP: waiting for a document to begin, since
     evicted: bool = False
     work: asyncio.Future | None = None  # TCP: the chunk being checked and stored
+    finishing: bool = False  # TCP: cancelled, storing what was read before it closes
 
     def age(self) -> float:
         return asyncio.get_running_loop().time() - self.began
