@@ -263,17 +263,12 @@ def replay(source, http_url, tcp_target, speed, now, renumber, device_id, fmt, d
     A damaged line (torn by a crash, not JSON, wrong fields) is reported and skipped."""
     from pathlib import Path
 
-    from .replay import Skipped, load_source, parse_credential, replay as send
+    from .replay import Skipped, load_source, replay as send
     from .runner import LivePrinter
     from .terminal import printable
     from .transport import TargetError
 
-    credentials = {}
-    for option, value in (("--basic", basic), ("--auth-header", auth_header)):
-        try:
-            credentials[option] = parse_credential(value, option) if value is not None else None
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint=option) from None
+    credentials = _credentials(basic, auth_header)
     skipped, notes = Skipped(), []
     try:
         entries = load_source(Path(source), skipped)
@@ -294,6 +289,20 @@ def replay(source, http_url, tcp_target, speed, now, renumber, device_id, fmt, d
     if skipped.bad:
         click.echo(f"ffsim: {skipped.bad} bad line(s) of {printable(source)} not replayed (listed above)", err=True)
     sys.exit(0 if summary.delivered_all and not skipped.bad else 1)
+
+
+def _credentials(basic: str | None, auth_header: str | None) -> dict:
+    """--basic USER:PASSWORD and --auth-header NAME:VALUE checked (no secret in the messages)
+    as {option: (name, secret) or None}; a usage error for a bad one."""
+    from .replay import parse_credential
+
+    credentials = {}
+    for option, value in (("--basic", basic), ("--auth-header", auth_header)):
+        try:
+            credentials[option] = parse_credential(value, option) if value is not None else None
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint=option) from None
+    return credentials
 
 
 def _demo_folder(base: str) -> str:
@@ -398,15 +407,9 @@ def receive(http_bind, tcp_bind, out, respond, delay_us, fail_rate, basic, auth_
     from .receiver.live import LiveView, summary_text
     from .receiver.server import Receiver, StorageError
 
-    from .replay import parse_credential
-
-    credentials = {}
-    for option, value in (("--basic", basic), ("--auth-header", auth_header)):
-        try:
-            credentials[option] = parse_credential(value, option) if value is not None else None
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint=option) from None
-        if credentials[option] is not None and not credentials[option][1]:
+    credentials = _credentials(basic, auth_header)
+    for option, pair in credentials.items():
+        if pair is not None and not pair[1]:
             raise click.BadParameter("the secret is empty (anyone would be let in)", param_hint=option)
     if bool(tls_cert) != bool(tls_key):
         given, missing = ("--tls-cert", "--tls-key") if tls_cert else ("--tls-key", "--tls-cert")
