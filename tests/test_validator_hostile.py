@@ -183,23 +183,14 @@ def test_decode_of_mangled_text_never_raises_and_stays_storable(value, edits):
 
 
 # -- heartbeats ---------------------------------------------------------------------------------
-HEARTBEAT_SCENARIO = """\
-version: 1
-seed: 4
-start: 2026-11-24T08:00:00Z
-camera: {device_id: GATE-9, model: AXIS P1447-LE, mac: ACCC8E000001, ip: 10.0.3.167, fps: 5}
-zones: [{id: 1, polygon: [[0, 300], [1920, 300], [1920, 1080], [0, 1080]], direction: 180}]
-traffic: [{zone: 1, rate: 600/h, until: 5m}]
-profiles: [{id: 1, image: none, events: [new, lost]}]
-heartbeat: {period: 1m, firmware: 11.1.72, anpr_version: 2.7.1%s}
-"""
+from .test_heartbeat import SCENARIO as HEARTBEAT_SCENARIO  # noqa: E402
 
 
-@pytest.mark.parametrize("fields", ["", ", fields: [system.timestamp, ALPV.numberOfReads]",
-                                    ", fields: [identify.macAddress]"])
+@pytest.mark.parametrize("fields", ["", "fields: [system.timestamp, ALPV.numberOfReads]",
+                                    "fields: [identify.macAddress]"])
 def test_ffsim_heartbeats_have_no_finding(tmp_path, fields):
     path = tmp_path / "s.yaml"
-    path.write_text(HEARTBEAT_SCENARIO % fields)
+    path.write_text(HEARTBEAT_SCENARIO % fields)  # the heartbeat tests' scenario
     scenario = load_scenario(path)
     beats = [p.payload for p in Camera(scenario, scenario.start_us).packets_and_heartbeats(180_000_000)
              if not hasattr(p, "profile")]
