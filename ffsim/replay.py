@@ -37,6 +37,7 @@ import os
 import re
 import socket
 import stat
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,13 +46,14 @@ from urllib.parse import urlsplit
 from .protocol.jsonwire import ESCAPED_KEYS, render
 from .protocol.payload import format_datetime
 from .receiver.validate import parse_datetime
-from .runner import Summary
 from .scenario.model import Auth, Profile
 from .terminal import printable
 from .transport import Message, Outcome, TargetError
 from .transport.delivery import Delivery, Item
+from .transport.dispatch import Dispatcher, Summary
+from .transport.pacer import Pacer
 from .transport.http import HttpTransport, check_http_target
-from .transport.tcp import TcpTransport, check_tcp_target
+from .transport.tcp import CANCELLED, Aborted, TcpTransport, check_tcp_target, connect
 
 MAX_LINE = 64 * 1024 * 1024  # a capture line of the receiver's largest request (16 MiB, base64) fits
 LAST_SECOND = 253_402_214_400  # 9999-12-31T00:00Z: a later time cannot be shown in every zone
@@ -349,10 +351,43 @@ def parse_credential(value: str, option: str) -> tuple[str, str]:
     return name, secret
 
 
-class RawHttpTransport:
+class _Abortable:
+    """The sockets a raw transport has open, so that abort() can wake a blocked send."""
+
+    def __init__(self):
+        self.aborted = threading.Event()
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+
+    def _connect(self, address: tuple[str, int], timeout_s: float) -> socket.socket:
+        sock = connect(address, timeout_s, self.aborted)
+        sock.settimeout(timeout_s)
+        with self._lock:
+            self._open.add(sock)
+        if self.aborted.is_set():
+            sock.shutdown(socket.SHUT_RDWR)
+        return sock
+
+    def _forget(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._open.discard(sock)
+        sock.close()
+
+    def abort(self) -> None:
+        self.aborted.set()
+        with self._lock:
+            for sock in self._open:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+class RawHttpTransport(_Abortable):
     """Writes recorded HTTP requests as they are; the answer is read by http.client."""
 
     def __init__(self, url: str, timeout_s: float = 30.0):
+        super().__init__()
         parts = urlsplit(url)
         if parts.scheme != "http":
             # the recorded bytes are written as they are, without TLS: never in clear to an https URL
@@ -362,44 +397,61 @@ class RawHttpTransport:
         self.timeout_s = timeout_s
 
     def send(self, message: Message) -> Outcome:
+        if self.aborted.is_set():
+            return CANCELLED
         try:
-            with socket.create_connection(self.address, timeout=self.timeout_s) as sock:
-                sock.sendall(message.json)
-                response = http.client.HTTPResponse(sock)
-                response.begin()
-                response.read(1 << 20)  # the answer's body is not kept: a bound for one that never ends
-                return Outcome(200 <= response.status < 300, str(response.status), status=response.status)
+            sock = self._connect(self.address, self.timeout_s)
+        except Aborted:
+            return CANCELLED
         except ConnectionRefusedError:
             return Outcome(False, "refused")
+        except OSError as exc:
+            return Outcome(False, f"cannot connect ({exc.strerror or exc})")
+        try:
+            sock.sendall(message.json)
+            response = http.client.HTTPResponse(sock)
+            response.begin()
+            response.read(1 << 20)  # the answer's body is not kept: a bound for one that never ends
+            outcome = Outcome(200 <= response.status < 300, str(response.status), status=response.status)
         except (OSError, http.client.HTTPException) as exc:
-            return Outcome(False, f"reset ({exc})")
+            outcome = Outcome(False, f"reset ({exc})")
+        finally:
+            self._forget(sock)
+        return CANCELLED if self.aborted.is_set() else outcome
 
     def close(self) -> None:
         pass
 
 
-class RawTcpTransport:
+class RawTcpTransport(_Abortable):
     """Writes recorded TCP bytes, on one connection per recorded connection."""
 
     def __init__(self, target: str):
+        super().__init__()
         self.address = check_tcp_target(target)
         self.connections: dict[str, socket.socket] = {}
 
     def send(self, message: Message) -> Outcome:
+        if self.aborted.is_set():
+            return CANCELLED
         peer = message.json_filename  # the recorded connection
         try:
             sock = self.connections.get(peer)
             if sock is None:
-                sock = self.connections[peer] = socket.create_connection(self.address, timeout=10)
+                sock = self.connections[peer] = self._connect(self.address, 10.0)
             sock.sendall(message.json)
-            return Outcome(True, "sent")
+        except Aborted:
+            return CANCELLED
         except OSError as exc:
-            self.connections.pop(peer, None)
-            return Outcome(False, f"refused or reset ({exc})")
+            dead = self.connections.pop(peer, None)
+            if dead is not None:
+                self._forget(dead)
+            return CANCELLED if self.aborted.is_set() else Outcome(False, f"refused or reset ({exc})")
+        return Outcome(True, "sent")
 
     def close(self) -> None:
         for sock in self.connections.values():
-            sock.close()
+            self._forget(sock)
         self.connections.clear()
 
 
@@ -414,22 +466,19 @@ def _short(value: object, most: int = 40) -> str:
     return text if len(text) <= most else text[:most - 3] + "..."
 
 
-def _sleep_until(moment: float) -> None:
-    """Sleep until time.monotonic() reaches moment, however far (time.sleep has a ceiling)."""
-    while (delay := moment - time.monotonic()) > 0:
-        time.sleep(min(delay, 3600.0))
-
-
 def replay(entries: list[Entry], http_url: str | None, tcp_target: str | None, speed: float | None,
            now: bool = False, renumber: bool = False, device_id: str | None = None, report=None,
            drain_s: float = 60.0, json_format: bool = False, basic: tuple[str, str] | None = None,
-           auth_header: tuple[str, str] | None = None, notes: list[str] | None = None) -> Summary:
+           auth_header: tuple[str, str] | None = None, notes: list[str] | None = None,
+           control: list | None = None) -> Summary:
     """Send the entries in order, their recorded timing scaled by speed (None: at once).
 
     basic and auth_header (the user's credentials) go with every HTTP request, recorded ones
     included (in place of any recorded header of that name). A recorded request's headers
     named in its entry's "redacted" (their values are *** in the capture) are taken out
-    before it is sent; notes receives one line saying how many went without them."""
+    before it is sent; notes receives one line saying how many went without them.
+    control, a list, receives the Dispatcher at once: its stop() ends the replay from
+    another thread."""
     if http_url:
         check_http_target(http_url)
     raw_http = [e for e in entries if e.kind == "raw-http"]
@@ -454,17 +503,18 @@ def replay(entries: list[Entry], http_url: str | None, tcp_target: str | None, s
         added.append(auth_header)
     given = {name.lower() for name, _ in added}
     deliveries: dict[str, Delivery] = {}
+    pacer = Pacer(speed)
     if raw_http:
-        deliveries["raw-http"] = Delivery(1, RawHttpTransport(http_url), report=report)
+        deliveries["raw-http"] = Delivery(1, RawHttpTransport(http_url), report=report, pacer=pacer)
     if raw_tcp:
-        deliveries["raw-tcp"] = Delivery(2, RawTcpTransport(tcp_target), report=report)
+        deliveries["raw-tcp"] = Delivery(2, RawTcpTransport(tcp_target), report=report, pacer=pacer)
     if payloads:
         if http_url:
             transport = HttpTransport(profile, http_url)
         else:
             check_tcp_target(tcp_target)
             transport = TcpTransport(profile, tcp_target)
-        deliveries["payload"] = Delivery(1, transport, report=report)
+        deliveries["payload"] = Delivery(1, transport, report=report, pacer=pacer)
     times = [e.t_s for e in entries if e.t_s is not None]
     first = min(times) if times else 0.0
     shift_ms = 0
@@ -475,12 +525,10 @@ def replay(entries: list[Entry], http_url: str | None, tcp_target: str | None, s
     counters: dict[str, int] = {}
     without: set[str] = set()  # redacted headers some requests were sent without
     requests_without = 0
-    interrupted = False
-    try:
-        wall0 = time.monotonic()
+
+    def schedule():
+        nonlocal requests_without
         for entry in entries:
-            if speed is not None and entry.t_s is not None:
-                _sleep_until(wall0 + (entry.t_s - first) / speed)
             label = {"time": int((entry.t_s or 0) * 1000)}
             if entry.kind == "payload":
                 payload = retime(entry.payload, shift_ms) if shift_ms else dict(entry.payload)
@@ -503,23 +551,18 @@ def replay(entries: list[Entry], http_url: str | None, tcp_target: str | None, s
                     redacted = frozenset(entry.redacted)
                     data = raw_request(data, redacted, tuple(added))
                     if redacted - given:
-                        without |= redacted - given
+                        without.update(redacted - given)
                         requests_without += 1
                 message = Message(data, (), entry.peer)
-            # as fast as the receiver takes it, but a receiver that is down cannot hold the replay forever
-            deliveries[entry.kind].offer(Item(message, label), wait=drain_s if speed is None else False)
-        deadline = time.monotonic() + drain_s
-        for d in deliveries.values():
-            d.drain(max(0.0, deadline - time.monotonic()))
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        for d in deliveries.values():
-            d.stop()
+            yield None if entry.t_s is None else entry.t_s - first, entry.kind, Item(message, label)
+
+    dispatcher = Dispatcher(deliveries, pacer)
+    if control is not None:
+        control.append(dispatcher)
+    dispatcher.play(schedule(), drain_s)
     if without and notes is not None:
         names = ", ".join(printable(name) for name in sorted(without))
         notes.append(f"{requests_without} recorded request(s) sent without their redacted credentials ({names}: the capture "
                      "holds *** in their place); give --basic or --auth-header if the receiver needs them, or "
                      "capture with `ffsim receive --capture-secrets` to keep them")
-    fatal = next((f"{k}: {d.fatal.detail}" for k, d in deliveries.items() if d.fatal is not None), None)
-    return Summary.of(deliveries, fatal, interrupted)
+    return dispatcher.summary()

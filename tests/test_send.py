@@ -230,8 +230,11 @@ def test_live_lines_and_summary(tmp_path):
     lines = result.stdout.splitlines()
     assert re.match(r"08:00:01\.000  p1  new       car 1       5SX22B7     unknown  200", lines[0])
     assert lines[-2].split() == ["profile", "sent", "failed", "retried", "rejected", "dropped", "unconfirmed",
-                                 "buffered"]
-    assert lines[-1].split() == ["1", "4", "0", "0", "0", "0", "0", "0"]
+                                 "buffered", "latency", "(mean/max", "ms)"]
+    counts, latency = lines[-1].split()[:-1], lines[-1].split()[-1]
+    assert counts == ["1", "4", "0", "0", "0", "0", "0", "0"]
+    mean, most = (float(x) for x in latency.split("/"))
+    assert 0 < mean <= most
 
 
 # -- what the buffer retries (retry_on) ---------------------------------------------------

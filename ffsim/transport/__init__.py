@@ -2,6 +2,10 @@
 
 A transport knows nothing of time, order or retries; ``delivery`` does that, the
 same way for every transport, for run, replay, demo and load alike.
+
+Every transport has ``send(message) -> Outcome`` (blocking, in the delivery's
+thread), ``abort()`` (from any thread: the send in progress, and every later one,
+ends within ``pacer.STOP_SLICE_S`` with a cancelled outcome) and ``close(wait)``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ class Outcome:
     # events reported delivered earlier on a kept TCP connection that the receiver has
     # since reset with unread data: how many of them may not have been read (at most)
     unconfirmed: int = 0
+    # seconds from the start of the attempt to its outcome (the driver measures it)
+    latency_s: float | None = None
+    # the attempt was cut short by a stop: neither delivered nor failed as far as ffsim knows
+    cancelled: bool = False
 
 
 class TargetError(Exception):

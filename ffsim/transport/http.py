@@ -5,11 +5,17 @@ Accept, Content-Length, Content-Type in that order, no User-Agent unless one is
 set, libcurl's multipart boundary, and ``Expect: 100-continue`` for bodies over
 the threshold (1 MiB by default), after which libcurl waits up to 1 s for the
 ``100 Continue`` and then sends the body anyway.
+
+The handle is driven through libcurl's multi interface (one transfer at a time, the
+same bytes as ``perform()`` on the easy handle, which libcurl implements the same
+way), so that the driver can look up between slices of at most ``STOP_SLICE_S``: a
+stop aborts a request that waits on a receiver in the middle of its answer.
 """
 
 from __future__ import annotations
 
 import socket
+import threading
 from urllib.parse import urlsplit
 
 import pycurl
@@ -17,6 +23,7 @@ from urllib3 import encode_multipart_formdata
 
 from ..scenario.model import Profile
 from . import Message, Outcome, TargetError
+from .pacer import STOP_SLICE_S
 from .targets import http_url_problem, shown_url
 
 RETRYABLE = {
@@ -45,6 +52,10 @@ FATAL = {
 }
 
 
+ABORTED = object()
+CANCELLED = Outcome(False, "stopped", cancelled=True)
+
+
 def check_http_target(url: str) -> None:
     """Raise TargetError for a URL that cannot work (malformed, host that does not resolve)."""
     problem = http_url_problem(url)
@@ -66,6 +77,8 @@ class HttpTransport:
         self.url = url
         self.scheme_ok = http_url_problem(url) is None  # an http(s) URL: libcurl supports its scheme
         self.curl = pycurl.Curl()
+        self.multi = pycurl.CurlMulti()
+        self.aborted = threading.Event()
         c = self.curl
         c.setopt(pycurl.URL, url)
         c.setopt(pycurl.NOSIGNAL, 1)
@@ -125,13 +138,49 @@ class HttpTransport:
                 size += len(a.data)
             c.setopt(pycurl.HTTPPOST, form)
             c.setopt(pycurl.HTTPHEADER, self._headers(size, []))
-        try:
-            c.perform()
-        except pycurl.error as exc:
-            code, text = exc.args[0], exc.args[1] if len(exc.args) > 1 else ""
-            return self._failure(code, text)
+        if self.aborted.is_set():
+            return CANCELLED
+        failure = self._perform()
+        if failure is ABORTED:
+            return CANCELLED
+        if failure is not None:
+            return self._failure(*failure)
         status = c.getinfo(pycurl.RESPONSE_CODE)
         return Outcome(200 <= status < 300, str(status), status=status)
+
+    def _perform(self):
+        """Run the transfer set up on the handle: None when it completed, (code, text) when
+        libcurl failed it, ABORTED when abort() came first (the connection is closed)."""
+        multi = self.multi
+        multi.add_handle(self.curl)
+        try:
+            while True:
+                while True:
+                    status, running = multi.perform()
+                    if status != pycurl.E_CALL_MULTI_PERFORM:
+                        break
+                if not running:
+                    break
+                if self.aborted.is_set():
+                    return ABORTED
+                # libcurl says when it wants to be called (timers: Expect, timeouts); a
+                # select over its sockets returns earlier when one is ready
+                wanted = multi.timeout()
+                slice_s = STOP_SLICE_S if wanted < 0 else min(wanted / 1000, STOP_SLICE_S)
+                if slice_s > 0:
+                    multi.select(slice_s)
+            _, _, failed = multi.info_read()
+            if failed:
+                _, code, text = failed[0]
+                return code, text or ""
+            return None
+        finally:
+            # removing a handle whose transfer is unfinished aborts it and closes its connection
+            multi.remove_handle(self.curl)
+
+    def abort(self) -> None:
+        """From any thread: the send in progress ends within STOP_SLICE_S, cancelled."""
+        self.aborted.set()
 
     def _failure(self, code: int, text: str) -> Outcome:
         if code == pycurl.E_UNSUPPORTED_PROTOCOL and self.scheme_ok and not text.startswith("Protocol"):
@@ -143,4 +192,5 @@ class HttpTransport:
         return Outcome(False, RETRYABLE.get(code, f"curl error {code}: {text}"))
 
     def close(self) -> None:
+        self.multi.close()
         self.curl.close()

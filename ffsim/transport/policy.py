@@ -17,12 +17,15 @@ The queue holds at most ``capacity`` events (the camera's 1000); when an event i
 offered to a full queue the oldest one waiting is dropped, never the one on the wire.
 
 The driver (a thread per profile today) asks ``next_send(now)`` for the event to put
-on the wire, reports ``on_outcome(outcome, now)``, and sleeps until ``wake_at()`` or
-a new ``offer``. Every call returns the (item, outcome) pairs to show on the live line.
+on the wire, reports ``on_outcome(outcome, now)`` (or ``on_cancel()`` when a stop cut
+the attempt short: the event stays at the head, not counted), and sleeps until
+``wake_at()`` or a new ``offer``. Every call returns the (item, outcome) pairs to show
+on the live line. ``now`` is whatever clock the driver keeps; the queue only compares it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from dataclasses import dataclass
 
@@ -50,6 +53,11 @@ class Counters:
     # events counted sent on a kept TCP connection that the receiver later reset with
     # unread data: some of them may not have been read (an upper bound)
     unconfirmed: int = 0
+    # how long the deliveries took, from the start of the attempt to the receipt (the
+    # driver measures it): over the attempts that delivered
+    timed: int = 0
+    latency_total_s: float = 0.0
+    latency_max_s: float = 0.0
 
 
 def should_retry(outcome: Outcome, retry_on: tuple[str, ...]) -> bool:
@@ -134,6 +142,10 @@ class DeliveryQueue:
         self.counters.unconfirmed += outcome.unconfirmed
         if outcome.ok:
             self.counters.sent += 1
+            if outcome.latency_s is not None:
+                self.counters.timed += 1
+                self.counters.latency_total_s += outcome.latency_s
+                self.counters.latency_max_s = max(self.counters.latency_max_s, outcome.latency_s)
             self._delay = self.backoff[0]
             return [(item, outcome)]
         self.counters.failed += 1
@@ -154,6 +166,14 @@ class DeliveryQueue:
         self._delay = min(self._delay * 2, self.backoff[1])
         return [report]
 
+    def on_cancel(self) -> None:
+        """The attempt of the event from next_send was cut short by a stop: it was not
+        delivered as far as ffsim knows, so it goes back to the head, uncounted."""
+        item, self._inflight = self._inflight, None
+        if item is None:
+            raise RuntimeError("on_cancel without next_send")
+        self._waiting.appendleft(item)
+
     def _drop(self, item: Item, why: str, outcome: Outcome | None = None) -> tuple[Item, Outcome]:
         self.counters.dropped += 1
         base = outcome or Outcome(False, why)
@@ -161,4 +181,4 @@ class DeliveryQueue:
 
 
 def _with_detail(outcome: Outcome, detail: str) -> Outcome:
-    return Outcome(outcome.ok, detail, outcome.fatal, outcome.status, outcome.unconfirmed)
+    return dataclasses.replace(outcome, detail=detail)

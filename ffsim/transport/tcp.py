@@ -20,16 +20,22 @@ Framing is not documented, so it is a setting (FF-EVENTS.md section 6):
     on that connection is reported *unconfirmed* (an upper bound of what was lost; ffsim
     does not resend them, which would duplicate the ones read and could loop forever on
     a receiver that reads one event per connection).
+
+A stop (``abort()`` from another thread) shuts the socket in use down, which wakes a
+blocked write or read at once; a connect is made in slices of ``STOP_SLICE_S`` for the
+same reason. The event in progress is then reported cancelled (still buffered).
 """
 
 from __future__ import annotations
 
+import errno
 import select
 import socket
-import time
+import threading
 
 from ..scenario.model import Profile
 from . import Message, Outcome, TargetError
+from .pacer import STOP_SLICE_S, wall
 from .targets import target_problem, tcp_address
 
 CLOSE_WAIT_S = 5.0  # at the end of a run, how long a kept connection may take to close
@@ -55,7 +61,7 @@ def _await_close(sock: socket.socket, deadline: float) -> str:
     """After ffsim's FIN: "closed" (EOF), "reset" or "timeout". What the receiver says is discarded."""
     try:
         while True:
-            remaining = deadline - time.monotonic()
+            remaining = deadline - wall()
             if remaining <= 0:
                 return "timeout"
             sock.settimeout(remaining)
@@ -82,9 +88,57 @@ def _peer_state(sock: socket.socket) -> str:
     return "open"
 
 
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # not connected (yet, or any more)
+
+
 def _unconfirmed(count: int) -> str:
     return (f"the receiver reset the previous connection with unread data: up to {count} event(s) "
             "written on it may not have been read")
+
+
+CANCELLED = Outcome(False, "stopped", cancelled=True)
+
+
+class Aborted(Exception):
+    """abort() was called while connecting."""
+
+
+def connect(address: tuple[str, int], timeout_s: float, aborted: threading.Event) -> socket.socket:
+    """socket.create_connection, in slices that look at aborted (raises Aborted)."""
+    host, port = address
+    error: OSError | None = None
+    deadline = wall() + timeout_s
+    for family, kind, proto, _, where in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            code = sock.connect_ex(where)
+            if code not in (0, errno.EINPROGRESS):
+                raise OSError(code, errno.errorcode.get(code, str(code)))
+            poller = select.poll()
+            poller.register(sock, select.POLLOUT)
+            while code != 0 and not poller.poll(STOP_SLICE_S * 1000):
+                if aborted.is_set():
+                    raise Aborted
+                if wall() >= deadline:
+                    raise TimeoutError("connect timeout")
+            code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if code == errno.ECONNREFUSED:
+                raise ConnectionRefusedError(code, "refused")
+            if code:
+                raise OSError(code, errno.errorcode.get(code, str(code)))
+            sock.setblocking(True)
+            return sock
+        except BaseException as exc:
+            sock.close()
+            if not isinstance(exc, OSError) or isinstance(exc, TimeoutError):
+                raise
+            error = exc
+    raise error or OSError(f"no address for {host}")
 
 
 class TcpTransport:
@@ -94,17 +148,45 @@ class TcpTransport:
         self.timeout_s = profile.timeout_us / 1e6
         self.sock: socket.socket | None = None  # the kept connection
         self.written = 0  # events written on it
+        self.aborted = threading.Event()
+        self._lock = threading.Lock()
+        self._busy: socket.socket | None = None  # the socket a send or close is using
 
     def _connect(self) -> socket.socket:
-        sock = socket.create_connection(self.address, timeout=self.profile.connect_timeout_us / 1e6)
+        sock = connect(self.address, self.profile.connect_timeout_us / 1e6, self.aborted)
         sock.settimeout(self.timeout_s)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._use(sock)
         return sock
 
+    def _use(self, sock: socket.socket | None) -> None:
+        with self._lock:
+            self._busy = sock
+        if sock is not None and self.aborted.is_set():
+            _shut(sock)  # abort() came between the connect and now
+
+    def abort(self) -> None:
+        """From any thread: wake the send (or close) in progress, and refuse later ones."""
+        self.aborted.set()
+        with self._lock:
+            if self._busy is not None:
+                _shut(self._busy)
+
     def send(self, message: Message) -> Outcome:
-        if self.profile.framing == "per-connection":
-            return self._send_one(message.json)
-        return self._send_kept(message.json if self.profile.framing == "newline" else message.json.rstrip(b"\n"))
+        if self.aborted.is_set():
+            return CANCELLED
+        try:
+            if self.profile.framing == "per-connection":
+                outcome = self._send_one(message.json)
+            else:
+                outcome = self._send_kept(message.json if self.profile.framing == "newline"
+                                          else message.json.rstrip(b"\n"))
+        except Aborted:
+            return CANCELLED
+        finally:
+            self._use(self.sock)
+        # after an abort the socket was shut down by us: what it said proves nothing
+        return CANCELLED if self.aborted.is_set() else outcome
 
     def _send_one(self, data: bytes) -> Outcome:
         try:
@@ -115,7 +197,7 @@ class TcpTransport:
             return Outcome(False, "connect timeout")
         except OSError as exc:
             return Outcome(False, f"cannot connect ({exc.strerror or exc})")
-        deadline = time.monotonic() + self.timeout_s
+        deadline = wall() + self.timeout_s
         with sock:
             try:
                 sock.sendall(data)
@@ -169,12 +251,16 @@ class TcpTransport:
         if self.sock is None:
             return None
         sock, written = self.sock, self.written
+        self._use(sock)
         try:
             sock.shutdown(socket.SHUT_WR)
-            state = _await_close(sock, time.monotonic() + min(self.timeout_s, CLOSE_WAIT_S))
+            state = _await_close(sock, wall() + min(self.timeout_s, CLOSE_WAIT_S))
         except OSError:
             state = "reset"
+        self._use(None)
         self._forget()
+        if self.aborted.is_set():
+            return None  # a stop: the receipt was not awaited
         if state == "reset" and written:
             return Outcome(False, _unconfirmed(written), unconfirmed=written)
         return None

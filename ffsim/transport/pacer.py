@@ -1,0 +1,104 @@
+"""The pacer: maps virtual time to wall time, and is the only reader of the wall clock.
+
+Every driver (run, replay, demo, the pytest plugin, load) asks the pacer when to hand
+a packet over and what time it is; the engine, the payloads and the delivery policy
+only ever see virtual time or the instants the pacer gives them. The pacer also owns
+the stop signal: a stop wakes every wait at once, at every speed.
+
+Lateness is how far behind its schedule a packet was handed over (speed 1 or N only;
+at speed max there is no schedule). A driver that keeps up has lateness close to zero;
+a machine that cannot produce packets as fast as asked shows it here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+# Slices in which blocking I/O (sockets, libcurl) checks for a stop: a stop takes effect
+# within this long, whatever the driver is doing.
+STOP_SLICE_S = 0.05
+MAX_WAIT_S = 3600.0  # the longest single wait (Event.wait has a ceiling)
+
+
+def wall() -> float:
+    """The wall clock (monotonic seconds). Only the pacer and the I/O drivers' deadlines read it."""
+    return time.monotonic()
+
+
+@dataclass
+class Lateness:
+    """How late packets were handed over against their schedule."""
+
+    count: int = 0  # packets handed over on a schedule
+    late: int = 0  # of them, handed over after their time
+    total_s: float = 0.0
+    max_s: float = 0.0
+
+    def add(self, seconds: float) -> None:
+        self.count += 1
+        if seconds > 0:
+            self.late += 1
+            self.total_s += seconds
+            self.max_s = max(self.max_s, seconds)
+
+    def as_dict(self) -> dict:
+        return {"scheduled": self.count, "late": self.late,
+                "mean_ms": round(self.total_s / self.count * 1000, 3) if self.count else 0.0,
+                "max_ms": round(self.max_s * 1000, 3)}
+
+
+class Pacer:
+    """Virtual seconds since the start -> wall time, at a speed (None: as fast as possible)."""
+
+    def __init__(self, speed: float | None = 1.0):
+        if speed is not None and not speed > 0:
+            raise ValueError("speed must be positive, or None for as fast as possible")
+        self.speed = speed
+        self.stopped = threading.Event()
+        self.lateness = Lateness()
+        self._wall0: float | None = None
+
+    def start(self) -> None:
+        """Virtual time 0 is now (the first call counts; later ones do nothing)."""
+        if self._wall0 is None:
+            self._wall0 = wall()
+
+    def now(self) -> float:
+        """Wall seconds (monotonic): for deadlines, backoffs and latencies."""
+        return wall()
+
+    def elapsed(self) -> float:
+        """Wall seconds since start()."""
+        self.start()
+        return wall() - self._wall0
+
+    def wait_until(self, virtual_s: float) -> bool:
+        """Wait until virtual time virtual_s is due on the wall clock (at once at speed max).
+        False when stopped meanwhile (or before)."""
+        if self.stopped.is_set():
+            return False
+        if self.speed is None:
+            return True
+        self.start()
+        due = self._wall0 + virtual_s / self.speed
+        if not self._wait_for(due):
+            return False
+        self.lateness.add(wall() - due)
+        return True
+
+    def sleep(self, seconds: float) -> bool:
+        """Wait this long on the wall clock; False when stopped meanwhile."""
+        return self._wait_for(wall() + max(0.0, seconds))
+
+    def _wait_for(self, moment: float) -> bool:
+        # Event.wait has a ceiling (about 49 days on some platforms, OverflowError beyond):
+        # a far moment is waited for in steps
+        while (delay := moment - wall()) > 0:
+            if self.stopped.wait(min(delay, MAX_WAIT_S)):
+                return False
+        return not self.stopped.is_set()
+
+    def stop(self) -> None:
+        self.stopped.set()
