@@ -60,10 +60,11 @@ class Pacer:
         self.lateness = Lateness()
         self._wall0: float | None = None
 
-    def start(self) -> None:
-        """Virtual time 0 is now (the first call counts; later ones do nothing)."""
+    def start(self) -> float:
+        """Virtual time 0 is now (the first call counts; later ones do nothing); its wall time."""
         if self._wall0 is None:
             self._wall0 = wall()
+        return self._wall0
 
     def now(self) -> float:
         """Wall seconds (monotonic): for deadlines, backoffs and latencies."""
@@ -71,8 +72,7 @@ class Pacer:
 
     def elapsed(self) -> float:
         """Wall seconds since start()."""
-        self.start()
-        return wall() - self._wall0
+        return wall() - self.start()
 
     def wait_until(self, virtual_s: float) -> bool:
         """Wait until virtual time virtual_s is due on the wall clock (at once at speed max).
@@ -81,8 +81,7 @@ class Pacer:
             return False
         if self.speed is None:
             return True
-        self.start()
-        due = self._wall0 + virtual_s / self.speed
+        due = self.start() + virtual_s / self.speed
         if not self._wait_for(due):
             return False
         self.lateness.add(wall() - due)
