@@ -207,7 +207,7 @@ def test_what_senders_write_cannot_drive_the_terminal(tmp_path):
         host, port = rx.tcp_address.rsplit(":", 1)
         with socket.create_connection((host, int(port)), timeout=10) as client:
             client.sendall(body + b"\n" + json.dumps({"ALPV": {"device_ID": HOSTILE}, HOSTILE: 1}).encode())
-        wait_for(lambda: rx.packets == 3, what="three packets")
+        rx.wait(3, timeout=20, raise_on_timeout=True)
     shown = [stream.getvalue(), summary_text(rx.summary()), findings_text(rx.violations, rx.notices)]
     for text in shown:
         assert not CONTROL.search(text), repr(text)
@@ -244,7 +244,7 @@ def test_a_live_line_takes_any_json_value_a_sender_writes(tmp_path):
         host, port = rx.tcp_address.rsplit(":", 1)
         with socket.create_connection((host, int(port)), timeout=10) as client:
             client.sendall(json.dumps(odd).encode() + b"\n" + json.dumps({**odd, "carID": "2"}).encode())
-        wait_for(lambda: rx.packets == 2, what="two packets")
+        rx.wait(2, timeout=20, raise_on_timeout=True)
     lines = stream.getvalue().splitlines()
     assert sum(1 for line in lines if '["new"]' in line and "[1, 2]" in line) == 2, lines
     assert not CONTROL.search(stream.getvalue())

@@ -5,7 +5,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -38,14 +37,14 @@ def test_round_trip_has_no_violations_and_stores_what_events_print(tmp_path, sce
     with Receiver(http="127.0.0.1:0", tcp="127.0.0.1:0", out=tmp_path, speed=None) as rx:
         target = ["--http", rx.http_url + "listener.php"] if protocol == "http" else ["--tcp", rx.tcp_address]
         result = run(scenario, *target, *until)
-        time.sleep(0.3)
-    assert result.returncode == 0, result.stderr
+        assert result.returncode == 0, result.stderr
+        # what ffsim events prints for the scenario as this run retargeted it
+        scenario_model = load_scenario(scenario).retargeted(rx.http_url if protocol == "http" else None,
+                                                            rx.tcp_address if protocol == "tcp" else None)
+        until_us = 600_000_000 if until else None
+        expected = [p.payload.as_dict() for p in Camera(scenario_model, scenario_model.start_us).packets(until_us)]
+        rx.wait(len(expected), timeout=20, raise_on_timeout=True)  # TCP: the last reads may still be checked
     assert rx.violations == [], rx.violations[:5]
-    # what ffsim events prints for the scenario as this run retargeted it
-    scenario_model = load_scenario(scenario).retargeted(rx.http_url if protocol == "http" else None,
-                              rx.tcp_address if protocol == "tcp" else None)
-    until_us = 600_000_000 if until else None
-    expected = [p.payload.as_dict() for p in Camera(scenario_model, scenario_model.start_us).packets(until_us)]
     assert [r.payload for r in rx.records] == expected
     stored = [json.loads(line) for line in (tmp_path / "packets.jsonl").read_text().splitlines()]
     assert [s["payload"] for s in stored] == [r.payload for r in rx.records]
@@ -107,7 +106,7 @@ def test_hostile_tcp_input(tmp_path):
             wait_for(lambda: (tmp_path / "capture.jsonl").exists()
                      and len((tmp_path / "capture.jsonl").read_text().splitlines()) == 3, what="the first piece read")
             s.sendall(packet[50:])  # one document in two pieces
-        wait_for(lambda: rx.packets == 3, what="three records")
+        rx.wait(3, timeout=20, raise_on_timeout=True)
     violations = "\n".join(rx.violations)
     assert "tcp: 10 byte(s) between documents that start none; skipped" in violations
     assert "tcp: the connection closed inside a JSON document (100 bytes)" in violations
@@ -120,7 +119,7 @@ def test_json_bombs_over_tcp_are_recorded_not_raised(tmp_path):
         for bomb in (b"[" * 200_000 + b"]" * 200_000, b'{"carID": 1%s}' % (b"0" * 5000)):
             with socket.create_connection((host, int(port))) as s:
                 s.sendall(bomb)
-        wait_for(lambda: rx.packets == 2)
+        rx.wait(2, timeout=20, raise_on_timeout=True)
     violations = "\n".join(rx.violations)
     assert "json: nested more than 512 levels deep at line 1 column 513" in violations
     assert "json: an integer of 5001 digits, more than 4300: kept as its text" in violations
@@ -263,7 +262,7 @@ def test_each_rule_broken_over_plain_http_and_tcp_is_reported(tmp_path):
                 + camera_json(dict(good, sensorProviderID="img")) + b"\r\n--B\r\nContent-Disposition: form-data; "
                 b"name=\"image\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\nnot a png\r\n--B--\r\n")
         assert post(rx.http_url + "x", body, "multipart/form-data; boundary=B") == 200
-        time.sleep(0.3)
+        rx.wait(len(BROKEN) + 2, timeout=20, raise_on_timeout=True)  # the TCP one is checked after its close
     by_packet = [r.violations for r in rx.records]
     for (name, _, words), found in zip(BROKEN, by_packet):
         assert any(v.startswith(words) for v in found), (name, found)
@@ -288,12 +287,8 @@ def test_fuzzed_tcp_never_crashes_the_receiver(tmp_path, chunks):
                     break  # the receiver closed a connection it could not read: allowed
         with socket.create_connection((host, int(port))) as s:
             s.sendall(good_packet())
-        for _ in range(50):
-            if any(r.payload and isinstance(r.payload, dict) and r.payload.get("plateUTF8") == "5SX22B7"
-                   and not r.violations for r in rx.records):
-                break
-            time.sleep(0.02)
-    assert any(isinstance(r.payload, dict) and r.payload.get("plateUTF8") == "5SX22B7" for r in rx.records)
+        assert rx.wait(until=lambda records: any(isinstance(r.payload, dict) and r.payload.get("plateUTF8") == "5SX22B7"
+                                                 and not r.violations for r in records), timeout=20)
 
 
 def test_respond_fail_rate_and_delay_exercise_a_senders_buffer(tmp_path):
@@ -409,7 +404,7 @@ def test_every_field_shape_over_http_and_tcp_has_no_violation_and_the_summary_na
                                 "multipart/form-data; boundary=B") == 200
                     assert size == "0"
                 sent += 1
-        wait_for(lambda: len(rx.records) == sent)
+        rx.wait(sent, timeout=20, raise_on_timeout=True)
     assert rx.violations == [], rx.violations[:5]
     assert rx.notices == []
     summary = rx.summary()
@@ -461,12 +456,12 @@ def test_a_camera_that_gives_up_waiting_and_sends_again_is_a_duplicate_notice():
             with socket.create_connection((host, int(port))) as s:
                 s.sendall(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                           b"Content-Length: %d\r\n\r\n" % len(body) + body)
-                wait_for(lambda: len(rx.records) == attempt + 1)  # taken; the camera gives up before the answer
+                rx.wait(attempt + 1, timeout=20, raise_on_timeout=True)  # taken; the camera gives up before the answer
         body = wire(second)
         with socket.create_connection((host, int(port))) as s:
             s.sendall(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                       b"Content-Length: %d\r\n\r\n" % len(body) + body)
-            wait_for(lambda: len(rx.records) == 3)
+            rx.wait(3, timeout=20, raise_on_timeout=True)
         rx.delay_s = 0
     assert rx.violations == []
     assert rx.notices == ["duplicate: profile 1: packet 7000 received again (a re-send after a timeout?)"]
@@ -496,5 +491,5 @@ def test_two_profiles_of_a_2021_camera_are_two_senders_not_re_sends(tmp_path):
         scenario = fill_targets(scenario, rx.http_url + "listener.php", rx.tcp_address)
         summary = Runner(scenario, scenario.start_us, None).run()
         sent = sum(p["sent"] for p in summary.profiles.values())
-        wait_for(lambda: len(rx.records) == sent)
+        rx.wait(sent, timeout=20, raise_on_timeout=True)
     assert sent == 24 and rx.violations == [] and rx.notices == [], (rx.violations, rx.notices)

@@ -64,7 +64,7 @@ def test_every_hostile_document_is_stored_and_the_next_one_too(tmp_path, protoco
             for document in HOSTILE:
                 assert post(rx.http_url + "x", document, "application/json") in (200, 400)
             assert post(rx.http_url + "x", good_packet(), "application/json") == 200
-        wait_for(lambda: rx.packets == len(HOSTILE) + 1, what="every document recorded")
+        rx.wait(len(HOSTILE) + 1, timeout=20, raise_on_timeout=True)
     lines = stored(tmp_path)
     assert len(lines) == len(HOSTILE) + 1
     assert all(line["violations"] for line in lines[:-1]), [line for line in lines if not line["violations"]]
@@ -200,7 +200,7 @@ def test_over_the_connection_limit_a_run_loses_nothing(tmp_path):
                                  "--json"], capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stdout + result.stderr
         sent = sum(p["sent"] for p in json.loads(result.stdout)["profiles"].values())
-        wait_for(lambda: rx.packets >= sent, what="every sent event received")
+        rx.wait(sent, timeout=20, raise_on_timeout=True)
     assert sent > 10
     assert rx.packets == sent and not any(v.startswith("limit") for v in rx.violations), rx.violations[:5]
 
@@ -377,7 +377,7 @@ def test_every_output_is_owner_only(tmp_path):
     try:
         with Receiver(http="127.0.0.1:0", tcp="127.0.0.1:0", out=out) as rx:
             tcp_send(rx.tcp_address, good_packet())
-            wait_for(lambda: rx.packets == 1)
+            rx.wait(1, timeout=20, raise_on_timeout=True)
     finally:
         os.umask(old)
     for path in (out, out / "images", out / "packets.jsonl", out / "capture.jsonl"):
@@ -453,7 +453,7 @@ def test_a_reset_inside_a_document_is_recorded(tmp_path):
         wait_for(lambda: (tmp_path / "capture.jsonl").exists(), what="the half document read")
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         s.close()  # a reset
-        wait_for(lambda: rx.packets == 1, what="the half document recorded")
+        rx.wait(1, timeout=20, raise_on_timeout=True)
     assert "tcp: the sender reset the connection inside a JSON document (100 bytes)" in rx.violations
 
 
@@ -503,7 +503,7 @@ def test_documents_back_to_back_each_get_their_own_deadline(tmp_path, monkeypatc
                 last = time.monotonic()
                 wait_for(lambda: time.monotonic() - last > 0.4, what="0.4 s within one document")
                 s.sendall(document[50:] + document[:50])
-                wait_for(lambda: rx.packets == n, what=f"document {n} stored")
+                rx.wait(n, timeout=20, raise_on_timeout=True)
             assert time.monotonic() - began > 2.0
             s.sendall(document[50:])
             s.shutdown(socket.SHUT_WR)

@@ -362,6 +362,56 @@ def test_a_given_speed_is_used_as_the_rate():
     assert v.sender_summary()["s"]["clock"] == "given"
 
 
+# -- sans-I/O: the validator reads no clock; arrival times are the caller's ---------------------
+CLOCKS = {"time", "time_ns", "monotonic", "monotonic_ns", "perf_counter", "perf_counter_ns", "process_time",
+          "process_time_ns", "thread_time", "thread_time_ns", "clock_gettime", "clock_gettime_ns"}
+
+
+@pytest.fixture
+def no_clock(monkeypatch):
+    """ffsim.receiver.validate's time module, without its clocks: reading one fails the test
+    (converting a given time, time.gmtime(seconds), is no clock read and works)."""
+    import time as real
+
+    from ffsim.receiver import validate
+
+    class NoClock:
+        def __getattr__(self, name):
+            if name in CLOCKS:
+                raise AssertionError(f"the validator read the clock: time.{name}()")
+            if name in ("gmtime", "localtime", "ctime", "asctime", "strftime"):
+                def given_time_only(*args, _f=getattr(real, name), _n=name):
+                    if len(args) < (2 if _n == "strftime" else 1):  # without a time: the clock's
+                        raise AssertionError(f"the validator read the clock: time.{_n}() of now")
+                    return _f(*args)
+                return given_time_only
+            return getattr(real, name)
+
+    monkeypatch.setattr(validate, "time", NoClock())
+
+
+def test_without_an_arrival_time_the_validator_reads_no_clock_and_leaves_the_lost_untimed(no_clock):
+    """It was documented as sans-I/O but read time.monotonic() when no arrival time was given."""
+    v = Validator(lost_timeout_s=5, speed=1.0)
+    found = [f for p, _ in passage("2024-lpv", 7, T0, 1, lost_after_ms=1000) for f in v.check(p, "cam", wire(p))]
+    assert violations(found) == []  # the early Lost cannot be timed without arrival times: not judged
+    timing = v.sender_summary()["cam"]["lost_timing"]
+    assert timing["status"] == "skipped" and timing["reason"] == "no arrival time given for the Lost"
+
+
+def test_lost_timing_is_judged_on_the_arrival_times_given_and_only_on_them(no_clock):
+    early = renumber(traffic(lost_after_ms=1000))
+    first, again = Validator(lost_timeout_s=5), Validator(lost_timeout_s=5)
+    found = play(first, early, rate=1.0)
+    assert len(violations(found)) >= 10  # as when the clock was read: the early Losts are caught
+    assert [str(f) for f in play(again, early, rate=1.0)] == [str(f) for f in found]  # same input, same findings
+    # the same payloads arriving as a proper sender's would (the Lost 6 s after the last event): no finding
+    v = Validator(lost_timeout_s=5, speed=1.0)
+    new, lost = payload("2024-lpv", "new", 1, 1), payload("2024-lpv", "lost", 2, 1)
+    assert v.check(new, "s", arrival_s=1000.0) == [] and v.check(lost, "s", arrival_s=1006.0) == []
+    assert v.sender_summary()["s"]["lost_timing"]["status"] == "checked"
+
+
 # -- hostile input, bounded memory ----------------------------------------------------------
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),

@@ -1,10 +1,14 @@
 """The built-in receiver: real HTTP (aiohttp) and TCP (asyncio) servers that validate
 and store FF-Events, from ffsim or from a real camera.
 
-Use it from Python in a ``with`` block (it runs its own event loop in a thread):
+Use it from Python in a ``with`` block (it runs its own event loop in a thread), as a
+test uses pytest-httpserver's server:
 
-    with Receiver(out="captured") as rx:
-        ... send to rx.http_url or rx.tcp_address ...
+    with Receiver(http="127.0.0.1:0", tcp="127.0.0.1:0") as rx:
+        ... send to rx.url or rx.tcp_address ...
+        assert rx.wait(count=3)          # blocks until 3 packets are stored (no polling)
+        rx.check()                       # AssertionError listing the violations, if any
+        rx.clear()                       # the next test starts clean; it goes on listening
     rx.records, rx.violations, rx.notices, rx.summary()
 
 Malformed input of any kind gets an error answer or a closed connection and a
@@ -44,6 +48,7 @@ from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 from aiohttp import web
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -96,11 +101,23 @@ def counted_state(state: object) -> str:
     return state if isinstance(state, str) and state in KNOWN_STATES else "other"
 
 
+class Arrival(NamedTuple):
+    """When something arrived, read by the I/O side (the event loop) as it arrives, so that the
+    time a packet waited for the worker never counts (the validator reads no clock)."""
+
+    wall: float  # epoch seconds: Record.arrival
+    clock: float  # time.monotonic(): the validator's arrival_s (never steps)
+
+    @staticmethod
+    def now() -> Arrival:
+        return Arrival(time.time(), time.monotonic())
+
+
 @dataclass
 class Record:
     """One received packet (or one thing that failed to be a packet)."""
 
-    arrival: float  # epoch seconds
+    arrival: float  # epoch seconds, read as it arrived (an HTTP request's head, a TCP read)
     peer: str
     protocol: str  # http | tcp
     path: str
@@ -146,6 +163,9 @@ def _finite(value: object) -> object:
 
 
 class Receiver:
+    """The built-in receiver (see the module's text). From a test: ``url``, ``tcp_address``,
+    ``records``, ``violations``, ``notices``, ``wait()``, ``check()``, ``clear()``."""
+
     def __init__(self, http: str | None = "127.0.0.1:0", tcp: str | None = None, out: str | Path | None = None,
                  respond: int = 200, delay_s: float = 0.0, fail_rate: float = 0.0, seed: int = 0,
                  max_body: int = MAX_BODY, basic: tuple[str, str] | None = None,
@@ -170,12 +190,12 @@ class Receiver:
         self.secret_headers = SECRET_HEADERS | ({auth_header[0].lower()} if auth_header else set())
         self.validator = Validator(lost_timeout_s, speed)
         self.on_record = on_record
-        self.records: deque[Record] = deque()
+        self._records: deque[Record] = deque()
         self.max_records = max_records
         self._record_bytes = 0  # payload bytes of the records kept
         self.forgotten_records = 0
-        self.violations: list[str] = []  # the first MAX_KEPT; violation_count counts them all
-        self.notices: list[str] = []
+        self._violations: list[str] = []  # the first MAX_KEPT; violation_count counts them all
+        self._notices: list[str] = []
         self.violation_count = 0
         self.notice_count = 0
         self.storage_failures = 0
@@ -187,6 +207,9 @@ class Receiver:
         self.tcp_address: str | None = None
         self._storage: Storage | None = None
         self._lock = threading.Lock()
+        self._stored = threading.Condition(self._lock)  # notified when a record is stored, at clear() and at stop
+        self._changes = 0  # records stored plus clear() calls: what wait() watches
+        self._closed = False  # stopped: nothing more will come
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
@@ -196,7 +219,9 @@ class Receiver:
         self._seq = 0
         # parsing, checking and storing run here, off the event loop, so a heavy body never stalls
         # the reading of the others; one thread, so packets are checked in the order they arrived
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ffsim-receiver-work")
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ffsim-receiver-work",
+                                        initializer=self._note_worker)
+        self._worker: threading.Thread | None = None
         self._http_slots: dict[asyncio.Task, _Slot] = {}
         self._tcp_slots: dict[asyncio.Task, _Slot] = {}
         self._accept_trouble = 0
@@ -233,6 +258,9 @@ class Receiver:
             self._thread.join()  # the loop ends once every connection is finished
         self._pool.shutdown(wait=True)
         self._close_storage()
+        with self._lock:  # whoever waits for more packets: none will come
+            self._closed = True
+            self._stored.notify_all()
 
     def _close_storage(self) -> None:
         if self._storage is not None:
@@ -339,15 +367,16 @@ class Receiver:
                         failure = exc
                         self.storage_failures += 1
                         record.violations.append(f"storage: {exc}; the sender will send it again")
-            self.records.append(record)
+            self._records.append(record)
             self._record_bytes += record.size
-            while len(self.records) > 1 and (self._record_bytes > MAX_RECORD_BYTES or (
-                    self.max_records is not None and len(self.records) > self.max_records)):
-                self._record_bytes -= self.records.popleft().size
+            while len(self._records) > 1 and (self._record_bytes > MAX_RECORD_BYTES or (
+                    self.max_records is not None and len(self._records) > self.max_records)):
+                self._record_bytes -= self._records.popleft().size
                 self.forgotten_records += 1
             self.packets += 1
-            for severity, lines, kept in (("violation", record.violations, self.violations),
-                                          ("notice", record.notices, self.notices)):
+            self._changes += 1
+            for severity, lines, kept in (("violation", record.violations, self._violations),
+                                          ("notice", record.notices, self._notices)):
                 kept.extend(lines[:max(0, MAX_KEPT - len(kept))])
                 for line in lines:
                     self.rules[severity][line.split(":", 1)[0][:40]] += 1
@@ -361,6 +390,7 @@ class Receiver:
                 self._cameras)
             self._cameras.add(camera)
             self.counts[(camera, counted_state(state))] += 1
+            self._stored.notify_all()
         if self.on_record is not None:
             try:
                 self.on_record(record)
@@ -369,7 +399,7 @@ class Receiver:
         if failure is not None:
             raise failure
 
-    def _capture(self, protocol: str, peer: str, data: bytes, redacted: list[str] | None = None,
+    def _capture(self, arrival: Arrival, protocol: str, peer: str, data: bytes, redacted: list[str] | None = None,
                  path: str = "", headers: list | None = None) -> None:
         """Add the bytes of one arrival to capture.jsonl. When that fails, the arrival is recorded
         with the failure (and not checked) and StorageError raised: it is answered so that the
@@ -384,7 +414,7 @@ class Receiver:
             with self._lock:
                 self._storage.append("capture.jsonl", json.dumps(entry))
         except StorageError as exc:
-            self._record(Record(time.time(), peer, protocol, path, headers or [], None, [], size=len(data)), exc)
+            self._record(Record(arrival.wall, peer, protocol, path, headers or [], None, [], size=len(data)), exc)
 
     def _store_image(self, name: str | None, data: bytes) -> str:
         with self._lock:
@@ -394,13 +424,13 @@ class Receiver:
             self._storage.image(file, data)
         return file
 
-    def _packet(self, text: bytes, sender: str, protocol: str, peer: str, path: str, headers: list,
-                images: list[tuple[str | None, str, bytes]] | None, status: int | None = None,
+    def _packet(self, arrival: Arrival, text: bytes, sender: str, protocol: str, peer: str, path: str,
+                headers: list, images: list[tuple[str | None, str, bytes]] | None, status: int | None = None,
                 extra: list[str] | None = None) -> bool:
         """Check and record one packet; False when its text is no JSON at all. Whatever it holds,
         it is recorded: a failure of the checks is one more violation, never a lost packet.
-        StorageError when it could not be stored (kept and counted all the same)."""
-        arrival_s = time.monotonic()  # the validator's clock for timing rules (never steps)
+        StorageError when it could not be stored (kept and counted all the same). arrival: read
+        when it arrived (not now: it may have waited for this worker), for the timing rules."""
         violations: list[str] = list(extra or [])
         notices: list[str] = []
         payload = None
@@ -419,7 +449,7 @@ class Receiver:
                 with self._lock:  # summary() reads the validator's tables from other threads
                     found = self.validator.check(payload, sender, text,
                                                  [(ct, data) for _, ct, data in images] if images is not None
-                                                 else None, arrival_s)
+                                                 else None, arrival.clock)
                 _sort(found, violations, notices)
         except Exception as exc:  # a defect of the checks, recorded as such; the packet is kept
             violations.append(f"receiver: the checks failed on this packet ({type(exc).__name__}: "
@@ -432,7 +462,7 @@ class Receiver:
             failure = exc
         if payload is None and status is not None:
             status = 400  # the answer to a body that is no JSON
-        record = Record(time.time(), peer, protocol, path, headers, payload, violations, stored, status,
+        record = Record(arrival.wall, peer, protocol, path, headers, payload, violations, stored, status,
                         notices, len(text))
         if payload is None:  # kept as text up to MAX_KEPT_TEXT (capture.jsonl holds every byte)
             record.text = text[:MAX_KEPT_TEXT].decode("utf-8", "backslashreplace")
@@ -452,53 +482,55 @@ class Receiver:
             return False
         return True
 
-    async def _refuse(self, request: web.Request, headers: list, status: int, violation: str,
+    async def _refuse(self, request: web.Request, arrival: Arrival, headers: list, status: int, violation: str,
                       answer_headers: dict | None = None) -> web.Response:
-        await self._work(self._record, Record(time.time(), f"{request.remote}", "http", request.path, headers,
+        await self._work(self._record, Record(arrival.wall, f"{request.remote}", "http", request.path, headers,
                                               None, [violation], status=status))
         return web.Response(status=status, headers=answer_headers)
 
     async def _http(self, request: web.Request) -> web.StreamResponse:
         """Read the body within its deadline, then check and store it in a worker thread;
         answer 500 when it could not be stored, so that the camera sends it again."""
+        arrival = Arrival.now()  # its head is in; the body may take a while, and the worker too
         headers = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in request.raw_headers]
         try:
             if not self._authorised(request):
-                return await self._refuse(request, headers, 401, "auth: missing or wrong",
+                return await self._refuse(request, arrival, headers, 401, "auth: missing or wrong",
                                           {"WWW-Authenticate": 'Basic realm="ffsim"'})
             slot = await self._slot(self._http_slots, self._http_room, SLOT_WAIT_S)
             if slot is None:
-                return await self._refuse(request, headers, 503, f"limit: {self.max_connections} requests were "
-                                          f"being read for {SLOT_WAIT_S:g} s; answered 503")
+                return await self._refuse(request, arrival, headers, 503, f"limit: {self.max_connections} requests "
+                                          f"were being read for {SLOT_WAIT_S:g} s; answered 503")
             try:
-                return await self._http_body(request, headers, slot)
+                return await self._http_body(request, headers, slot, arrival)
             finally:
                 self._release(self._http_slots, self._http_room)
         except StorageError:
             return web.Response(status=500, text="cannot store the event; send it again")
         except Exception as exc:  # a defect of the receiver: recorded, answered so that the camera retries
             try:
-                await self._refuse(request, headers, 500, f"receiver: failed on this request ({type(exc).__name__}: "
-                                   f"{str(exc)[:200]}); please report it")
+                await self._refuse(request, arrival, headers, 500, f"receiver: failed on this request "
+                                   f"({type(exc).__name__}: {str(exc)[:200]}); please report it")
             except Exception:
                 pass
             return web.Response(status=500, text="the receiver failed; send it again")
 
-    async def _http_body(self, request: web.Request, headers: list, slot: _Slot) -> web.StreamResponse:
+    async def _http_body(self, request: web.Request, headers: list, slot: _Slot,
+                         arrival: Arrival) -> web.StreamResponse:
         deadline = body_deadline(request.content_length)
         try:  # the deadline is set once, from the announced length: trickling cannot extend it
             slot.reading = True
             body = await asyncio.wait_for(self._read_body(request, slot), deadline)
         except _TooLarge:
-            return await self._refuse(request, headers, 413, f"limit: body over {self.max_body} bytes")
+            return await self._refuse(request, arrival, headers, 413, f"limit: body over {self.max_body} bytes")
         except (asyncio.TimeoutError, ConnectionError) as exc:
             why = f"not all there after {deadline:g} s" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
-            return await self._refuse(request, headers, 408, f"http: body not received ({why})")
+            return await self._refuse(request, arrival, headers, 408, f"http: body not received ({why})")
         except asyncio.CancelledError:
             if not slot.evicted:
                 raise
             asyncio.current_task().uncancel()  # made room for another sender: answered, not cancelled
-            return await self._refuse(request, headers, 408, f"limit: body cut after {slot.received} bytes in "
+            return await self._refuse(request, arrival, headers, 408, f"limit: body cut after {slot.received} bytes in "
                                       f"{slot.age():.1f} s, to make room for another sender (under "
                                       f"{MIN_BODY_RATE // 1024} KiB/s while the receiver was full)")
         finally:
@@ -506,7 +538,8 @@ class Receiver:
         status = self.respond
         if self.fail_rate and self.random.random() < self.fail_rate:
             status = 503
-        answer = await self._work(self._http_packet, request.content_type, request.headers.get("Content-Type", ""),
+        answer = await self._work(self._http_packet, arrival, request.content_type,
+                                  request.headers.get("Content-Type", ""),
                                   self._http_head(request, headers), body, request.remote or "?",
                                   f"{request.remote}", request.path, headers, status)
         if answer is not None:
@@ -577,19 +610,20 @@ class Receiver:
             lines.append(f"{name}: {value}\r\n")
         return ("".join(lines) + "\r\n").encode("latin-1"), sorted(set(redacted))
 
-    def _http_packet(self, mimetype: str, content_type: str, head: tuple[bytes, list[str]], body: bytes,
-                     sender: str, peer: str, path: str, headers: list, status: int) -> tuple[int, str] | None:
+    def _http_packet(self, arrival: Arrival, mimetype: str, content_type: str, head: tuple[bytes, list[str]],
+                     body: bytes, sender: str, peer: str, path: str, headers: list,
+                     status: int) -> tuple[int, str] | None:
         """In a worker thread: capture, parse, check and store one request; the answer when it is
         not the configured one."""
-        self._capture("http", peer, head[0] + body, head[1], path, headers)
+        self._capture(arrival, "http", peer, head[0] + body, head[1], path, headers)
         if mimetype == "multipart/form-data":
-            if not self._multipart(content_type, body, sender, peer, path, headers, status):
+            if not self._multipart(arrival, content_type, body, sender, peer, path, headers, status):
                 return 400, "not a multipart body with a JSON event part"
         elif mimetype == "application/json":
-            if not self._packet(body, sender, "http", peer, path, headers, None, status):
+            if not self._packet(arrival, body, sender, "http", peer, path, headers, None, status):
                 return 400, "not JSON"
         else:
-            record = Record(time.time(), peer, "http", path, headers, None,
+            record = Record(arrival.wall, peer, "http", path, headers, None,
                             [f"http: Content-Type {mimetype!r} is neither multipart/form-data nor "
                              "application/json"], status=415)
             record.text = body[:MAX_KEPT_TEXT].decode("utf-8", "backslashreplace")
@@ -597,14 +631,14 @@ class Receiver:
             return 415, "expected multipart/form-data or application/json"
         return None
 
-    def _multipart(self, content_type: str, body: bytes, sender: str, peer: str, path: str, headers: list,
-                   status: int) -> bool:
+    def _multipart(self, arrival: Arrival, content_type: str, body: bytes, sender: str, peer: str, path: str,
+                   headers: list, status: int) -> bool:
         """Record the packet a multipart body carries; False when it carries none or no JSON (answered 400)."""
         environ = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": content_type,
                    "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
 
         def unreadable(violation: str) -> bool:
-            record = Record(time.time(), peer, "http", path, headers, None, [violation], status=400,
+            record = Record(arrival.wall, peer, "http", path, headers, None, [violation], status=400,
                             size=len(body))
             record.text = body[:MAX_KEPT_TEXT].decode("utf-8", "backslashreplace")
             self._record(record)
@@ -631,7 +665,7 @@ class Receiver:
             data = event.read()
         images = [(f.filename, f.content_type or "", f.read()) for name, f in files.items(multi=True)
                   if name != "event"]
-        return self._packet(data, sender, "http", peer, path, headers, images, status, extra)
+        return self._packet(arrival, data, sender, "http", peer, path, headers, images, status, extra)
 
     async def _watch_http(self, runner: web.AppRunner) -> None:
         """Close HTTP connections that hold a descriptor without a request: no complete request
@@ -719,7 +753,7 @@ class Receiver:
             nonlocal cut
             if framer.rest().strip() and not cut:
                 cut = True
-                await self._tcp_work(slot, self._tcp_cut, peer, framer.rest(), why)
+                await self._tcp_work(slot, self._tcp_cut, Arrival.now(), peer, framer.rest(), why)
 
         try:
             while True:
@@ -739,6 +773,7 @@ class Receiver:
                     break
                 finally:
                     slot.reading = False
+                arrival = Arrival.now()  # of what this read completes (read as it came, not when checked)
                 # the read finished: a cut asked in the same instant did not happen (Python 3.11's
                 # wait_for drops such a cancel), and must not stop later cuts
                 slot.evicted = False
@@ -746,11 +781,11 @@ class Receiver:
                     await record_cut("the connection closed inside a JSON document")
                     break
                 before = framer.documents
-                await self._tcp_work(slot, self._tcp_chunk, framer, chunk, address[0], peer)
+                await self._tcp_work(slot, self._tcp_chunk, arrival, framer, chunk, address[0], peer)
                 if framer.overflow:
                     cut = reset = True
                     await self._tcp_work(slot, self._record, Record(
-                        time.time(), peer, "tcp", "", [], None,
+                        arrival.wall, peer, "tcp", "", [], None,
                         [f"tcp: limit: more than {self.max_body} bytes without the end of a JSON document; "
                          "connection reset"], size=len(framer.rest())))
                     break
@@ -774,7 +809,7 @@ class Receiver:
                         reset = True  # it could not be stored (the exception is taken here, not lost)
                 waiting = bytes(reader._buffer)  # read from the socket, not yet handled: handled now
                 if waiting and not slot.evicted:
-                    await self._tcp_work(slot, self._tcp_chunk, framer, waiting, address[0], peer)
+                    await self._tcp_work(slot, self._tcp_chunk, Arrival.now(), framer, waiting, address[0], peer)
                 elif waiting:
                     reset = True  # made room for another: the sender sends these again
                 if framer.rest().strip():
@@ -795,17 +830,18 @@ class Receiver:
         slot.work = asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
         return await asyncio.shield(slot.work)
 
-    def _tcp_chunk(self, framer: JsonFramer, chunk: bytes, sender: str, peer: str) -> None:
+    def _tcp_chunk(self, arrival: Arrival, framer: JsonFramer, chunk: bytes, sender: str, peer: str) -> None:
         """In a worker thread: capture a read, then check and store each document it completes;
-        when storing fails, every document is still recorded and counted, then StorageError."""
-        self._capture("tcp", peer, chunk)
+        when storing fails, every document is still recorded and counted, then StorageError.
+        arrival: when the read came (each document it completes arrived then)."""
+        self._capture(arrival, "tcp", peer, chunk)
         failure = None
         for kind, data in framer.feed(chunk):
             try:
                 if kind == DOCUMENT:
-                    self._packet(data, sender, "tcp", peer, "", [], None)
+                    self._packet(arrival, data, sender, "tcp", peer, "", [], None)
                 else:
-                    record = Record(time.time(), peer, "tcp", "", [], None,
+                    record = Record(arrival.wall, peer, "tcp", "", [], None,
                                     [f"tcp: {len(data)} byte(s) between documents that start none; skipped"],
                                     size=len(data))
                     record.text = data[:MAX_KEPT_TEXT].decode("utf-8", "backslashreplace")
@@ -815,11 +851,138 @@ class Receiver:
         if failure is not None:
             raise failure
 
-    def _tcp_cut(self, peer: str, rest: bytes, why: str) -> None:
-        record = Record(time.time(), peer, "tcp", "", [], None,
+    def _tcp_cut(self, arrival: Arrival, peer: str, rest: bytes, why: str) -> None:
+        record = Record(arrival.wall, peer, "tcp", "", [], None,
                         [f"tcp: {why} ({len(rest)} bytes)"], size=len(rest))
         record.text = rest[:MAX_KEPT_TEXT].decode("utf-8", "backslashreplace")
         self._record(record)
+
+    def _note_worker(self) -> None:
+        self._worker = threading.current_thread()
+
+    # -- for tests: what came, waiting for it, judging it, starting again -------------------------
+    @property
+    def url(self) -> str | None:
+        """The HTTP base URL, e.g. ``http://127.0.0.1:PORT/`` (any path is taken); None without
+        HTTP. The same as ``http_url``."""
+        return self.http_url
+
+    @property
+    def records(self) -> list[Record]:
+        """What was received since the last clear(), oldest first: a snapshot (a new list; the
+        Record objects are shared, not copies). Memory is bounded: past ``max_records`` records
+        (MAX_RECORDS, 5000, by default; None: no limit) or MAX_RECORD_BYTES of payload text, the
+        oldest are forgotten: the list holds the latest ones, ``forgotten_records`` counts the
+        others, and ``packets`` and wait(count) count them all (``out`` stores every one)."""
+        with self._lock:
+            return list(self._records)
+
+    @property
+    def violations(self) -> list[str]:
+        """Every violation line since the last clear(), in order of arrival (a snapshot; the first
+        MAX_KEPT, ``violation_count`` counts them all). check() says which packet each came with."""
+        with self._lock:
+            return list(self._violations)
+
+    @property
+    def notices(self) -> list[str]:
+        """Every notice line since the last clear() (legal but worth knowing; a snapshot; the first
+        MAX_KEPT, ``notice_count`` counts them all)."""
+        with self._lock:
+            return list(self._notices)
+
+    def clear(self) -> None:
+        """Forget what was received: records, violations, notices, the counts of summary(), and
+        what the validator remembers per camera (counters, passages, clock), so that the next
+        test starts clean. The receiver goes on listening; ``out`` files keep everything.
+
+        It runs in the worker thread, in turn with the packets: whatever was received before
+        (its request or read handed to the worker) is forgotten, whatever comes after counts.
+        A packet still on its way (a body being read) when clear() is called counts after it."""
+        if threading.current_thread() is self._worker:
+            self._forget()  # from on_record, in the worker
+            return
+        try:
+            self._pool.submit(self._forget).result()
+        except RuntimeError:  # after stop(): the worker is gone, and nothing comes any more
+            self._forget()
+
+    def _forget(self) -> None:
+        with self._lock:
+            self._records.clear()
+            self._record_bytes = 0
+            self.forgotten_records = 0
+            self._violations.clear()
+            self._notices.clear()
+            self.violation_count = self.notice_count = 0
+            self.storage_failures = self.slow_connections_closed = 0
+            self.rules = {"violation": Counter(), "notice": Counter()}
+            self.counts.clear()
+            self._cameras.clear()
+            self.packets = 0
+            self.validator.reset()
+            self._changes += 1
+            self._stored.notify_all()
+
+    def wait(self, count: int | None = None, until: Callable[[list[Record]], object] | None = None,
+             timeout: float = 5.0, raise_on_timeout: bool = False) -> bool:
+        """Block until at least ``count`` packets were received since the last clear() (every
+        arrival recorded counts, a refused or broken one too: see ``packets``), and ``until``
+        (called with ``records``) returns true; when both are given both must hold, when neither
+        is given: one packet. True once that holds (at once if it holds already), False when
+        ``timeout`` seconds pass first or the receiver stops; with ``raise_on_timeout=True``,
+        AssertionError (saying what came) instead of False.
+
+        No polling: the worker notifies each stored record. ``until`` runs in the calling thread,
+        not holding the receiver's lock, each time something was stored; it may read the
+        receiver (records, violations, summary()) and should be quick."""
+        if count is None and until is None:
+            count = 1
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                packets, changes = self.packets, self._changes
+                records = list(self._records) if until is not None else None
+            if (count is None or packets >= count) and (until is None or until(records)):
+                return True
+            with self._lock:
+                while self._changes == changes and not self._closed:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._stored.wait(left)
+                if self._changes == changes:  # timed out, or stopped with nothing new
+                    break
+        if not raise_on_timeout:
+            return False
+        wanted = " and ".join(x for x in (count is not None and f"{count} packet(s)",
+                                         until is not None and f"until={getattr(until, '__name__', 'the predicate')}")
+                              if x)
+        why = "the receiver stopped" if self._closed else f"{timeout:g} s passed"
+        with self._lock:
+            packets, last = self.packets, list(self._records)[-5:]
+        shown = "".join(f"\n  {_which(n, r)}" for n, r in enumerate(last, packets - len(last) + 1))
+        raise AssertionError(f"waited for {wanted}: {why} with {packets} packet(s) received since the last "
+                             f"clear(){'; the last:' if last else ''}{shown}")
+
+    def check(self) -> None:
+        """AssertionError listing the violations received since the last clear(), one line each,
+        with the packet it came with (its number since the last clear(), protocol, path, peer,
+        carState, carID, packetCounter); passages whose Lost is plainly missing count as well (see
+        summary()'s open_passages). None when there is none. Notices are not violations."""
+        with self._lock:
+            records = list(self._records)
+            first = self.packets - len(records) + 1
+            total = self.violation_count
+            missing = [str(f) for f in self.validator.open_passages() if f.severity != NOTICE]
+        lines = [f"{_which(n, r)}: {v}" for n, r in enumerate(records, first) for v in r.violations]
+        if total > len(lines):
+            lines.append(f"... and {total - len(lines)} in {first - 1} older packet(s) no longer kept (max_records)")
+        lines += [f"at the end: {m}" for m in missing]
+        if lines:
+            shown = lines[:MAX_LISTED] + ([f"... and {len(lines) - MAX_LISTED} more lines"]
+                                          if len(lines) > MAX_LISTED else [])
+            raise AssertionError(f"{total + len(missing)} violation(s) received:\n" + "\n".join(shown))
 
     # -- results ---------------------------------------------------------------------------
     def summary(self) -> dict:
@@ -906,6 +1069,17 @@ class _Slot:
 
 class _TooLarge(Exception):
     pass
+
+
+def _which(number: int, record: Record) -> str:
+    """A packet as check() names it: its number since the last clear(), how it came, what it is."""
+    words = [f"packet {number}", f"{record.protocol}{' ' + record.path if record.path else ''} from {record.peer}"]
+    if isinstance(record.payload, dict):
+        words += [f"{key} {_short(record.payload[key])}" for key in ("carState", "carID", "packetCounter")
+                  if key in record.payload]
+    if record.status is not None and record.status >= 300:
+        words.append(f"answered {record.status}")
+    return f"{words[0]} ({', '.join(words[1:])})"
 
 
 def _sort(found, violations: list[str], notices: list[str]) -> None:

@@ -1,4 +1,6 @@
-"""Validation of FF-Events traffic (FF-EVENTS.md), packet by packet. Sans-I/O.
+"""Validation of FF-Events traffic (FF-EVENTS.md), packet by packet. Sans-I/O: no sockets,
+no files, no clock. What happened when is the caller's to say (``Validator.check``'s
+``arrival_s``), so the same packets with the same arrival times give the same findings.
 
 The validator judges what a real camera may send, not the documentation's ideal:
 every firmware generation and product shape of section 10 passes (see
@@ -770,7 +772,10 @@ class Validator:
     def check(self, payload: object, sender: str, raw: bytes | None = None,
               images: list[tuple[str, bytes]] | None = None, arrival_s: float | None = None) -> list[Finding]:
         """Findings of one packet. raw: its JSON text as received; images: (Content-Type, bytes);
-        arrival_s: when it arrived (any monotonic clock in seconds; now when not given)."""
+        arrival_s: when it arrived, in seconds of any clock that does not step (a receiver
+        passes time.monotonic() read when the packet arrived; a test, made-up times). None:
+        not known; the rules that need it (the clock rate, the Lost timing) pass this packet
+        by and say so in sender_summary(). The validator never reads a clock itself."""
         out: list[Finding] = []
         if not isinstance(payload, dict):
             return [Finding("json", f"the payload is {_json_type(payload)}, not an object")]
@@ -789,10 +794,16 @@ class Validator:
             self._images(payload, images, out)
         if isinstance(payload.get("ImageArray"), list):
             self._image_array(payload, out)
-        self._sequence(payload, sender, state, arrival_s if arrival_s is not None else time.monotonic(), raw, out)
+        self._sequence(payload, sender, state, arrival_s, raw, out)
         for finding in out:
             state.findings[finding.severity] += 1
         return out
+
+    def reset(self) -> None:
+        """Forget every sender and passage (a new start: the next packet is a first packet)."""
+        self.senders.clear()
+        self.passages.clear()
+        self.forgotten.clear()
 
     def open_passages(self) -> list[Finding]:
         """Every passage with no Lost yet, to report when the receiver stops (see _open)."""
@@ -1137,7 +1148,8 @@ class Validator:
                                         "are checked"))
 
     # -- sequence ---------------------------------------------------------------------------
-    def _sequence(self, p: dict, name: str, state: _Sender, arrival_s: float, raw: bytes | None, out: list) -> None:
+    def _sequence(self, p: dict, name: str, state: _Sender, arrival_s: float | None, raw: bytes | None,
+                  out: list) -> None:
         profile_id = p.get("profileID")
         # absent (2019, 2021): one profile; cut, as every remembered key is, so that memory stays bounded
         profile_id = profile_id[:MAX_ID] if isinstance(profile_id, str) else None
@@ -1177,7 +1189,7 @@ class Validator:
         if payload_ms is None and isinstance(p.get("datetime"), str):  # 2019: local time, as good for a rate
             parsed = parse_datetime(p["datetime"])
             payload_ms = parsed[0] if parsed else None
-        if payload_ms is not None and car_state in (NEW, UPDATE):
+        if payload_ms is not None and car_state in (NEW, UPDATE) and arrival_s is not None:
             state.clock.observe(arrival_s, payload_ms)
         if payload_ms is not None:
             state.latest_ms = max(payload_ms, state.latest_ms or 0)
@@ -1228,10 +1240,15 @@ class Validator:
                 out.append(_notice("lifecycle", words))
         self._remember(key, _Passage(car_state, None if car_state == LOST else payload_ms, True))
 
-    def _lost_timing(self, state: _Sender, passage: _Passage, car: str, arrival_s: float, out: list) -> None:
+    def _lost_timing(self, state: _Sender, passage: _Passage, car: str, arrival_s: float | None,
+                     out: list) -> None:
         """A Lost comes at least the lost timeout after the passage's last recognition, so after its
         last event: judged in the sender's time (its clock rate known or inferred)."""
         if passage.last_payload_ms is None:
+            return
+        if arrival_s is None:
+            state.lost_skipped += 1
+            state.skip_reason = "no arrival time given for the Lost"
             return
         timeout_ms = self.lost_timeout_s * 1000
         rate, why = state.clock.rate()
