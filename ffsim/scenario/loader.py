@@ -1,4 +1,9 @@
-"""Scenario file to validated model, or a list of ``file:line:col: message`` problems."""
+"""Scenario file, YAML text or Python dict to validated model, or a list of problems.
+
+A file's or a text's problems are ``file:line:col: message``; a dict has no lines, so its
+problems are ``<dict>: key.path: message`` (every message names the key path). All three go
+through the same schema and the same checks.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,10 @@ import math
 import os
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, time, timedelta
+from numbers import Integral, Real
 from typing import Any
 from fractions import Fraction
 from pathlib import Path as FsPath
@@ -38,7 +46,7 @@ from .model import (
     Waypoint,
     Zone,
 )
-from .yamlsource import Located, YamlProblem, load
+from .yamlsource import MAX_DEPTH, MAX_INT_DIGITS, MAX_NODES, Located, YamlProblem, load
 
 MAX_FILE_BYTES = 10_000_000
 MAX_PROBLEMS = 100  # listed for one file; the rest are counted (a list of 100,000 bad entries is not read)
@@ -55,13 +63,16 @@ _VALIDATOR = _Validator(S.SCENARIO)
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    file: str
-    line: int
+    file: str  # the file, or what stands for a text or dict: <text>, <dict>, <builder>
+    line: int  # 1-based; 0 for a dict, which has no lines (the message names the key path)
     column: int
     message: str
+    path: tuple = ()  # keys and indices of the value concerned, where known: ("vehicles", 0, "plate")
 
     def __str__(self) -> str:
         # messages show values as their repr; printable() is for anything that still is not
+        if self.line <= 0:
+            return f"{self.file}: {printable(self.message)}"
         return f"{self.file}:{self.line}:{self.column}: {printable(self.message)}"
 
 
@@ -127,6 +138,7 @@ class _Collector:
         self.problems: list[Problem] = []
         self.more: Problem | None = None  # the first problem past MAX_PROBLEMS
         self.mistyped: set = set()  # paths of values of the wrong type, or not one of the choices
+        self.missing: set = set()  # (path, key) of the missing required keys said
 
     @property
     def full(self) -> bool:
@@ -137,10 +149,10 @@ class _Collector:
             return
         line, col = self.located.where(tuple(path), key=key)
         if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(Problem(self.file, line, col, message))
+            self.problems.append(Problem(self.file, line, col, message, tuple(path)))
         elif self.more is None:
             self.more = Problem(self.file, line, col, f"more problems, from here on, are not listed (at most "
-                                                      f"{MAX_PROBLEMS} are): {message}")
+                                                      f"{MAX_PROBLEMS} are): {message}", tuple(path))
 
     def error(self) -> ScenarioError:
         return ScenarioError(self.problems, self.more)
@@ -165,9 +177,10 @@ class _Collector:
                     key=True,
                 )
             return
-        if kind == "required":
+        if kind == "required":  # one error per missing key, each with the whole list
             for name in error.validator_value:
-                if name not in instance:
+                if name not in instance and (path, name) not in self.missing:
+                    self.missing.add((path, name))
                     self.add(path, f"{where}: missing required key {name!r}")
             return
         if kind in ("anyOf", "oneOf"):
@@ -618,35 +631,89 @@ class _Builder:
         return tuple(sorted(out, key=lambda p: p.id))
 
 
-def load_scenario(path: str | FsPath) -> Scenario:
-    """Read, validate and convert one scenario file; raise ScenarioError on any problem."""
-    file = str(path)
+def load_scenario(source: str | os.PathLike | Scenario | Mapping) -> Scenario:
+    """Read, validate and convert one scenario file; raise ScenarioError on any problem.
+
+    A Scenario is returned as it is and a dict goes to scenario_from_dict, so that whatever takes a
+    scenario takes any of the three. A str is always a path: YAML text goes to scenario_from_text.
+    """
+    if isinstance(source, Scenario):
+        return source
+    if isinstance(source, Mapping):
+        return scenario_from_dict(source)
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(f"load_scenario takes a path (str or pathlib.Path), a dict or a Scenario, "
+                        f"not {type(source).__name__}")
+    file = os.fsdecode(os.fspath(source))
     try:
         # bounded, so that /dev/zero or a huge file is not read forever, and not blocking,
         # so that a named pipe nobody writes to does not hang validate
-        with open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as f:
+        with open(os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as f:
             raw = f.read(MAX_FILE_BYTES + 1) or b""
     except OSError as exc:
         raise ScenarioError([Problem(file, 1, 1, f"cannot read the file: {exc.strerror or exc}")]) from None
+    return _from_bytes(file, raw, "file")
+
+
+def scenario_from_text(text: str | bytes | Scenario, source: str = "<text>") -> Scenario:
+    """Validate and convert scenario YAML text; problems are SOURCE:LINE:COL: message.
+
+    source names the text in problems and becomes Scenario.source (and Scenario.name when the text
+    has no name:); images.photos is relative to the current directory.
+    """
+    if isinstance(text, Scenario):
+        return text
+    if isinstance(text, (bytes, bytearray)):
+        return _from_bytes(source, bytes(text), "text")
+    if not isinstance(text, str):
+        raise TypeError(f"scenario_from_text takes YAML text (str or bytes), not {type(text).__name__}")
+    if len(text) > MAX_FILE_BYTES:
+        raise ScenarioError([_too_large(source, "text")])
+    return _without_gc(_from_text, source, text.removeprefix("\ufeff"))
+
+
+def scenario_from_dict(data: Mapping | Scenario, source: str = "<dict>") -> Scenario:
+    """Validate and convert a scenario given as Python data: the YAML's keys and values.
+
+    The same schema and checks as a file; problems are SOURCE: key.path: message. Lists may be
+    tuples; a number where the format wants text is taken as its text (as YAML takes an unquoted
+    one); a datetime is taken as its ISO 8601 text (start) and a timedelta as a duration. The data
+    is copied, never changed. source is as for scenario_from_text.
+    """
+    if isinstance(data, Scenario):
+        return data
+    return _without_gc(_from_dict, source, data)
+
+
+def _too_large(file: str, what: str) -> Problem:
+    return Problem(file, 1, 1, f"the {what} is larger than {MAX_FILE_BYTES // 1_000_000} MB; "
+                               f"a scenario is a short text{' file' if what == 'file' else ''}")
+
+
+def _without_gc(function, *args):
+    # hundreds of thousands of small containers and no cycles worth collecting: the collector,
+    # run again and again as they are built, would take more time than the building
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return function(*args)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _from_bytes(file: str, raw: bytes, what: str) -> Scenario:
     if len(raw) > MAX_FILE_BYTES:
-        raise ScenarioError([Problem(file, 1, 1, f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB; "
-                                                 "a scenario is a short text file")])
+        raise ScenarioError([_too_large(file, what)])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         start = raw.rfind(b"\n", 0, exc.start) + 1
         col = len(raw[start:exc.start].decode("utf-8", "replace")) + 1  # in characters, as every other column
-        raise ScenarioError([Problem(file, line, col, "the file is not UTF-8 text")]) from None
-    # hundreds of thousands of small containers and no cycles worth collecting: the collector,
-    # run again and again as they are built, would take more time than the building
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _from_text(file, text)
-    finally:
-        if collecting:
-            gc.enable()
+        raise ScenarioError([Problem(file, line, col, "the file is not UTF-8 text" if what == "file"
+                                     else "the text is not UTF-8")]) from None
+    return _without_gc(_from_text, file, text)
 
 
 def _from_text(file: str, text: str) -> Scenario:
@@ -654,6 +721,103 @@ def _from_text(file: str, text: str) -> Scenario:
         located = load(text)
     except YamlProblem as exc:
         raise ScenarioError([Problem(file, exc.line, exc.column, exc.message)]) from None
+    return _from_located(file, located)
+
+
+def _from_dict(file: str, data: object) -> Scenario:
+    if not isinstance(data, Mapping):
+        kind = "empty" if data is None else f"a {type(data).__name__}"
+        raise ScenarioError([Problem(file, 0, 0, f"a scenario must be a mapping with version: 1 and zones:, got {kind}")])
+    try:
+        plain = _Plain().copy(data, (), 0)
+    except _DataProblem as exc:
+        raise ScenarioError([Problem(file, 0, 0, f"{show_path(exc.path)}: {exc.message}", exc.path)]) from None
+    return _from_located(file, _DictLocated(plain, None, (0, 0)))
+
+
+class _DictLocated(Located):
+    """Python data has no lines: every position is (0, 0), and every problem names its key path."""
+
+    def source(self, path) -> str | None:
+        """A number where the schema wants text is taken as its text, as YAML takes an unquoted one."""
+        value: Any = self.data
+        for part in path:
+            value = value[part]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        if isinstance(value, float):
+            return repr(value) if math.isfinite(value) else None
+        return str(value) if abs(value) <= sys.float_info.max else None  # str() of 4300+ digits fails
+
+
+def duration_text(value: timedelta) -> str:
+    """A timedelta as a duration of the format: 2s, 250ms, 0.125ms (exact to the microsecond)."""
+    us = value // timedelta(microseconds=1)
+    sign, us = ("-", -us) if us < 0 else ("", us)
+    if us % 1_000_000 == 0:
+        return f"{sign}{us // 1_000_000}s"
+    if us % 1000 == 0:
+        return f"{sign}{us // 1000}ms"
+    return f"{sign}{us // 1000}.{us % 1000:03d}ms"
+
+
+class _DataProblem(Exception):
+    def __init__(self, path: tuple, message: str):
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+class _Plain:
+    """A copy of Python data as YAML would have built it: dicts with text keys, lists and scalars.
+
+    Bounded as YAML is: at most MAX_DEPTH levels and MAX_NODES values; a container in itself is refused.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.active: set[int] = set()  # ids of the containers being copied
+
+    def copy(self, value: object, path: tuple, depth: int) -> object:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _DataProblem(path, f"too many values: a scenario holds at most {MAX_NODES} (keys included)")
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, Integral):
+            if int(value).bit_length() > MAX_INT_DIGITS * 3:  # as YAML: str() of it would fail
+                raise _DataProblem(path, f"an integer of more than {MAX_INT_DIGITS} digits is too long")
+            return int(value)
+        if isinstance(value, Real):
+            return float(value)
+        if isinstance(value, date):  # datetime too: the text YAML gives for a timestamp
+            return value.isoformat()
+        if isinstance(value, timedelta):
+            return duration_text(value)
+        if not isinstance(value, (Mapping, list, tuple)):
+            kind = "a time of day alone" if isinstance(value, time) else type(value).__name__
+            raise _DataProblem(path, f"{kind} is not a scenario value (text, a number, true or false, None, "
+                                     "a list or a dict; a datetime for start, a timedelta for a duration)")
+        if depth >= MAX_DEPTH:
+            raise _DataProblem(path, f"nested too deeply (more than {MAX_DEPTH} levels)")
+        if id(value) in self.active:
+            raise _DataProblem(path, "the value contains itself")
+        self.active.add(id(value))
+        try:
+            if not isinstance(value, Mapping):
+                return [self.copy(item, path + (i,), depth + 1) for i, item in enumerate(value)]
+            out = {}
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise _DataProblem(path, f"a key must be text, got {_short(key)}")
+                self.count += 1
+                out[key] = self.copy(item, path + (key,), depth + 1)
+            return out
+        finally:
+            self.active.discard(id(value))
+
+
+def _from_located(file: str, located: Located) -> Scenario:
     collector = _Collector(file, located)
     data = located.data
     if not isinstance(data, dict):
