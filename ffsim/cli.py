@@ -8,12 +8,13 @@ import sys
 import time
 
 import click
+from pathlib import Path
 
 from . import COMPILED, __version__
 from .protocol import Camera
 from .scenario import Scenario, ScenarioError, load_scenario
 from .transport.targets import target_problem
-from .units import camera_zone, parse_duration, parse_start
+from .units import parse_duration, parse_start
 
 
 class _Parsed(click.ParamType):
@@ -54,16 +55,6 @@ def _load_or_exit(path: str) -> Scenario:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         sys.exit(1)
-
-
-def start_time(scenario: Scenario, override: str | None) -> int:
-    """Virtual t=0 as epoch microseconds: --start (in the camera's time zone unless it has an
-    offset), else the scenario's, else now (read once)."""
-    if override is not None:
-        return parse_start(override, camera_zone(scenario.camera.timezone))
-    if scenario.start_us is not None:
-        return scenario.start_us
-    return time.time_ns() // 1000
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -127,6 +118,8 @@ def events(file: str, profile_id: int | None, until_us: int | None, start_us: st
             click.echo(f"ffsim: error: profile {profile_id} is not defined in {file} (profiles: {defined})", err=True)
             sys.exit(1)
         profiles = [profile_id]
+    from .options import start_time
+
     camera = Camera(scenario, start_time(scenario, start_us), profiles)
     # a day of traffic is hundreds of MB of JSON: write it in large blocks
     out = open(sys.stdout.fileno(), "wb", buffering=1 << 20, closefd=False)
@@ -177,47 +170,52 @@ class _Speed(click.ParamType):
               help="At the end, wait this long for buffered events to be delivered.")
 @click.option("-q", "--quiet", is_flag=True, help="No line per event.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, as_json) -> None:
+@click.option("--junit", "junit_file", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="Write a JUnit XML report: a test case per packet, failed when not delivered.")
+def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, as_json, junit_file) -> None:
     """Send the scenario's events to receivers over HTTP or TCP, as the camera does.
 
-    Exit 0 when every event was delivered, 1 otherwise.
+    Exit 0 when every event was delivered, 1 otherwise, 2 for a usage error.
     """
     # imported here so that validate and events do not load libcurl
-    from .runner import LivePrinter, Runner, embedded_needed, fill_targets
+    from .runner import LivePrinter
+    from .session import Run
     from .transport import TargetError
 
     if http_url and tcp_target:
         click.echo("ffsim: error: give --http or --tcp, not both", err=True)
         sys.exit(1)
-    scenario = _load_or_exit(file).retargeted(http_url, tcp_target)
-    embedded = None
-    if embedded_needed(scenario):
-        # no target anywhere: ffsim's own receiver, on free loopback ports, is the target
-        from .receiver.live import LiveView
-        from .receiver.server import Receiver
+    scenario = _load_or_exit(file)
+    # with --json, standard output is the JSON alone: lines for people go to standard error
+    printer = LivePrinter(sys.stderr if as_json else None, not quiet, scenario.camera.timezone)
+    report = None
+    if junit_file:
+        from .junit import JUnitReport
 
-        embedded = Receiver(http="127.0.0.1:0", tcp="127.0.0.1:0", speed=speed,
-                            lost_timeout_s=scenario.recognition.lost_timeout_us / 1e6,
-                            on_record=LiveView(quiet=True)).start()
-        scenario = fill_targets(scenario, embedded.http_url + "listener.php", embedded.tcp_address)
-        if not quiet:
-            click.echo(f"no target given: sending to the built-in receiver ({embedded.http_url}, tcp "
-                       f"{embedded.tcp_address})", err=as_json)
-    if until_us is None and any(f.until_us is None for f in scenario.traffic):
-        click.echo(f"{file}: a traffic flow has no `until`; the run never ends (use --until or Ctrl-C)", err=True)
+        report = JUnitReport(scenario.name or Path(file).stem)
+
+    def on_attempt(attempt) -> None:
+        printer.attempt(attempt)
+        if report is not None:
+            report.attempt(attempt)
     try:
-        # with --json, standard output is the JSON alone: lines for people go to standard error
-        runner = Runner(scenario, start_time(scenario, start_us), speed,
-                        LivePrinter(sys.stderr if as_json else None, not quiet, scenario.camera.timezone))
+        runner = Run(scenario, http=http_url, tcp=tcp_target, speed="max" if speed is None else speed,
+                     until=until_us / 1e6 if until_us is not None else None,
+                     start=start_us, drain=drain_us / 1e6, keep_attempts=False, on_attempt=on_attempt)
     except TargetError as exc:
         click.echo(f"ffsim: error: {exc}", err=True)
         sys.exit(1)
-    summary = runner.run(until_us, drain_us / 1e6)
+    embedded = runner.receiver if runner.embedded else None
+    if embedded is not None and not quiet:
+        click.echo(f"no target given: sending to the built-in receiver ({embedded.http_url}, tcp "
+                   f"{embedded.tcp_address})", err=as_json)
+    if runner.endless:
+        click.echo(f"{file}: a traffic flow has no `until`; the run never ends (use --until or Ctrl-C)", err=True)
+    summary = runner.play()
     if embedded is not None:
         from .receiver.live import findings_text, summary_text
 
-        embedded.stop()
-        click.echo("built-in receiver: " + summary_text(embedded.summary()), err=as_json)
+        click.echo("built-in receiver: " + summary_text(runner.receiver_summary), err=as_json)
         if not quiet and (embedded.violations or embedded.notices):
             click.echo(findings_text(embedded.violations, embedded.notices), err=as_json)
     if summary.interrupted:
@@ -233,10 +231,18 @@ def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, 
     if as_json:
         output = json.loads(summary.as_json())
         if embedded is not None:
-            output["receiver"] = embedded.summary()
+            output["receiver"] = runner.receiver_summary
         click.echo(json.dumps(output))
     else:
         click.echo(summary.table())
+    violations = list(embedded.violations) if embedded is not None else None
+    if report is not None:
+        report.buffered(runner.runner.dispatcher.pending())
+        try:
+            report.write(junit_file, summary, violations)
+        except OSError as exc:
+            click.echo(f"ffsim: error: cannot write {junit_file}: {exc.strerror or exc}", err=True)
+            sys.exit(1)
     sys.exit(0 if summary.delivered_all else 1)
 
 
@@ -333,7 +339,8 @@ def demo(speed, out) -> None:
 
     from .receiver.live import findings_text, summary_text
     from .receiver.server import Receiver, StorageError, holds_capture
-    from .runner import LivePrinter, Runner, fill_targets
+    from .runner import LivePrinter
+    from .session import Run
 
     scenario = _load_or_exit(str(Path(__file__).with_name("demo.yaml")))
     try:
@@ -359,10 +366,12 @@ def demo(speed, out) -> None:
     except StorageError as exc:
         click.echo(f"ffsim: error: {exc}", err=True)
         sys.exit(1)
-    scenario = fill_targets(scenario, receiver.http_url + "listener.php", receiver.tcp_address)
+    runner = Run(scenario, speed="max" if speed is None else speed, drain=30.0, receiver=receiver,
+                 keep_attempts=False, on_attempt=LivePrinter().attempt)
+    scenario = runner.scenario  # with the receiver's addresses
     click.echo(f"ffsim demo: 5 vehicles at a car-park entrance, {scenario.profiles[0].url} (HTTP multipart) and "
                f"{receiver.tcp_address} (TCP), at speed {'max' if speed is None else f'{speed:g}'}")
-    summary = Runner(scenario, start_time(scenario, None), speed, LivePrinter()).run(None, 30.0)
+    summary = runner.play()
     receiver.stop()
     click.echo(summary.table())
     click.echo("built-in receiver: " + summary_text(receiver.summary()))

@@ -185,3 +185,30 @@ def test_any_outcome_sequence(steps, retry_on, buffer, capacity, backoff):
     assert (c.sent, c.rejected, c.dropped) == (kinds.count("sent"), kinds.count("rejected"), kinds.count("dropped"))
     assert c.unconfirmed == unconfirmed
     assert len(q) == len(pending)
+
+
+def test_a_cancelled_attempt_goes_back_to_the_head_uncounted():
+    """A stop cut the attempt short: the event is neither sent nor failed, it stays first."""
+    q = DeliveryQueue(capacity=5)
+    for n in range(3):
+        q.offer(item(n))
+    first = q.next_send(0.0)
+    q.on_cancel()
+    assert [n_of(i) for i in q.pending()] == [0, 1, 2] and q.counters.failed == 0 and q.counters.sent == 0
+    assert q.next_send(0.0) is first and first.attempts == 2
+    with pytest.raises(RuntimeError):
+        DeliveryQueue().on_cancel()
+
+
+def test_latency_is_summed_over_deliveries_only():
+    q = DeliveryQueue(capacity=5)
+    for n in range(3):
+        q.offer(item(n))
+    q.next_send(0.0)
+    q.on_outcome(Outcome(True, "200", status=200, latency_s=0.2), 0.2)
+    q.next_send(0.2)
+    q.on_outcome(Outcome(False, "503", status=503, latency_s=9.0), 9.2)  # retried: not a delivery
+    q.next_send(20.0)
+    q.on_outcome(Outcome(True, "200", status=200, latency_s=0.4), 20.4)
+    c = q.counters
+    assert c.timed == 2 and c.latency_total_s == pytest.approx(0.6) and c.latency_max_s == 0.4

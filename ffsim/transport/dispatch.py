@@ -88,8 +88,9 @@ class Summary:
         if (line := self.not_sent_text()) is not None:
             lines.append(line)
         if self.lateness.get("late"):
-            lines.append(f"late: {self.lateness['late']} of {self.lateness['scheduled']} packet(s) handed over after "
-                         f"their time (mean {self.lateness['mean_ms']:.1f} ms, max {self.lateness['max_ms']:.1f} ms)")
+            lines.append(f"late: {self.lateness['late']} of {self.lateness['scheduled']} packet(s) handed over more "
+                         f"than {self.lateness['late_after_ms']:g} ms after their time (mean lateness "
+                         f"{self.lateness['mean_ms']:.1f} ms, max {self.lateness['max_ms']:.1f} ms)")
         if self.fatal:
             lines.append(f"stopped: {self.fatal}")
         return "\n".join(lines)

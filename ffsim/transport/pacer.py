@@ -27,24 +27,29 @@ def wall() -> float:
     return time.monotonic()
 
 
+LATE_S = 0.010  # a packet handed over this much after its time counts as late
+
+
 @dataclass
 class Lateness:
-    """How late packets were handed over against their schedule."""
+    """How late packets were handed over against their schedule (a wait wakes a little after
+    its time: every packet is some microseconds late; `late` counts those over LATE_S)."""
 
     count: int = 0  # packets handed over on a schedule
-    late: int = 0  # of them, handed over after their time
+    late: int = 0  # of them, handed over more than LATE_S after their time
     total_s: float = 0.0
     max_s: float = 0.0
 
     def add(self, seconds: float) -> None:
         self.count += 1
-        if seconds > 0:
+        seconds = max(0.0, seconds)
+        self.total_s += seconds
+        self.max_s = max(self.max_s, seconds)
+        if seconds > LATE_S:
             self.late += 1
-            self.total_s += seconds
-            self.max_s = max(self.max_s, seconds)
 
     def as_dict(self) -> dict:
-        return {"scheduled": self.count, "late": self.late,
+        return {"scheduled": self.count, "late": self.late, "late_after_ms": LATE_S * 1000,
                 "mean_ms": round(self.total_s / self.count * 1000, 3) if self.count else 0.0,
                 "max_ms": round(self.max_s * 1000, 3)}
 

@@ -1,0 +1,151 @@
+"""pytest plugin: a camera, a scenario factory and ffsim's receiver as fixtures.
+
+Registered by the ``pytest11`` entry point, so installing ffsim is enough. A thin
+layer over the library (``ffsim.Run``, ``ffsim.Receiver``, ``ffsim.scenario_of``)::
+
+    def test_my_receiver_stores_every_plate(ffsim_camera, my_receiver_url):
+        run = ffsim_camera("scenarios/parking-gate.yaml", http=my_receiver_url)
+        assert run.summary.delivered_all
+        assert [a.status for a in run.attempts] == [200] * len(run.attempts)
+
+Fixtures:
+
+``ffsim_receiver``
+    ffsim's built-in receiver (HTTP and TCP on loopback), started once per session and
+    cleared before each test: ``.url``, ``.tcp_address``, ``.records``, ``.wait(count=N)``,
+    ``.check()`` (raises AssertionError listing protocol violations).
+``ffsim_scenario``
+    ``ffsim_scenario(source, firmware=None)``: a Scenario from a path, YAML text, a dict or
+    a ScenarioBuilder, with the camera's firmware generation replaced when given.
+``ffsim_camera``
+    ``ffsim_camera(scenario, http=None, tcp=None, speed=None, **options)``: plays a scenario
+    to its end and returns the finished ``ffsim.Run`` (``.summary``, ``.attempts``: every
+    packet with its answer and latency). Without http/tcp, and no target in the scenario,
+    it sends to ``ffsim_receiver``. ``background=True`` returns the started run instead
+    (``wait()``/``stop()``); runs still going at the end of the test are stopped.
+
+Options: ``--ffsim-speed`` (default ``max``): the speed of runs that do not give one.
+Markers: ``@pytest.mark.ffsim_bundled`` parametrizes the test's ``ffsim_bundled_scenario``
+argument over ffsim's bundled scenarios (paths); ``@pytest.mark.ffsim_firmware`` its
+``ffsim_firmware`` argument over every firmware generation.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from .vocabulary import GENERATIONS
+
+# The library is imported when a fixture is used, not when pytest starts: a test session
+# that uses no ffsim fixture does not load libcurl and aiohttp.
+
+
+def bundled_scenarios() -> list[Path]:
+    """The scenarios that come with ffsim (paths inside the installed package)."""
+    folder = resources.files("ffsim") / "scenarios"
+    return sorted(Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(".yaml"))
+
+
+def with_firmware(source, firmware: str | None):
+    """A Scenario of source, its camera's firmware generation replaced (with that
+    generation's defaults, as when the scenario says it)."""
+    from . import scenario_of
+    from .scenario import ScenarioBuilder, scenario_from_dict
+
+    if firmware is None:
+        return scenario_of(source)
+    if isinstance(source, ScenarioBuilder):
+        data = source.to_dict()
+    elif isinstance(source, dict):
+        data = copy.deepcopy(source)
+    elif isinstance(source, (str, os.PathLike)):
+        import yaml
+
+        text = source if isinstance(source, str) and "\n" in source else Path(source).read_text(encoding="utf-8")
+        scenario_of(text)  # problems reported with their lines, before the data is changed
+        data = yaml.safe_load(text)
+    else:
+        raise TypeError("firmware= needs the scenario as a path, YAML text, a dict or a ScenarioBuilder")
+    camera = data.setdefault("camera", {})
+    camera["firmware"] = firmware
+    return scenario_from_dict(data)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ffsim", "ffsim: simulated licence-plate cameras")
+    group.addoption("--ffsim-speed", default="max", metavar="1|N|max",
+                    help="speed of ffsim_camera runs that do not give one (default: max)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # ffsim sends multipart with libcurl's HTTPPOST (its bytes are the camera's; MIMEPOST
+    # writes other ones); pycurl warns that it is deprecated on every send
+    config.addinivalue_line("filterwarnings", "ignore:HTTPPOST is deprecated:DeprecationWarning")
+    config.addinivalue_line("markers", "ffsim_bundled: parametrize the test's ffsim_bundled_scenario argument "
+                                       "over ffsim's bundled scenarios")
+    config.addinivalue_line("markers", "ffsim_firmware: parametrize the test's ffsim_firmware argument over "
+                                       "every firmware generation ffsim simulates")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("ffsim_bundled") and \
+            "ffsim_bundled_scenario" in metafunc.fixturenames:
+        paths = bundled_scenarios()
+        metafunc.parametrize("ffsim_bundled_scenario", paths, ids=[p.stem for p in paths])
+    if metafunc.definition.get_closest_marker("ffsim_firmware") and "ffsim_firmware" in metafunc.fixturenames:
+        metafunc.parametrize("ffsim_firmware", GENERATIONS, ids=list(GENERATIONS))
+
+
+@pytest.fixture(scope="session")
+def ffsim_session_receiver():
+    """The session's built-in receiver (use ffsim_receiver, which clears it per test)."""
+    from . import Receiver
+
+    receiver = Receiver(http="127.0.0.1:0", tcp="127.0.0.1:0", speed=None).start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def ffsim_receiver(ffsim_session_receiver):
+    ffsim_session_receiver.clear()
+    return ffsim_session_receiver
+
+
+@pytest.fixture
+def ffsim_scenario():
+    return with_firmware
+
+
+@pytest.fixture
+def ffsim_camera(request: pytest.FixtureRequest):
+    default_speed = request.config.getoption("--ffsim-speed")
+    started = []
+
+    def play(scenario, *, http: str | None = None, tcp: str | None = None, speed=None, firmware: str | None = None,
+             background: bool = False, **options):
+        from . import Run
+
+        model = with_firmware(scenario, firmware)
+        if http is None and tcp is None and "receiver" not in options:
+            from .runner import embedded_needed
+
+            if embedded_needed(model):  # no target anywhere: the session's receiver receives
+                options["receiver"] = request.getfixturevalue("ffsim_receiver")
+        run = Run(model, http=http, tcp=tcp, speed=default_speed if speed is None else speed, **options)
+        if background:
+            started.append(run)
+            return run.start()
+        if run.endless:
+            raise ValueError("this scenario's traffic has no end: give until=, or background=True and stop()")
+        run.play()
+        return run
+
+    yield play
+    for run in started:
+        run.stop()

@@ -1,0 +1,168 @@
+"""Stop works at every speed, in every state, within a second, with no traceback.
+
+Runs at speed 1, 50 and max, against a receiver that answers, one that delays its
+answer by 20 s and one that refuses, are stopped at a random moment (seeded), and each
+must hand back a clean summary within a second in which every event of the scenario is
+accounted for. FFSIM_STOP_ROUNDS sets the rounds per case (CI runs 30).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import threading
+
+import pytest
+
+from ffsim import Receiver, Run, events, scenario_of
+
+from .servers import free_port
+
+ROUNDS = int(os.environ.get("FFSIM_STOP_ROUNDS", "3"))
+
+# Cars from t=0 on, one every 0.6 s, over HTTP and over TCP (per connection): at speed
+# 1 the first sends fall inside the random stop window, at 50 and max many do.
+SCENARIO = """\
+version: 1
+seed: 3
+start: 2026-11-24T08:00:00Z
+zones:
+  - {id: 1, polygon: [[0, 0], [1920, 0], [1920, 1080], [0, 1080]], direction: 180}
+traffic:
+  - {zone: 1, rate: 6000/h, from: 0s, until: 40s, speed: [400, 800]}
+profiles:
+  - {id: 1, protocol: http, timeout: 30s}
+  - {id: 2, protocol: tcp, timeout: 30s}
+"""
+
+
+class Holder:
+    """A TCP receiver that accepts and then never reads nor closes (the TCP side of "delays")."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=128)
+        self.target = "127.0.0.1:%d" % self.listener.getsockname()[1]
+        self.held: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    def close(self):
+        self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+        self.thread.join()
+        for conn in self.held:
+            conn.close()
+
+
+@pytest.fixture(scope="module")
+def receivers():
+    answering = Receiver(http="127.0.0.1:0", tcp="127.0.0.1:0", speed=None).start()
+    delaying = Receiver(http="127.0.0.1:0", delay_s=20.0, speed=None).start()
+    holder = Holder()
+    refused = free_port()  # bound and closed: nobody listens
+    yield {
+        "answers": (answering.http_url + "events", answering.tcp_address),
+        "delays 20 s": (delaying.http_url + "events", holder.target),
+        "refuses": (f"http://127.0.0.1:{refused}/events", f"127.0.0.1:{refused}"),
+    }
+    answering.stop()
+    delaying.stop()
+    holder.close()
+
+
+@pytest.fixture
+def no_thread_errors():
+    """Exceptions in any thread (a traceback printed by threading) fail the test."""
+    errors = []
+    previous = threading.excepthook
+    threading.excepthook = lambda args: errors.append(args)
+    yield errors
+    threading.excepthook = previous
+    assert not errors, [f"{e.thread.name}: {e.exc_type.__name__}: {e.exc_value}" for e in errors]
+
+
+def with_targets(http_url: str, tcp_target: str):
+    base = scenario_of(SCENARIO)
+    import dataclasses
+
+    profiles = tuple(dataclasses.replace(p, url=http_url if p.protocol == "http" else tcp_target)
+                     for p in base.profiles)
+    return dataclasses.replace(base, profiles=profiles)
+
+
+@pytest.mark.parametrize("speed", [1, 50, "max"])
+@pytest.mark.parametrize("kind", ["answers", "delays 20 s", "refuses"])
+def test_a_run_stops_within_a_second_with_a_clean_summary(receivers, no_thread_errors, kind, speed):
+    scenario = with_targets(*receivers[kind])
+    total = {"1": 0, "2": 0}
+    for packet in events(scenario):
+        total[str(packet.profile)] += 1
+    rng = random.Random(f"{kind}-{speed}")
+    for round_ in range(ROUNDS):
+        moment = rng.uniform(0.0, 0.4)
+        run = Run(scenario, speed=speed, drain=60).start()
+        assert run.wait(timeout=moment) is None, "the run ended by itself: it was to be stopped"
+        run.runner.stop()  # the stop itself; the summary must follow within a second
+        summary = run.wait(timeout=1.0)
+        assert summary is not None, f"round {round_}: no summary 1 s after stop (stopped at {moment:.3f} s)"
+        assert summary.interrupted and summary.fatal is None and not summary.delivered_all
+        if kind == "refuses":
+            assert all(p["sent"] == 0 for p in summary.profiles.values())
+        # every event of the scenario is accounted for: sent, rejected, dropped, buffered or not sent
+        assert summary.not_sent is not None
+        for name, c in summary.profiles.items():
+            accounted = c["sent"] + c["rejected"] + c["dropped"] + c["buffered"] + summary.not_sent[name]
+            assert accounted == total[name], (round_, name, c, summary.not_sent)
+        assert not run.running
+
+
+def test_stop_before_start_and_twice_is_harmless(receivers):
+    scenario = with_targets(*receivers["answers"])
+    run = Run(scenario)
+    run.stop()
+    run.start()
+    summary = run.wait(timeout=1.0)
+    assert summary is not None and summary.interrupted
+    assert all(c["sent"] == 0 for c in summary.profiles.values())
+    assert run.stop() is summary
+
+
+@pytest.mark.parametrize("protocol", ["http", "tcp"])
+def test_stopping_a_delivery_inside_a_send_aborts_it_and_closes_the_transport(protocol, no_thread_errors):
+    """Defect: Delivery.stop() waited 5 s for a send to a receiver that does not answer, then
+    left the thread inside libcurl (closing the handle under it raised pycurl.error)."""
+    from ffsim.scenario.model import Profile
+    from ffsim.transport import Message
+    from ffsim.transport.delivery import Delivery, Item
+    from ffsim.transport.http import HttpTransport
+    from ffsim.transport.tcp import TcpTransport
+
+    from .servers import wait_for
+
+    holder = Holder()
+    try:
+        if protocol == "http":
+            url = "http://" + holder.target + "/events"
+            transport = HttpTransport(Profile(id=1, protocol="http", url=url, format="json"), url)
+        else:
+            transport = TcpTransport(Profile(id=1, protocol="tcp", url=holder.target), holder.target)
+        delivery = Delivery(1, transport)
+        delivery.offer(Item(Message(b'{"packetCounter": "1"}\n', (), "event.json"), {}))
+        wait_for(lambda: holder.held, 10, "the connection")
+        stopper = threading.Thread(target=delivery.stop, kwargs={"abort": True})
+        stopper.start()
+        stopper.join(1.0)
+        assert not stopper.is_alive(), "stop() still waiting 1 s later"
+        assert delivery.counters.sent == 0 and len(delivery.pending()) == 1  # still buffered, not counted failed
+        assert delivery.counters.failed == 0
+    finally:
+        holder.close()
