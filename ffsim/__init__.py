@@ -52,7 +52,7 @@ _EXPORTS = {
     "Receiver": "ffsim.receiver.server", "Record": "ffsim.receiver.server",
 }
 
-__all__ = sorted([*_EXPORTS, "scenario_of", "events", "__version__", "COMPILED"])
+__all__ = sorted([*_EXPORTS, "scenario_of", "events", "bundled", "bundled_names", "__version__", "COMPILED"])
 
 
 def __getattr__(name: str):
@@ -68,6 +68,19 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+def bundled_names() -> list[str]:
+    """The names of the scenarios that come with ffsim ("parking-gate", "busy-road"...)."""
+    return sorted(p.stem for p in (_HERE / "scenarios").glob("*.yaml"))
+
+
+def bundled(name: str) -> Path:
+    """The path of a bundled scenario by name (with or without .yaml), inside the installed package."""
+    path = _HERE / "scenarios" / f"{name.removesuffix('.yaml')}.yaml"
+    if name not in bundled_names() and not path.is_file():
+        raise ValueError(f"no bundled scenario {name!r}; there are: {', '.join(bundled_names())}")
+    return path
 
 
 def scenario_of(source):

@@ -21,7 +21,9 @@ Fixtures:
     ``ffsim_camera(scenario, http=None, tcp=None, speed=None, **options)``: plays a scenario
     to its end and returns the finished ``ffsim.Run`` (``.summary``, ``.attempts``: every
     packet with its answer and latency). Without http/tcp, and no target in the scenario,
-    it sends to ``ffsim_receiver``. ``background=True`` returns the started run instead
+    it sends to ``ffsim_receiver``. Events still buffered at the end of the scenario (a
+    receiver that fails) are retried for ``drain`` seconds (10 by default) before the run
+    ends with them undelivered. ``background=True`` returns the started run instead
     (``wait()``/``stop()``); runs still going at the end of the test are stopped.
 
 Options: ``--ffsim-speed`` (default ``max``): the speed of runs that do not give one.
@@ -34,12 +36,16 @@ from __future__ import annotations
 
 import copy
 import os
-from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from .vocabulary import GENERATIONS
+
+# How long ffsim_camera waits at the end of a scenario for events still buffered (retried
+# after a failure), unless drain= says otherwise: a receiver that answers 500 to everything
+# fails its test after this long rather than after the command line's 60 s.
+DRAIN_S = 10.0
 
 # The library is imported when a fixture is used, not when pytest starts: a test session
 # that uses no ffsim fixture does not load libcurl and aiohttp.
@@ -47,11 +53,12 @@ from .vocabulary import GENERATIONS
 
 def bundled_scenarios() -> list[Path]:
     """The scenarios that come with ffsim (paths inside the installed package)."""
-    folder = resources.files("ffsim") / "scenarios"
-    return sorted(Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(".yaml"))
+    from . import bundled, bundled_names
+
+    return [bundled(name) for name in bundled_names()]
 
 
-def with_firmware(source, firmware: str | None):
+def with_firmware(source, firmware: str | None = None):
     """A Scenario of source, its camera's firmware generation replaced (with that
     generation's defaults, as when the scenario says it)."""
     from . import scenario_of
@@ -86,6 +93,12 @@ def pytest_configure(config: pytest.Config) -> None:
     # ffsim sends multipart with libcurl's HTTPPOST (its bytes are the camera's; MIMEPOST
     # writes other ones); pycurl warns that it is deprecated on every send
     config.addinivalue_line("filterwarnings", "ignore:HTTPPOST is deprecated:DeprecationWarning")
+    from .options import parse_speed
+
+    try:
+        parse_speed(config.getoption("--ffsim-speed", "max"))
+    except ValueError as exc:
+        raise pytest.UsageError(f"--ffsim-speed: {exc}") from None
     config.addinivalue_line("markers", "ffsim_bundled: parametrize the test's ffsim_bundled_scenario argument "
                                        "over ffsim's bundled scenarios")
     config.addinivalue_line("markers", "ffsim_firmware: parametrize the test's ffsim_firmware argument over "
@@ -128,7 +141,7 @@ def ffsim_camera(request: pytest.FixtureRequest):
     started = []
 
     def play(scenario, *, http: str | None = None, tcp: str | None = None, speed=None, firmware: str | None = None,
-             background: bool = False, **options):
+             background: bool = False, drain=DRAIN_S, **options):
         from . import Run
 
         model = with_firmware(scenario, firmware)
@@ -137,7 +150,7 @@ def ffsim_camera(request: pytest.FixtureRequest):
 
             if embedded_needed(model):  # no target anywhere: the session's receiver receives
                 options["receiver"] = request.getfixturevalue("ffsim_receiver")
-        run = Run(model, http=http, tcp=tcp, speed=default_speed if speed is None else speed, **options)
+        run = Run(model, http=http, tcp=tcp, speed=default_speed if speed is None else speed, drain=drain, **options)
         if background:
             started.append(run)
             return run.start()

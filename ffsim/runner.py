@@ -43,6 +43,7 @@ def fill_targets(scenario: Scenario, http_url: str, tcp_address: str | None) -> 
 
 
 HEARTBEAT_ID = 0  # the heartbeat's delivery, beside profiles 1-3
+COUNT_BUDGET_S = 0.3  # see Runner._count_not_sent
 
 
 def heartbeat_profile(hb: Heartbeat) -> Profile:
@@ -134,12 +135,17 @@ class Runner:
 
     def _count_not_sent(self, until_us: int | None) -> dict | None:
         """How many events of each profile the run never handed over: the scenario's packets
-        (generated again: the camera is deterministic) minus those handed over."""
+        (generated again: the camera is deterministic) minus those handed over. None when
+        unknown: the scenario has no end, or counting the rest would hold the end of a stopped
+        run up for more than COUNT_BUDGET_S (a day of traffic stopped after a minute)."""
         if self._endless(until_us):
             return None
         total = dict.fromkeys(self.deliveries, 0)
-        for packet in Camera(self.scenario, self.camera.start_us).packets_and_heartbeats(until_us):
+        give_up = self.pacer.now() + COUNT_BUDGET_S
+        for n, packet in enumerate(Camera(self.scenario, self.camera.start_us).packets_and_heartbeats(until_us)):
             total[HEARTBEAT_ID if isinstance(packet, HeartbeatPacket) else packet.profile] += 1
+            if n % 512 == 511 and self.pacer.now() > give_up:
+                return None
         handed = self.dispatcher.handed
         return {self._name(pid): max(0, n - handed[self._name(pid)]) for pid, n in total.items()}
 

@@ -21,6 +21,19 @@ The strategies that build them are here too: plates(), zones(), vehicles() (YAML
 ScenarioBuilder.zone(**z) and .vehicle(**v)) and scenario_builders(), whose builders can be changed
 before build(): scenario_builders().map(lambda b: b.camera(timezone="Asia/Tokyo").build()).
 
+With the pytest plugin, a property test plays each example into the receiver under test:
+
+    from hypothesis import HealthCheck, given, settings
+
+    @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(scenario=scenarios(max_vehicles=3))
+    def test_any_traffic_is_taken(ffsim_camera, receiver_url, scenario):
+        assert ffsim_camera(scenario, http=receiver_url).summary.delivered_all
+
+(hypothesis asks to confirm that a function-scoped fixture serves every example: the
+camera fixture does, it keeps no state between runs; a shared receiver, ffsim_receiver
+included, is cleared by the test itself per example when it counts what it got.)
+
 hypothesis is a test dependency (pip install 'ffsim[test]'); this module is for tests only.
 """
 

@@ -166,3 +166,17 @@ def test_stopping_a_delivery_inside_a_send_aborts_it_and_closes_the_transport(pr
         assert delivery.counters.failed == 0
     finally:
         holder.close()
+
+
+def test_stopping_a_day_of_traffic_does_not_count_the_rest_of_the_day(receivers, no_thread_errors):
+    """Counting the 100,000 events of the day not sent would hold the summary up for a second
+    or more: past a budget the rest is "not counted" (None)."""
+    import ffsim
+
+    busy = ffsim.scenario_of(ffsim.bundled("busy-road")).retargeted(None, receivers["answers"][1])
+    run = Run(busy, speed="max").start()
+    run.wait(timeout=0.3)
+    run.runner.stop()
+    summary = run.wait(timeout=1.0)
+    assert summary is not None and summary.interrupted
+    assert summary.not_sent is None and "not counted" in summary.not_sent_text()

@@ -85,3 +85,45 @@ def test_wheel_prints_the_same_events(wheel_python, tmp_path):
     editable = events(sys.executable)
     assert b"BinaryImage" in editable  # the scenario carries its images in the output
     assert events(wheel_python) == editable
+
+
+PLUGIN_TEST = '''\
+import os
+
+import ffsim
+
+VENV = os.environ["FFSIM_WHEEL_VENV"]
+SCENARIO = """
+version: 1
+seed: 1
+start: 2026-11-24T08:00:00Z
+zones: [{id: 1, polygon: [[0, 300], [1920, 300], [1920, 1080], [0, 1080]], direction: 180}]
+vehicles: [{plate: 5SX 2207, at: 0s, path: [[960, 320], [960, 1060]], duration: 1s}]
+recognition: {lost_timeout: 2s}
+"""
+
+
+def test_the_installed_plugin(ffsim_camera, ffsim_receiver, pytestconfig):
+    # the wheel's ffsim, its plugin found by the wheel's own entry point
+    assert ffsim.__file__.startswith(VENV)
+    ((plugin, dist),) = [(p, d) for p, d in pytestconfig.pluginmanager.list_plugin_distinfo()
+                         if d.project_name == "ffsim"]
+    assert plugin.__file__.startswith(VENV) and str(dist.locate_file("")).startswith(VENV)
+
+    run = ffsim_camera(SCENARIO)
+    assert [(a.state, a.status) for a in run.attempts] == [("new", 200), ("update", 200), ("lost", 200)]
+    assert len(ffsim_receiver.records) == 3
+    ffsim_receiver.check()
+'''
+
+
+def test_wheel_installs_the_pytest_plugin(wheel_python, tmp_path):
+    # the wheel's venv borrows this environment's site-packages (see wheel_python): pytest is there
+    venv = str(Path(wheel_python).parents[1])
+    subprocess.run([wheel_python, "-c", "import pytest"], check=True, cwd=tmp_path)
+    (tmp_path / "test_uses_ffsim.py").write_text(PLUGIN_TEST)
+    env = {**os.environ, "FFSIM_WHEEL_VENV": venv}
+    result = subprocess.run([wheel_python, "-m", "pytest", "-p", "no:cacheprovider", "test_uses_ffsim.py"],
+                            capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout

@@ -26,7 +26,8 @@ class Summary:
     interrupted: bool = False  # cut short: Ctrl-C or stop()
     # events of the scenario never handed to a delivery, by profile name: the run stopped
     # before them (fatal, Ctrl-C, stop()). Empty when all were handed over; None when unknown
-    # (an endless scenario stopped: the rest of it was not sent). With the counters, every
+    # (the rest of the scenario was not sent, and it has no end or is too long to count
+    # quickly). With the counters, every
     # event is one of: sent, rejected, dropped, buffered, not_sent.
     not_sent: dict | None = dataclasses.field(default_factory=dict)
     # how late packets were handed over against the schedule (speed 1 or N), see pacer.Lateness
@@ -70,7 +71,7 @@ class Summary:
     def not_sent_text(self) -> str | None:
         """A line on what the run never handed over, or None when it handed over everything."""
         if self.not_sent is None:
-            return "not sent: the rest of the scenario (it has no end)"
+            return "not sent: the rest of the scenario (not counted: it has no end, or too much of it is left)"
         total = self.not_sent_total
         if not total:
             return None
