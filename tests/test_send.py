@@ -17,7 +17,7 @@ from ffsim.protocol import Camera
 from ffsim.runner import Runner
 from ffsim.scenario import load_scenario
 
-from .servers import RawRecorder, TcpListener, WerkzeugReceiver, free_port
+from .servers import wait_for, RawRecorder, TcpListener, WerkzeugReceiver, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -154,34 +154,43 @@ def test_tcp_framings(tmp_path, framing):
 
 
 def test_outage_every_event_arrives_once_in_order(tmp_path):
-    """The receiver refuses connections for 10 s, then answers 503 for 5 s, in the middle of a run."""
+    """In the middle of a run the receiver refuses connections, then answers 503, then takes
+    everything: each event arrives exactly once, in order (the buffer's retries)."""
+    import threading
+
+    from ffsim import Run
+
     path = tmp_path / "s.yaml"
     path.write_text(textwrap.dedent("""\
         version: 1
         start: 2026-11-24T08:00:00Z
         recognition: {lost_timeout: 1s}
         zones: [{id: 1, polygon: [[0, 300], [1920, 300], [1920, 1080], [0, 1080]], direction: 180}]
-        traffic: [{zone: 1, rate: 1200/h, until: 10m, misread: 0.3}]
+        traffic: [{zone: 1, rate: 1200/h, until: 3m, misread: 0.3}]
         profiles:
           - {id: 1, image: plate, events: [new, update, lost]}
           - {id: 2, format: json, image: none, events: [lost]}
     """))
     packets = expected(path)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "ffsim", "run", str(path), "--http",
-                             f"http://127.0.0.1:{port}/in", "--speed", "25", "--quiet", "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    started = time.monotonic()
-    time.sleep(10)  # nobody listens: connections are refused
-    assert proc.poll() is None
-    up = time.monotonic()
-    with WerkzeugReceiver(status=lambda: 503 if time.monotonic() - up < 5 else 200, port=port) as rx:
-        out, err = proc.communicate(timeout=120)
-    assert time.monotonic() - started > 15
-    assert proc.returncode == 0, err
-    summary = json.loads(out)
-    assert summary["delivered_all"]
-    assert summary["profiles"]["1"]["failed"] > 0 and summary["profiles"]["2"]["failed"] > 0
+    refused = {1: 0, 2: 0}
+    down = threading.Condition()
+
+    def on_attempt(attempt):
+        if attempt.detail.startswith("refused"):
+            with down:
+                refused[attempt.profile] += 1
+                down.notify_all()
+
+    run = Run(path, http=f"http://127.0.0.1:{port}/in", speed=60, on_attempt=on_attempt).start()
+    with down:  # nobody listens: both profiles' first attempts are refused, and retried
+        assert down.wait_for(lambda: min(refused.values()) >= 2, timeout=60)
+    answers = iter([503] * 4)
+    with WerkzeugReceiver(status=lambda: next(answers, 200), port=port) as rx:
+        summary = run.wait(timeout=120)
+    assert summary is not None and summary.delivered_all, summary
+    assert summary.profiles["1"]["failed"] > 0 and summary.profiles["2"]["failed"] > 0
+    assert any(a.status == 503 for a in run.attempts)
     for profile in (1, 2):
         sent = [p.payload.camera_json() for p in packets if p.profile == profile]
         got = [r.files["event"][2] if r.files else r.body for r in rx.requests]
@@ -403,10 +412,7 @@ def test_ctrl_c_counts_the_events_never_handed_over(tmp_path):
     with WerkzeugReceiver() as rx:
         proc = subprocess.Popen([sys.executable, "-m", "ffsim", "run", str(path), "--http", rx.url, "--speed", "1",
                                  "--json", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 30
-        while not rx.requests and time.monotonic() < deadline:
-            time.sleep(0.05)  # polling for the condition: the first event arrived
-        assert rx.requests
+        wait_for(lambda: rx.requests, 30, "the first event")
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 1, err
