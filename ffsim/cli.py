@@ -157,6 +157,25 @@ class _Speed(click.ParamType):
         return speed
 
 
+UNSENT_SHOWN = 20  # the buffered events listed after a Ctrl-C (a full buffer holds 1000)
+
+
+def _play(runner):
+    """Play a Run in a thread of its own, so that a Ctrl-C lands in this one, never in the
+    middle of the engine (compiled code must not be interrupted); the first Ctrl-C stops the
+    run, and later ones are ignored until its summary is out (within a second)."""
+    import signal
+
+    runner.start()
+    try:
+        while (summary := runner.wait(0.25)) is None:
+            pass
+        return summary
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return runner.stop(timeout=60)
+
+
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--http", "http_url", metavar="URL", help="Send every profile's events to this URL.")
@@ -193,6 +212,11 @@ def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, 
         from .junit import JUnitReport
 
         report = JUnitReport(scenario.name or Path(file).stem)
+        try:
+            report.check_writable(junit_file)
+        except OSError as exc:
+            click.echo(f"ffsim: error: cannot write {junit_file}: {exc.strerror or exc}", err=True)
+            sys.exit(1)
 
     def on_attempt(attempt) -> None:
         printer.attempt(attempt)
@@ -211,7 +235,7 @@ def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, 
                    f"{embedded.tcp_address})", err=as_json)
     if runner.endless:
         click.echo(f"{file}: a traffic flow has no `until`; the run never ends (use --until or Ctrl-C)", err=True)
-    summary = runner.play()
+    summary = _play(runner)
     if embedded is not None:
         from .receiver.live import findings_text, summary_text
 
@@ -223,9 +247,11 @@ def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, 
         never = summary.not_sent_total  # never handed over: the run stopped before them
         rest = "the rest of the scenario" if never is None else f"{never} more"
         click.echo(f"interrupted: {len(unsent)} event(s) not delivered (buffered); {rest} never sent", err=True)
-        for label in unsent:
+        for label in unsent[:UNSENT_SHOWN]:
             click.echo(f"  unsent: profile {label['profile']} {label['state']} car {label['carID']} "
                        f"{label['plate']}", err=True)
+        if len(unsent) > UNSENT_SHOWN:
+            click.echo(f"  ... and {len(unsent) - UNSENT_SHOWN} more", err=True)
     if summary.fatal:
         click.echo(f"ffsim: error: {summary.fatal}", err=True)
     if as_json:
@@ -371,7 +397,7 @@ def demo(speed, out) -> None:
     scenario = runner.scenario  # with the receiver's addresses
     click.echo(f"ffsim demo: 5 vehicles at a car-park entrance, {scenario.profiles[0].url} (HTTP multipart) and "
                f"{receiver.tcp_address} (TCP), at speed {'max' if speed is None else f'{speed:g}'}")
-    summary = runner.play()
+    summary = _play(runner)
     receiver.stop()
     click.echo(summary.table())
     click.echo("built-in receiver: " + summary_text(receiver.summary()))

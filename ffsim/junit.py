@@ -57,18 +57,19 @@ class JUnitReport:
         with self._lock:
             packet = self.packets.setdefault(key, _Packet(attempt))
             if len(packet.answers) < self.MAX_ANSWERS:
-                packet.answers.append(f"attempt {attempt.number}: {attempt.detail}")
+                packet.answers.append(f"attempt {attempt.number}: {attempt.detail}" if attempt.number
+                                      else f"before any attempt: {attempt.detail}")
             packet.seconds += attempt.latency_s or 0.0
             packet.delivered |= attempt.ok
             packet.finished |= attempt.ok or attempt.rejected or attempt.dropped
-            if attempt.number == 0:  # never attempted: buffered() adds it
-                packet.answers.pop()
 
     def buffered(self, items) -> None:
         """The events still buffered at the end (transport.delivery.Item): those never
         attempted become failing cases too."""
         for item in items:
-            self.attempt(Attempt.of(int(item.label.get("profile", 0)), item, Outcome(False, "not sent", cancelled=True)))
+            attempt = Attempt.of(int(item.label.get("profile", 0)), item, Outcome(False, "not sent", cancelled=True))
+            with self._lock:  # known (attempted) or not, it is not delivered: no answer to add
+                self.packets.setdefault((attempt.profile, attempt.counter, attempt.time_ms), _Packet(attempt))
 
     def tree(self, summary: Summary, violations: list[str] | None = None) -> ET.ElementTree:
         suite = ET.Element("testsuite", name=_safe(f"ffsim.{self.name}"))
@@ -83,7 +84,7 @@ class JUnitReport:
                                  time=f"{packet.seconds:.3f}")
             if not packet.delivered:
                 failures += 1
-                if packet.finished:
+                if packet.finished and packet.answers:
                     why = packet.answers[-1].split(": ", 1)[-1]
                 elif packet.answers:
                     why = f"not delivered, still buffered at the end (last: {packet.answers[-1].split(': ', 1)[-1]})"
@@ -115,6 +116,12 @@ class JUnitReport:
         root.append(suite)
         ET.indent(root)
         return ET.ElementTree(root)
+
+    @staticmethod
+    def check_writable(path: str) -> None:
+        """Create (or empty) the report's file now, so that a path that cannot be written is an
+        error before the run rather than after it; OSError."""
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
 
     def write(self, path: str, summary: Summary, violations: list[str] | None = None) -> None:
         """Write the report (owner-only: it names plates). Call buffered() first."""

@@ -73,8 +73,8 @@ def with_firmware(source, firmware: str | None = None):
     elif isinstance(source, (str, os.PathLike)):
         import yaml
 
+        scenario_of(source)  # problems (an unreadable file too) with their lines, before the data is changed
         text = source if isinstance(source, str) and "\n" in source else Path(source).read_text(encoding="utf-8")
-        scenario_of(text)  # problems reported with their lines, before the data is changed
         data = yaml.safe_load(text)
     else:
         raise TypeError("firmware= needs the scenario as a path, YAML text, a dict or a ScenarioBuilder")
@@ -155,6 +155,7 @@ def ffsim_camera(request: pytest.FixtureRequest):
             started.append(run)
             return run.start()
         if run.endless:
+            run.close()
             raise ValueError("this scenario's traffic has no end: give until=, or background=True and stop()")
         run.play()
         return run

@@ -108,6 +108,7 @@ class Run:
                 self._own_receiver = True
             self.scenario = fill_targets(self.scenario, self.receiver.http_url + "listener.php",
                                          self.receiver.tcp_address)
+        self.error: BaseException | None = None  # what ended the run (on_attempt's exception...)
         try:
             self.runner = Runner(self.scenario, self.start_us, self.speed, self._report, backoff)
         except BaseException:
@@ -115,8 +116,8 @@ class Run:
             raise
         self.summary: Summary | None = None  # once finished
         self.receiver_summary: dict | None = None  # the built-in receiver's, once finished
-        self.error: BaseException | None = None  # an exception the run's thread ended with
         self._thread: threading.Thread | None = None
+        self._played = False  # play() was called (or close()): a Run plays once
         self._done = threading.Event()
 
     @property
@@ -130,68 +131,112 @@ class Run:
             with self._attempts_lock:
                 self.attempts.append(attempt)
         if self.on_attempt is not None:
-            self.on_attempt(attempt)
+            try:
+                self.on_attempt(attempt)
+            except BaseException as exc:  # noqa: BLE001 - the run stops, play()/wait() raise it
+                if self.error is None:
+                    self.error = exc
+                self.runner.stop()
 
     def _close_receiver(self) -> None:
-        if self._own_receiver and self.receiver is not None:
+        if self._own_receiver and self.receiver is not None and self.receiver_summary is None:
             self.receiver.stop()
             self.receiver_summary = self.receiver.summary()
 
+    def close(self) -> None:
+        """Release what the run holds (delivery threads, connections, its own receiver) when
+        it will not be played; play() does it at its end. Safe twice."""
+        if self._played:
+            return
+        self._played = True
+        self.runner.stop()
+        for delivery in self.runner.deliveries.values():
+            delivery.stop(abort=True)
+        self._close_receiver()
+        self._done.set()
+
     # -- running -----------------------------------------------------------------------
     def play(self) -> Summary:
-        """Run in the calling thread until the end (or stop() from another thread)."""
+        """Run in the calling thread until the end, or stop() from another thread. A Ctrl-C
+        (KeyboardInterrupt) in it stops the run and is raised again once the summary is
+        made (run.summary); so is an exception of on_attempt."""
+        if self._played:
+            raise RuntimeError("a Run plays once: make another Run")
+        self._played = True
         try:
             self.summary = self.runner.run(self.until_us, self.drain_s)
         finally:
             self._close_receiver()
             self._done.set()
+        if self.error is not None:
+            raise self.error
+        if self.runner.dispatcher.keyboard:
+            raise KeyboardInterrupt
         return self.summary
 
     def _play_in_thread(self) -> None:
         try:
             self.play()
         except BaseException as exc:  # noqa: BLE001 - handed to the caller by wait()
-            self.error = exc
+            if self.error is None:
+                self.error = exc
 
     def start(self) -> Run:
         """Run in a thread of its own; returns at once."""
-        if self._thread is not None:
-            raise RuntimeError("this run was started already")
+        if self._played or self._thread is not None:
+            raise RuntimeError("a Run plays once: make another Run")
         self._thread = threading.Thread(target=self._play_in_thread, name="ffsim-run", daemon=True)
         self._thread.start()
         return self
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and not self._done.is_set()
+        """Started or playing, and not finished."""
+        return (self._played or self._thread is not None) and not self._done.is_set()
+
+    @property
+    def finished(self) -> bool:
+        return self._done.is_set()
 
     def wait(self, timeout: float | None = None) -> Summary | None:
-        """Wait for the end; the summary, or None when timeout seconds passed first."""
-        if self._thread is None:
+        """Wait for the end; the summary, or None when timeout seconds passed first. Raises
+        what ended the run's thread (an exception of on_attempt, for one)."""
+        if self._thread is None and not self._played:
             raise RuntimeError("start() the run first (or call play())")
         if not self._done.wait(timeout):
             return None
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
         if self.error is not None:
             raise self.error
         return self.summary
 
+    def _inside(self) -> bool:
+        """Called from one of this run's own threads (on_attempt, for one): waiting there for
+        the end would wait for itself."""
+        me = threading.current_thread()
+        return me is self._thread or me.name.startswith("ffsim-profile-")
+
     def stop(self, timeout: float = 5.0) -> Summary | None:
         """Stop at once, from any thread, in any state: sends in progress are aborted and
-        their events stay buffered. Returns the summary (within a second)."""
-        self.runner.stop()
-        if self._thread is None:
+        their events stay buffered. Returns the summary (within a second); None when called
+        from the run's own threads (on_attempt), which cannot wait for the end."""
+        if not self._played and self._thread is None:
+            self.close()
             return self.summary
+        self.runner.stop()
+        if self._inside():
+            return None
         return self.wait(timeout)
 
     def __enter__(self) -> Run:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._thread is not None:
+        if self._thread is not None or self._played:
             self.stop()
         else:
-            self._close_receiver()
+            self.close()
 
     # -- what happened ---------------------------------------------------------------------
     def unsent(self) -> list[dict]:
@@ -209,7 +254,7 @@ def run(scenario, **options) -> Run:
     finished Run, with .summary and .attempts."""
     handle = Run(scenario, **options)
     if handle.endless:
-        handle._close_receiver()
+        handle.close()
         raise ValueError("a traffic flow of this scenario has no `until`: give until= (or use Run(...).start() "
                          "and stop() it)")
     handle.play()

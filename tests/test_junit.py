@@ -82,3 +82,28 @@ def test_the_built_in_receiver_s_findings_are_a_case(tmp_path):
     _, found = cases(report)
     (case,) = [c for c in found if c.get("name") == "built-in receiver: no protocol violations"]
     assert case.find("failure") is None
+
+
+def test_events_dropped_before_any_attempt_are_failures_with_their_reason(tmp_path):
+    """A full buffer drops events never attempted (an outage longer than the buffer)."""
+    import socket
+
+    scenario = tmp_path / "small-buffer.yaml"
+    scenario.write_text(GATE.read_text() + "\nprofiles: [{id: 1, buffer_size: 2, format: json, image: none}]\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    report = tmp_path / "ffsim.xml"
+    result = ffsim("run", str(scenario), "--http", f"http://127.0.0.1:{port}/", "--speed", "max", "-q",
+                   "--drain", "1s", "--junit", str(report))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    suite, found = cases(report)
+    messages = [c.find("failure").get("message") for c in found if c.find("failure") is not None]
+    assert messages.count("dropped: buffer full") == 10  # 12 events, 2 kept
+    assert len(messages) == 12 and int(suite.get("failures")) == 12
+
+
+def test_a_report_that_cannot_be_written_is_refused_before_the_run(tmp_path):
+    result = ffsim("run", str(GATE), "--speed", "max", "-q", "--junit", str(tmp_path / "missing" / "r.xml"))
+    assert result.returncode == 1 and "cannot write" in result.stderr
+    assert "built-in receiver" not in result.stdout + result.stderr  # nothing was sent

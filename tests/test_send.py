@@ -89,6 +89,24 @@ def test_the_wire_looks_like_libcurl(tmp_path):
     assert expected(path)[0].payload.camera_json() in body
 
 
+def test_one_kept_connection_carries_every_event(tmp_path):
+    """Like the camera's libcurl handle, the connection is kept alive between events (now from
+    the multi handle's connection cache, which a stop can abort)."""
+
+    class Counting(RawRecorder):
+        connections = 0
+
+        def handle(self, conn):
+            self.connections += 1
+            super().handle(conn)
+
+    path = scenario_file(tmp_path, "- {id: 1, image: plate}\n")
+    with Counting() as rx:
+        summary, _ = run_in_process(path, rx.url)
+    assert summary.delivered_all and len(rx.requests) == len(expected(path)) > 1
+    assert rx.connections == 1
+
+
 def test_boundary_and_file_names_are_settings(tmp_path):
     path = scenario_file(tmp_path, "- {id: 1, image: plate, boundary: ffsim-b0undary, "
                                    "image_filename: 'plate-{packetCounter}.jpg', json_filename: ev.json}\n")

@@ -125,15 +125,70 @@ def test_a_run_stops_within_a_second_with_a_clean_summary(receivers, no_thread_e
         assert not run.running
 
 
-def test_stop_before_start_and_twice_is_harmless(receivers):
+def test_stop_before_start_releases_everything_and_a_run_plays_once(receivers):
     scenario = with_targets(*receivers["answers"])
+    before = threading.active_count()
     run = Run(scenario)
-    run.stop()
-    run.start()
-    summary = run.wait(timeout=1.0)
-    assert summary is not None and summary.interrupted
-    assert all(c["sent"] == 0 for c in summary.profiles.values())
-    assert run.stop() is summary
+    assert threading.active_count() > before  # a delivery thread per profile
+    assert run.stop() is None and run.stop() is None
+    assert threading.active_count() == before
+    with pytest.raises(RuntimeError, match="plays once"):
+        run.start()
+    played = Run(scenario, until=1)
+    played.play()
+    with pytest.raises(RuntimeError, match="plays once"):
+        played.play()
+    with pytest.raises(RuntimeError, match="plays once"):
+        played.start()
+
+
+def test_a_run_with_its_own_receiver_not_played_leaves_nothing_behind():
+    before = threading.active_count()
+    for _ in range(3):
+        with Run(SCENARIO) as run:  # no target: a built-in receiver
+            assert run.embedded
+            pass
+    assert threading.active_count() == before
+
+
+def test_on_attempt_may_stop_the_run_and_its_exception_ends_the_run(receivers):
+    """on_attempt runs in a delivery thread without its lock: it may call stop() (no deadlock,
+    with two profiles), and what it raises stops the run and comes out of play()/wait()."""
+    scenario = with_targets(*receivers["answers"])
+    stopped = []
+
+    def stop_at_once(attempt):
+        stopped.append(run.stop())
+
+    run = Run(scenario, on_attempt=stop_at_once).start()
+    summary = run.wait(timeout=5)
+    assert summary is not None and summary.interrupted and stopped and stopped[0] is None
+
+    def fails(attempt):
+        raise AssertionError("the receiver's answer was wrong")
+
+    run = Run(scenario, on_attempt=fails)
+    with pytest.raises(AssertionError, match="answer was wrong"):
+        run.play()
+    assert run.summary.interrupted
+    run = Run(scenario, on_attempt=fails).start()
+    with pytest.raises(AssertionError, match="answer was wrong"):
+        run.wait(timeout=5)
+
+
+def test_a_stop_while_waiting_for_room_drops_nothing(receivers, no_thread_errors):
+    """Speed max, a buffer of 2 and a receiver that delays: the producer waits for room; a stop
+    then leaves the waiting event not sent, it does not drop the oldest for it."""
+    import dataclasses
+
+    scenario = with_targets(*receivers["delays 20 s"])
+    scenario = dataclasses.replace(scenario, profiles=tuple(dataclasses.replace(p, buffer_size=2)
+                                                             for p in scenario.profiles[:1]))
+    run = Run(scenario, speed="max").start()
+    assert run.wait(timeout=0.5) is None
+    summary = run.stop()
+    assert summary.profiles["1"]["dropped"] == 0 and summary.profiles["1"]["buffered"] == 2
+    assert not [a for a in run.attempts if a.dropped]
 
 
 @pytest.mark.parametrize("protocol", ["http", "tcp"])
@@ -180,3 +235,28 @@ def test_stopping_a_day_of_traffic_does_not_count_the_rest_of_the_day(receivers,
     summary = run.wait(timeout=1.0)
     assert summary is not None and summary.interrupted
     assert summary.not_sent is None and "not counted" in summary.not_sent_text()
+
+
+def test_ctrl_c_in_a_library_script_stops_the_run_and_is_raised_again():
+    """A script (or a pytest session) playing a run in its own thread: Ctrl-C must end it, not be
+    swallowed by the run."""
+    import signal
+    import subprocess
+    import sys
+
+    script = ("import ffsim, sys\n"
+              "def seen(a):\n"
+              "    print('attempt', flush=True)\n"
+              "try:\n"
+              "    ffsim.run(ffsim.bundled('parking-gate'), speed=1, on_attempt=seen)\n"
+              "except KeyboardInterrupt:\n"
+              "    print('interrupted', flush=True)\n"
+              "    sys.exit(130)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "attempt\n"  # the first packet went (t = 2 s): the run is on
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and out.endswith("interrupted\n") and "Traceback" not in err

@@ -36,6 +36,7 @@ class Delivery:
         self.queue = DeliveryQueue(buffer, capacity, retry_on, backoff)
         self._halted = False
         self._closed = False
+        self.report_error: Exception | None = None
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._run, name=f"ffsim-profile-{profile_id}", daemon=True)
         self._thread.start()
@@ -49,22 +50,33 @@ class Delivery:
         return self.queue.fatal
 
     def _emit(self, reports) -> None:
+        """Report outcomes; called without the lock held, so that a report may call halt()
+        or anything else here. A report that raises does not end the worker: the first
+        such error is kept in report_error (the run handle re-raises it)."""
         for item, outcome in reports:
-            self.report(self.profile_id, item, outcome)
+            try:
+                self.report(self.profile_id, item, outcome)
+            except Exception as exc:  # noqa: BLE001 - a dead worker would leave the run waiting for its drain
+                if self.report_error is None:
+                    self.report_error = exc
 
     # -- producer side -------------------------------------------------------------------
-    def offer(self, item: Item, wait: bool | float = False) -> bool:
+    def offer(self, item: Item, wait: bool | float = False) -> bool | None:
         """Queue item. When full: wait for room (wait=True: until there is room or a stop; a
         number: at most that many seconds), then drop the oldest waiting event if there is
-        still none. True when there was room, False when an event was dropped for it."""
+        still none. True when there was room, False when an event was dropped for it, None
+        when a stop (or a fatal outcome) ended the wait for room: item was not queued."""
         with self._cond:
             if wait is not False and wait is not None:
                 self._cond.wait_for(lambda: self.queue.has_room() or self._halted or self.queue.fatal is not None,
                                     None if wait is True else max(0.0, wait))
+                if not self.queue.has_room() and (self._halted or self.queue.fatal is not None):
+                    return None  # nothing was dropped for an event the run will not send
             room = self.queue.has_room()
-            self._emit(self.queue.offer(item))
+            reports = self.queue.offer(item)
             self._cond.notify_all()
-            return room
+        self._emit(reports)
+        return room
 
     def pending(self) -> list[Item]:
         with self._cond:
@@ -125,9 +137,11 @@ class Delivery:
             except Exception as exc:  # noqa: BLE001 - a dead thread would leave the run waiting for its drain
                 outcome = Outcome(False, f"internal error: {exc!r}", fatal=True)
             ended = self.pacer.now()
+            reports = []
             with self._cond:
                 if outcome.cancelled or (self._halted and not outcome.ok):
                     self.queue.on_cancel()  # a stop cut it short: still buffered
                 else:
-                    self._emit(self.queue.on_outcome(dataclasses.replace(outcome, latency_s=ended - started), ended))
+                    reports = self.queue.on_outcome(dataclasses.replace(outcome, latency_s=ended - started), ended)
                 self._cond.notify_all()
+            self._emit(reports)

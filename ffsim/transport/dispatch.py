@@ -80,6 +80,10 @@ class Summary:
                        if n)
         return f"not sent: {total} event(s) of the scenario, the run stopped before them ({by})"
 
+    def __str__(self) -> str:
+        """The table: what a failed `assert summary.delivered_all` shows."""
+        return self.table()
+
     def table(self) -> str:
         lines = ["  profile  " + "  ".join(self.COLUMNS) + "  latency (mean/max ms)"]
         for name, c in sorted(self.profiles.items(), key=lambda kv: (kv[0] == "heartbeat", kv[0])):
@@ -105,7 +109,12 @@ class Dispatcher:
         self.pacer = pacer
         self.handed = dict.fromkeys(deliveries, 0)  # items given to each delivery
         self.interrupted = False
+        self.keyboard = False  # a Ctrl-C (KeyboardInterrupt) cut play() short
         self.finished = False  # play() has returned
+
+    def report_error(self) -> Exception | None:
+        """The first exception a report (on_attempt) raised, if any."""
+        return next((d.report_error for d in self.deliveries.values() if d.report_error is not None), None)
 
     def fatal(self) -> str | None:
         for name, d in self.deliveries.items():
@@ -148,7 +157,10 @@ class Dispatcher:
                 if max_speed:
                     if not patient[name] and delivery.counters.sent > sent_when_given_up[name]:
                         patient[name] = True  # it delivers again: wait for room again
-                    if not delivery.offer(item, wait=drain_s if patient[name] else False) and patient[name]:
+                    room = delivery.offer(item, wait=drain_s if patient[name] else False)
+                    if room is None:
+                        break  # stopped while waiting for room: item not handed over
+                    if not room and patient[name]:
                         patient[name] = False
                         sent_when_given_up[name] = delivery.counters.sent
                 else:
@@ -160,13 +172,14 @@ class Dispatcher:
             for d in self.deliveries.values():
                 d.drain(max(0.0, deadline - self.pacer.now()))
         except KeyboardInterrupt:
-            self.interrupted = True
+            self.interrupted = self.keyboard = True
         finally:
             cut = self.interrupted or self.stopped
             for d in self.deliveries.values():
                 # after a stop, or a drain that ran out, nothing more is awaited
                 d.stop(abort=cut or bool(d.pending()))
-            self.interrupted = cut
+            # a stop during the closing of kept connections skipped their receipts
+            self.interrupted = cut or self.stopped
             self.finished = True
         return produced_all
 

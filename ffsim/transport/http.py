@@ -133,6 +133,8 @@ class HttpTransport:
                                pycurl.FORM_CONTENTTYPE, self.profile.json_content_type))]
             size = len(message.json)
             for a in message.attachments:
+                if self.aborted.is_set():  # images are drawn when first read: a stop need not wait for all
+                    return CANCELLED
                 form.append((a.field, (pycurl.FORM_BUFFER, self._filename(a, message), pycurl.FORM_BUFFERPTR, a.data,
                                        pycurl.FORM_CONTENTTYPE, a.content_type)))
                 size += len(a.data)
