@@ -13,9 +13,10 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 
@@ -23,6 +24,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def refusing_socket():
+    """A loopback socket of this test's, bound and not listening: its port refuses every
+    connection, for "the receiver is down". Unlike a fixed port (9) or one bound and closed
+    (free_port), nothing else can listen on it meanwhile. WerkzeugReceiver(sock=...) brings a
+    receiver up on it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock
+
+
+@contextmanager
+def refusing_port():
+    """refusing_socket()'s port."""
+    with refusing_socket() as sock:
+        yield sock.getsockname()[1]
 
 
 def wait_for_port(port: int, host: str = "127.0.0.1", seconds: float = 5.0) -> None:
@@ -56,17 +75,31 @@ class Received:
     path: str
 
 
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code="-", size="-"):  # a line per request; errors are still logged
+        pass
+
+
 class WerkzeugReceiver:
-    def __init__(self, status=200, ssl_context=None, check=None, port=0):
+    def __init__(self, status=200, ssl_context=None, check=None, port=0, sock: socket.socket | None = None):
+        """sock: a bound socket to listen on, such as refusing_socket()'s: a receiver that comes up
+        on the port that refused until then, which nothing else could take meanwhile (the socket
+        listens from then on, until it is closed)."""
         self.requests: list[Received] = []
         self.status = status  # an int, or a callable() -> int
         self.check = check  # optional callable(request) -> Response | None
         self.lock = threading.Lock()
-        self.server = make_server("127.0.0.1", port, self._app, threaded=True, ssl_context=ssl_context)
-        self.port = self.server.server_port
+        fd = None
+        if sock is not None:
+            sock.listen(64)
+            fd, port = sock.fileno(), sock.getsockname()[1]
+        self.server = make_server("127.0.0.1", port, self._app, threaded=True, ssl_context=ssl_context,
+                                  request_handler=_QuietHandler, fd=fd)
+        self.port = self.server.server_address[1]
         scheme = "https" if ssl_context else "http"
         self.url = f"{scheme}://127.0.0.1:{self.port}/listener.php"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # shutdown() waits for serve_forever's next poll: 0.5 s by default, at every receiver's end
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
 
     def _app(self, environ, start_response):
         request = Request(environ)

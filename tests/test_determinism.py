@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from .cli import ffsim
+
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).resolve().parent / "golden.json"
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -23,14 +25,18 @@ UNTIL = {"busy-road.yaml": "30m"}
 
 
 def output(scenario: Path, pythonpath: str | None = None) -> bytes:
-    args = [sys.executable, "-m", "ffsim", "events", str(scenario), "--payload-only"]
+    """`ffsim events SCENARIO --payload-only`: in this process (compiled where it is built), or with
+    pythonpath in a process of its own that imports ffsim from there."""
+    args = ["events", str(scenario), "--payload-only"]
     if scenario.name in UNTIL:
         args += ["--until", UNTIL[scenario.name]]
-    env = dict(os.environ)
-    if pythonpath:
-        env["PYTHONPATH"] = pythonpath
-    result = subprocess.run(args, capture_output=True, env=env, cwd=pythonpath or ROOT, check=True)
-    return result.stdout
+    if pythonpath is None:
+        result = ffsim(*args, text=False)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+    env = {**os.environ, "PYTHONPATH": pythonpath}
+    return subprocess.run([sys.executable, "-m", "ffsim", *args], capture_output=True, env=env, cwd=pythonpath,
+                          check=True).stdout
 
 
 @pytest.fixture(scope="module")

@@ -4,12 +4,13 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from PIL import Image
 
 from ffsim.scenario import load_scenario
+
+from .servers import refusing_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,13 +28,25 @@ def test_the_readme_scenario_example_is_valid(tmp_path):
 
 
 def test_ctrl_c_lists_what_is_still_unsent():
-    proc = subprocess.Popen([sys.executable, "-m", "ffsim", "run", str(ROOT / "scenarios" / "parking-gate.yaml"),
-                             "--http", "http://127.0.0.1:9/nobody", "--speed", "max", "--quiet"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 1
-    assert "interrupted: 12 event(s) not delivered" in err
-    assert len(re.findall(r"^  unsent: profile 1 (new|update|lost) car \d+ \w+$", err, re.M)) == 12
+    """End to end: SIGINT to `python -m ffsim run`, once the receiver has refused the first event
+    twice (the others are being buffered behind it by then, at speed max)."""
+    with refusing_port() as port:
+        proc = subprocess.Popen([sys.executable, "-m", "ffsim", "run", str(ROOT / "scenarios" / "parking-gate.yaml"),
+                                 "--http", f"http://127.0.0.1:{port}/nobody", "--speed", "max"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            for _ in range(2):
+                line = proc.stdout.readline()
+                assert "refused, retrying in" in line, line + proc.stderr.read()
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            proc.kill()
+    assert proc.returncode == 1, err
+    # parking-gate sends 12 events: each is unsent, and listed, or was never handed over
+    found = re.search(r"^interrupted: (\d+) event\(s\) not delivered \(buffered\); (\d+) more never sent$", err, re.M)
+    assert found, err
+    unsent, never = int(found.group(1)), int(found.group(2))
+    assert unsent >= 1 and unsent + never == 12, err
+    assert len(re.findall(r"^  unsent: profile 1 (new|update|lost) car \d+ \w+$", err, re.M)) == unsent, err
     assert "Traceback" not in err

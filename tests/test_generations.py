@@ -6,8 +6,6 @@ from ffsim's tables, so that a mistake in the tables cannot agree with itself.
 
 import json
 import re
-import subprocess
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,6 +15,7 @@ import pytest
 from ffsim.protocol import Camera
 from ffsim.scenario import ScenarioError, load_scenario
 
+from .cli import ffsim
 from .field_payloads import KEYS  # section 10's key lists, written out there
 
 VEHICLE_INFO = {
@@ -198,8 +197,9 @@ def test_time_zone_daylight_saving_and_start_offsets(tmp_path):
 def test_start_option_without_offset_is_camera_local(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text(SCENARIO.format(firmware="2024-lpv", camera="", profile=""))
-    out = subprocess.run([sys.executable, "-m", "ffsim", "events", str(path), "--start", "2026-01-10T08:00:00"],
-                         capture_output=True, text=True, check=True).stdout
+    result = ffsim("events", path, "--start", "2026-01-10T08:00:00")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
     first = json.loads(out.splitlines()[0])["payload"]
     assert first["datetime"] == "20260110 080000200"  # Kyiv in winter: +2 h
     assert first["capture_timestamp"] == str(int(datetime(2026, 1, 10, 6, 0, 0, 200_000,

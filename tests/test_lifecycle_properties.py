@@ -57,7 +57,7 @@ def run(tmp_path, doc):
     return [(p.epoch_ms, p.profile, p.payload.camera_json()) for p in Camera(scenario, scenario.start_us).packets()]
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                      HealthCheck.too_slow])
 @given(scenarios())
 def test_lifecycle_counters_and_order(tmp_path, doc):

@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from ffsim.generations import SECTION4_KEYS
@@ -215,12 +215,10 @@ def q(text):
 
 
 
-@settings(max_examples=60, deadline=None)
 @given(hostile, hostile, hostile, hostile)
 def test_any_text_in_the_scenario_gives_the_encoders_bytes(tmp_path_factory, plate, brand, description, device):
     """Quotes, backslashes, %, control and non-ASCII characters in user text."""
-    if not plate.strip(" -·."):
-        return
+    assume(plate != "")  # an empty plate is a problem of the scenario (test_validate), not a payload
     tmp = tmp_path_factory.mktemp("h")
     text = SAMPLE_LIKE.replace("plate: 5SX 2207", f"plate: {q(plate)}")
     text = text.replace("brand: Skoda", f"brand: {q(brand)}")

@@ -2,9 +2,10 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
-import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from ffsim.protocol import Camera
 from ffsim.scenario import load_scenario
 
-from .servers import free_port, wait_for_port
+from .cli import ffsim
 
 ROOT = Path(__file__).resolve().parents[1]
 PHP = shutil.which("php")
@@ -23,18 +24,21 @@ if PHP is None and not os.environ.get("CI"):
 
 def test_php_receiver_reads_the_event_and_image_files(tmp_path):
     assert PHP, "php is needed here; .ci/run installs php-cli"
-    port = free_port()
     upload = tmp_path / "log"
     upload.mkdir()
-    server = subprocess.Popen([PHP, "-S", f"127.0.0.1:{port}", "-t", str(ROOT / "tests" / "php")],
+    # port 0: PHP takes a free port, and says which once it listens
+    server = subprocess.Popen([PHP, "-S", "127.0.0.1:0", "-t", str(ROOT / "tests" / "php")],
                               env={**os.environ, "FF_UPLOAD_DIR": str(upload)},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for_port(port)
+        started = server.stderr.readline()  # "[date] PHP 8.2.0 Development Server (http://127.0.0.1:P) started"
+        found = re.search(r"\(http://127\.0\.0\.1:([1-9]\d*)\) started", started)
+        assert found, f"PHP did not say the port it took: {started!r}"
+        port = int(found.group(1))
+        threading.Thread(target=server.stderr.read, daemon=True).start()  # its request log, never to block it
         scenario_path = ROOT / "scenarios" / "parking-gate.yaml"
-        result = subprocess.run([sys.executable, "-m", "ffsim", "run", str(scenario_path), "--http",
-                                 f"http://127.0.0.1:{port}/ff_post.php", "--speed", "max", "--quiet"],
-                                capture_output=True, text=True, timeout=120)
+        result = ffsim("run", scenario_path, "--http", f"http://127.0.0.1:{port}/ff_post.php", "--speed", "max",
+                       "--quiet")
     finally:
         server.terminate()
         server.wait(timeout=10)

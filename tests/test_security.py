@@ -3,8 +3,6 @@
 import hashlib
 import json
 import ssl
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import pytest
 import trustme
 from werkzeug.wrappers import Response
 
+from .cli import ffsim
 from .servers import WerkzeugReceiver
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,8 +21,7 @@ def run(tmp_path, profile: str, url: str):
     text = (ROOT / "scenarios" / "misread-corrected.yaml").read_text()
     path = tmp_path / "s.yaml"
     path.write_text(text + "profiles:\n" + textwrap.indent(textwrap.dedent(profile), "  "))
-    return subprocess.run([sys.executable, "-m", "ffsim", "run", str(path), "--http", url, "--speed", "max",
-                           "--json", "--quiet", "--drain", "3s"], capture_output=True, text=True, timeout=120)
+    return ffsim("run", path, "--http", url, "--speed", "max", "--json", "--quiet", "--drain", "3s")
 
 
 @pytest.fixture(scope="module")
@@ -135,8 +133,7 @@ def test_a_plate_with_a_bidi_override_is_escaped_in_the_live_lines_of_run(tmp_pa
                     .replace("{text: 5SX2287,", '{text: "5SX\\u202e7822",', 1), encoding="utf-8")
     assert '{text: "5SX\\u202e7822",' in path.read_text(encoding="utf-8")
     with WerkzeugReceiver() as rx:
-        result = subprocess.run([sys.executable, "-m", "ffsim", "run", str(path), "--http", rx.url, "--speed", "max",
-                                 "--drain", "3s"], capture_output=True, text=True, timeout=120)
+        result = ffsim("run", path, "--http", rx.url, "--speed", "max", "--drain", "3s")
     assert result.returncode == 0, result.stderr
     assert "5SX\\u202e7822" in result.stdout
     assert not any(char in result.stdout + result.stderr for char in DISGUISING)
@@ -148,6 +145,5 @@ def test_a_password_is_never_shown_even_when_it_breaks_the_url(url):
     from ffsim.transport.targets import shown_url
 
     assert "Secret99" not in shown_url(url) and shown_url(url).startswith("http://cam:***@")
-    result = subprocess.run([sys.executable, "-m", "ffsim", "run", str(ROOT / "scenarios" / "misread-corrected.yaml"),
-                             "--http", url, "--json"], capture_output=True, text=True, timeout=60)
+    result = ffsim("run", ROOT / "scenarios" / "misread-corrected.yaml", "--http", url, "--json")
     assert result.returncode == 1 and "Secret99" not in result.stdout + result.stderr, result.stderr
