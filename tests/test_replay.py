@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from ffsim.receiver.server import Receiver
-from tests.servers import RawRecorder, TcpListener, wait_for
+from tests.servers import RawRecorder, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 GATE = ROOT / "scenarios" / "parking-gate.yaml"

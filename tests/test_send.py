@@ -17,7 +17,7 @@ from ffsim.protocol import Camera
 from ffsim.runner import Runner
 from ffsim.scenario import load_scenario
 
-from .servers import wait_for, RawRecorder, TcpListener, WerkzeugReceiver, free_port
+from .servers import RawRecorder, TcpListener, WerkzeugReceiver, refusing_port, refusing_socket, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -190,7 +190,6 @@ def test_outage_every_event_arrives_once_in_order(tmp_path):
           - {id: 2, format: json, image: none, events: [lost]}
     """))
     packets = expected(path)
-    port = free_port()
     refused = {1: 0, 2: 0}
     down = threading.Condition()
 
@@ -200,12 +199,13 @@ def test_outage_every_event_arrives_once_in_order(tmp_path):
                 refused[attempt.profile] += 1
                 down.notify_all()
 
-    run = Run(path, http=f"http://127.0.0.1:{port}/in", speed=60, on_attempt=on_attempt).start()
-    with down:  # nobody listens: both profiles' first attempts are refused, and retried
-        assert down.wait_for(lambda: min(refused.values()) >= 2, timeout=60)
-    answers = iter([503] * 4)
-    with WerkzeugReceiver(status=lambda: next(answers, 200), port=port) as rx:
-        summary = run.wait(timeout=120)
+    with refusing_socket() as sock:
+        run = Run(path, http=f"http://127.0.0.1:{sock.getsockname()[1]}/in", speed=60, on_attempt=on_attempt).start()
+        with down:  # nobody listens: both profiles' first attempts are refused, and retried
+            assert down.wait_for(lambda: min(refused.values()) >= 2, timeout=60)
+        answers = iter([503] * 4)
+        with WerkzeugReceiver(status=lambda: next(answers, 200), sock=sock) as rx:
+            summary = run.wait(timeout=120)
     assert summary is not None and summary.delivered_all, summary
     assert summary.profiles["1"]["failed"] > 0 and summary.profiles["2"]["failed"] > 0
     assert any(a.status == 503 for a in run.attempts)
@@ -228,8 +228,9 @@ def test_without_buffer_failed_events_are_dropped_and_counted(tmp_path):
 
 def test_full_buffer_drops_the_oldest_and_counts(tmp_path):
     path = scenario_file(tmp_path, "- {id: 1, buffer_size: 2, image: none}\n", base="parking-gate.yaml")
-    result = ffsim("run", str(path), "--http", "http://127.0.0.1:9/x", "--speed", "100", "--json", "--quiet",
-                   "--drain", "1s")
+    with refusing_port() as port:
+        result = ffsim("run", str(path), "--http", f"http://127.0.0.1:{port}/x", "--speed", "100", "--json",
+                       "--quiet", "--drain", "1s")
     assert result.returncode == 1
     summary = json.loads(result.stdout)["profiles"]["1"]
     assert summary["dropped"] == 12 - 2 and summary["buffered"] == 2 and summary["sent"] == 0
@@ -331,7 +332,8 @@ def test_retry_on_decides_whether_a_400_is_retried(tmp_path, retry_on, rejected)
 
 def test_a_connection_failure_not_in_retry_on_drops(tmp_path):
     path = scenario_file(tmp_path, "- {id: 1, format: json, image: none, retry_on: [5xx]}\n")
-    summary, lines = run_in_process(path, f"http://127.0.0.1:{free_port()}/x")  # nobody listens
+    with refusing_port() as port:  # nobody listens
+        summary, lines = run_in_process(path, f"http://127.0.0.1:{port}/x")
     assert summary.profiles["1"]["dropped"] == 4 and summary.profiles["1"]["buffered"] == 0
     assert lines == ["dropped: refused"] * 4
 
@@ -396,8 +398,9 @@ def test_speed_max_ends_when_the_receiver_is_down_and_the_buffer_overflows(tmp_p
     then drops the oldest like the camera; the run ends and counts the drops."""
     path = scenario_file(tmp_path, "- {id: 1, buffer_size: 2, image: none}\n", base="parking-gate.yaml")
     started = time.monotonic()
-    result = ffsim("run", str(path), "--http", "http://127.0.0.1:9/x", "--speed", "max", "--json", "--quiet",
-                   "--drain", "1s", timeout=60)
+    with refusing_port() as port:
+        result = ffsim("run", str(path), "--http", f"http://127.0.0.1:{port}/x", "--speed", "max", "--json",
+                       "--quiet", "--drain", "1s", timeout=60)
     assert time.monotonic() - started < 30
     assert result.returncode == 1
     out = json.loads(result.stdout)

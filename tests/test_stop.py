@@ -17,7 +17,6 @@ import pytest
 
 from ffsim import Receiver, Run, events, scenario_of
 
-from .servers import free_port
 
 ROUNDS = int(os.environ.get("FFSIM_STOP_ROUNDS", "3"))
 
@@ -68,7 +67,9 @@ def receivers():
     answering = Receiver(http="127.0.0.1:0", tcp="127.0.0.1:0", speed=None).start()
     delaying = Receiver(http="127.0.0.1:0", delay_s=20.0, speed=None).start()
     holder = Holder()
-    refused = free_port()  # bound and closed: nobody listens
+    closed = socket.socket()  # bound, never listening: refuses, and nothing else can take its port
+    closed.bind(("127.0.0.1", 0))
+    refused = closed.getsockname()[1]
     yield {
         "answers": (answering.http_url + "events", answering.tcp_address),
         "delays 20 s": (delaying.http_url + "events", holder.target),
@@ -77,6 +78,7 @@ def receivers():
     answering.stop()
     delaying.stop()
     holder.close()
+    closed.close()
 
 
 @pytest.fixture
