@@ -98,6 +98,8 @@ class Run:
         self._attempts_lock = threading.Lock()
         self.receiver = receiver
         self._own_receiver = False
+        self.summary: Summary | None = None  # once finished
+        self.receiver_summary: dict | None = None  # the built-in receiver's, once finished
         self.embedded = embedded_needed(self.scenario)  # no target: ffsim's receiver receives
         if self.embedded:
             if self.receiver is None:
@@ -114,8 +116,6 @@ class Run:
         except BaseException:
             self._close_receiver()
             raise
-        self.summary: Summary | None = None  # once finished
-        self.receiver_summary: dict | None = None  # the built-in receiver's, once finished
         self._thread: threading.Thread | None = None
         self._played = False  # play() was called (or close()): a Run plays once
         self._done = threading.Event()
