@@ -43,6 +43,9 @@ _EXPORTS = {
     "Scenario": "ffsim.scenario", "ScenarioError": "ffsim.scenario", "Problem": "ffsim.scenario",
     "ScenarioBuilder": "ffsim.scenario", "load_scenario": "ffsim.scenario",
     "scenario_from_text": "ffsim.scenario", "scenario_from_dict": "ffsim.scenario",
+    # fleets: many cameras from scenarios (ffsim load)
+    "Fleet": "ffsim.scenario", "FleetCamera": "ffsim.scenario", "FleetError": "ffsim.scenario",
+    "load_fleet": "ffsim.scenario", "fleet_from_scenario": "ffsim.scenario",
     # what a camera sends
     "Packet": "ffsim.protocol", "HeartbeatPacket": "ffsim.protocol",
     # sending

@@ -339,3 +339,55 @@ SCENARIO = _obj(
     },
     ("version", "zones"),
 )
+
+# -- fleet files (ffsim.scenario.fleet): many cameras from scenarios ---------------------------
+MAX_FLEET_CAMERAS = 10_000  # in a whole fleet; more is a load no single machine should plan from one file
+MAX_FLEET_GROUPS = 1_000
+MAX_FLEET_TARGETS = 1_000
+MAX_PATTERN = 200  # characters of a device id / serial / seed pattern
+_PATTERN = {"type": "string", "minLength": 1, "maxLength": MAX_PATTERN}
+_TARGET_LIST = {
+    "anyOf": [HEADER_TEXT, {"type": "array", "items": HEADER_TEXT, "minItems": 1, "maxItems": MAX_FLEET_TARGETS}],
+    "x-message": f"must be one target or a list of 1 to {MAX_FLEET_TARGETS}",
+}
+FLEET_GROUP = _obj(
+    {
+        "scenario": {"type": "string", "minLength": 1},
+        "name": {"type": "string", "minLength": 1, "maxLength": MAX_PATTERN},
+        "count": {"type": "integer", "minimum": 1, "maximum": MAX_FLEET_CAMERAS},
+        "device_id": _PATTERN,
+        "serial": _PATTERN,
+        "mac": _PATTERN,
+        "seed": {"anyOf": [{"type": "integer"}, _PATTERN],
+                 "x-message": "must be a whole number or a pattern such as \"{n}\" giving one"},
+        "offset": {
+            "anyOf": [DURATION, {"type": "array", "items": DURATION, "minItems": 2, "maxItems": 2}],
+            "x-message": "must be a duration such as 5s, or a range [min, max] such as [0s, 30s]",
+        },
+        "offset_spread": {"enum": ["even", "seeded"]},
+        "timezone": {"type": "string", "minLength": 1},
+        "firmware": {"type": "string", "enum": list(V.GENERATIONS)},
+        "ramp": DURATION,
+    },
+    ("scenario",),
+)
+FLEET = _obj(
+    {
+        "version": {"const": 1, "x-message": "must be 1 (the only fleet format version)"},
+        "fleet": {"const": True, "x-message": "must be true (it marks the file as a fleet)"},
+        "name": TEXT,
+        "description": TEXT,
+        "duration": DURATION,
+        "seed": {"type": "integer"},
+        "targets": {**_obj({"http": _TARGET_LIST, "tcp": _TARGET_LIST}, minProperties=1, maxProperties=1),
+                    "x-message": "must be {http: URL or [URL, ...]} or {tcp: HOST:PORT or [HOST:PORT, ...]}"},
+        "groups": {
+            "type": "array",
+            "items": FLEET_GROUP,
+            "minItems": 1,
+            "maxItems": MAX_FLEET_GROUPS,
+            "x-message": f"must list 1 to {MAX_FLEET_GROUPS} groups of cameras",
+        },
+    },
+    ("version", "groups"),
+)
