@@ -456,3 +456,28 @@ def test_a_name_that_stops_resolving_mid_run_is_a_failed_attempt_not_the_end():
         assert transport._failure(pycurl.E_URL_MALFORMAT, "bad").fatal
     finally:
         transport.close()
+
+
+def test_a_process_with_more_than_1024_files_open_still_sends():
+    """libcurl's sockets then have descriptors select() cannot watch: the transport waits in
+    slices rather than on them (or spinning), and every event still goes."""
+    import os
+    import resource
+
+    from ffsim import Receiver, bundled, run
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"the open files limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200) if hard == resource.RLIM_INFINITY
+                                                else min(max(soft, 1200), hard), hard))
+    hog = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        assert max(hog) >= 1024
+        with Receiver(http="127.0.0.1:0") as rx:
+            result = run(bundled("parking-gate"), http=rx.url + "x")
+            assert result.summary.delivered_all and rx.wait(count=12, timeout=10)
+    finally:
+        for fd in hog:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

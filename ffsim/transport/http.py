@@ -23,7 +23,7 @@ from urllib3 import encode_multipart_formdata
 
 from ..scenario.model import Profile
 from . import Message, Outcome, TargetError
-from .pacer import STOP_SLICE_S
+from .pacer import STOP_SLICE_S, wall
 from .targets import http_url_problem, shown_url
 
 RETRYABLE = {
@@ -170,7 +170,12 @@ class HttpTransport:
                 wanted = multi.timeout()
                 slice_s = STOP_SLICE_S if wanted < 0 else min(wanted / 1000, STOP_SLICE_S)
                 if slice_s > 0:
-                    multi.select(slice_s)
+                    began = wall()
+                    if multi.select(slice_s) <= 0 and wall() - began < slice_s / 2:
+                        # select() cannot watch descriptors from 1024 on (a process with many
+                        # files open): it returned at once. Wait the slice out instead of
+                        # spinning; the transfer goes on, in steps of the slice.
+                        self.aborted.wait(slice_s)
             _, _, failed = multi.info_read()
             if failed:
                 _, code, text = failed[0]
