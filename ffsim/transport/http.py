@@ -115,6 +115,15 @@ class HttpTransport:
                 .replace("{packetCounter}", message.counter))
 
     def send(self, message: Message) -> Outcome:
+        """Put message on the wire and wait for the answer (in the calling thread)."""
+        cancelled = self.prepare(message)
+        if cancelled is not None:
+            return cancelled
+        return self.outcome(self._perform())
+
+    def prepare(self, message: Message) -> Outcome | None:
+        """Set the handle up for message (a driver then runs the transfer: _perform here, or a
+        shared multi handle, see transport.multi). CANCELLED when a stop came first."""
         c = self.curl
         if self.profile.format == "json":
             c.setopt(pycurl.POSTFIELDS, message.json)
@@ -140,14 +149,16 @@ class HttpTransport:
                 size += len(a.data)
             c.setopt(pycurl.HTTPPOST, form)
             c.setopt(pycurl.HTTPHEADER, self._headers(size, []))
-        if self.aborted.is_set():
-            return CANCELLED
-        failure = self._perform()
+        return CANCELLED if self.aborted.is_set() else None
+
+    def outcome(self, failure) -> Outcome:
+        """The outcome of the transfer prepared: failure is None (it completed), (code, text)
+        from libcurl, or ABORTED."""
         if failure is ABORTED:
             return CANCELLED
         if failure is not None:
             return self._failure(*failure)
-        status = c.getinfo(pycurl.RESPONSE_CODE)
+        status = self.curl.getinfo(pycurl.RESPONSE_CODE)
         return Outcome(200 <= status < 300, str(status), status=status)
 
     def _perform(self):
