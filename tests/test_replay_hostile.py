@@ -284,7 +284,7 @@ def _load(content: bytes, lenient: bool):
         return entries, skipped, path
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=4 * settings.default.max_examples, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(FILES, st.booleans())
 def test_load_source_gives_entries_or_a_positioned_error(content, lenient):
     entries, skipped, path = _load(content, lenient)
