@@ -74,7 +74,10 @@ def with_firmware(source, firmware: str | None = None):
         import yaml
 
         scenario_of(source)  # problems (an unreadable file too) with their lines, before the data is changed
-        text = source if isinstance(source, str) and "\n" in source else Path(source).read_text(encoding="utf-8")
+        from .scenario.loader import read_bounded
+
+        text = source if isinstance(source, str) and "\n" in source else \
+            read_bounded(os.fsdecode(os.fspath(source))).decode("utf-8-sig")
         data = yaml.safe_load(text)
     else:
         raise TypeError("firmware= needs the scenario as a path, YAML text, a dict or a ScenarioBuilder")

@@ -64,6 +64,7 @@ from .loader import (
     _Collector,
     _did_you_mean,
     _from_located,
+    read_bounded,
     _without_gc,
     _texts_stay_texts,
     _Validator,
@@ -188,8 +189,7 @@ def load_fleet(source: str | os.PathLike[str]) -> Fleet:
     """Read, validate and expand a fleet file; raise FleetError (a ScenarioError) on any problem."""
     file = os.fsdecode(os.fspath(source))
     try:
-        with open(os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as f:
-            raw = f.read(MAX_FILE_BYTES + 1) or b""
+        raw = read_bounded(file)
     except OSError as exc:
         raise FleetError([Problem(file, 1, 1, f"cannot read the file: {exc.strerror or exc}")]) from None
     return fleet_from_text(raw, file, base=FsPath(file).parent)
@@ -320,8 +320,7 @@ class _Expander:
     @staticmethod
     def read(file: str) -> _Base:
         try:
-            with open(os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as f:
-                raw = f.read(MAX_FILE_BYTES + 1) or b""
+            raw = read_bounded(file)
         except OSError as exc:
             return _Base(file, None, ScenarioError([Problem(file, 1, 1, f"cannot read the file: "
                                                                         f"{exc.strerror or exc}")]))

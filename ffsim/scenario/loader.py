@@ -646,13 +646,18 @@ def load_scenario(source: str | os.PathLike | Scenario | Mapping) -> Scenario:
                         f"not {type(source).__name__}")
     file = os.fsdecode(os.fspath(source))
     try:
-        # bounded, so that /dev/zero or a huge file is not read forever, and not blocking,
-        # so that a named pipe nobody writes to does not hang validate
-        with open(os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as f:
-            raw = f.read(MAX_FILE_BYTES + 1) or b""
+        raw = read_bounded(file)
     except OSError as exc:
         raise ScenarioError([Problem(file, 1, 1, f"cannot read the file: {exc.strerror or exc}")]) from None
     return _from_bytes(file, raw, "file")
+
+
+def read_bounded(file: str) -> bytes:
+    """A file's bytes, at most MAX_FILE_BYTES + 1 of them (so that a larger file can be told):
+    bounded, so that /dev/zero or a huge file is not read forever, and not blocking, so that
+    a named pipe nobody writes to does not hang validate. Raises OSError."""
+    with open(os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as f:
+        return f.read(MAX_FILE_BYTES + 1) or b""
 
 
 def scenario_from_text(text: str | bytes | Scenario, source: str = "<text>") -> Scenario:

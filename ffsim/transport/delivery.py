@@ -51,8 +51,10 @@ class Delivery:
 
     def _emit(self, reports) -> None:
         """Report outcomes; called without the lock held, so that a report may call halt()
-        or anything else here. A report that raises does not end the worker: the first
-        such error is kept in report_error (the run handle re-raises it)."""
+        or anything else here. A report that raises does not end the worker (a dead worker
+        would leave the run waiting out its drain): the first such error is kept in
+        report_error. The run handle (session.Run) catches its callbacks' errors itself,
+        stops the run and raises them."""
         for item, outcome in reports:
             try:
                 self.report(self.profile_id, item, outcome)

@@ -110,11 +110,6 @@ class Dispatcher:
         self.handed = dict.fromkeys(deliveries, 0)  # items given to each delivery
         self.interrupted = False
         self.keyboard = False  # a Ctrl-C (KeyboardInterrupt) cut play() short
-        self.finished = False  # play() has returned
-
-    def report_error(self) -> Exception | None:
-        """The first exception a report (on_attempt) raised, if any."""
-        return next((d.report_error for d in self.deliveries.values() if d.report_error is not None), None)
 
     def fatal(self) -> str | None:
         for name, d in self.deliveries.items():
@@ -180,7 +175,6 @@ class Dispatcher:
                 d.stop(abort=cut or bool(d.pending()))
             # a stop during the closing of kept connections skipped their receipts
             self.interrupted = cut or self.stopped
-            self.finished = True
         return produced_all
 
     def summary(self) -> Summary:

@@ -75,10 +75,6 @@ class Pacer:
         """Wall seconds (monotonic): for deadlines, backoffs and latencies."""
         return wall()
 
-    def elapsed(self) -> float:
-        """Wall seconds since start()."""
-        return wall() - self.start()
-
     def wait_until(self, virtual_s: float) -> bool:
         """Wait until virtual time virtual_s is due on the wall clock (at once at speed max).
         False when stopped meanwhile (or before)."""
@@ -91,10 +87,6 @@ class Pacer:
             return False
         self.lateness.add(wall() - due)
         return True
-
-    def sleep(self, seconds: float) -> bool:
-        """Wait this long on the wall clock; False when stopped meanwhile."""
-        return self._wait_for(wall() + max(0.0, seconds))
 
     def _wait_for(self, moment: float) -> bool:
         # Event.wait has a ceiling (about 49 days on some platforms, OverflowError beyond):
