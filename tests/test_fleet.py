@@ -204,3 +204,25 @@ def test_fleet_from_scenario_path_and_model(tmp_path):
 def test_exports():
     for name in ("Fleet", "load_fleet", "fleet_from_scenario"):
         assert name in ffsim.__all__ and getattr(ffsim, name) is not None
+
+
+def test_the_cameras_of_a_group_share_their_scenario_file_s_road_but_not_their_traffic(tmp_path):
+    from ffsim import bundled, scenario_of
+
+    base = scenario_of(bundled("parking-gate"))
+    for fleet in (fleet_from_scenario(bundled("parking-gate"), cameras=3),
+                  fleet_from_scenario(base, cameras=3)):
+        seeds = {c.scenario.seed for c in fleet.cameras}
+        assert len(seeds) == 3
+        assert {c.scenario.road_seed for c in fleet.cameras} == {base.seed}
+
+
+def test_images_seed_is_the_road_s_and_is_validated_with_a_position():
+    from ffsim import bundled, scenario_from_text
+    from ffsim.scenario import ScenarioError
+
+    text = open(bundled("parking-gate")).read()
+    assert scenario_from_text(text + "\nimages: {seed: 77}\n").road_seed == 77
+    assert scenario_from_text(text).road_seed == scenario_from_text(text).seed
+    with pytest.raises(ScenarioError, match=r":\d+:\d+: images.seed"):
+        scenario_from_text(text + "\nimages: {seed: soon}\n")

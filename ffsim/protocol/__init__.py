@@ -51,7 +51,7 @@ class Camera:
         chosen = scenario.profiles if profiles is None else [scenario.profile(p) for p in profiles]
         self.engine = Engine(scenario, reliable=any(p is not None and RELIABLE in p.events for p in chosen))
         cam = scenario.camera
-        renderer = ImageRenderer(cam.width, cam.height, scenario.photos, scenario.seed)  # its caches serve all
+        renderer = ImageRenderer(cam.width, cam.height, scenario.photos, scenario.road_seed)  # its caches serve all
         self.builders = [PayloadBuilder(scenario, p, self.frames_us, self.engine.lists, renderer)
                          for p in chosen if p is not None]
 

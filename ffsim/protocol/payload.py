@@ -313,7 +313,7 @@ class PayloadBuilder:
         self.profile = profile
         self.attach = profile.image_kind != "none"
         self.inline = profile.inline_images and self.attach  # ImageArray only when images travel in the JSON
-        self.renderer = renderer or ImageRenderer(cam.width, cam.height, scenario.photos, scenario.seed)
+        self.renderer = renderer or ImageRenderer(cam.width, cam.height, scenario.photos, scenario.road_seed)
         self.start_us = start_us  # epoch microseconds of frame 0 (the frame clock's phase included)
         self.lists = lists
         self.counter = profile.first_packet_counter - 1

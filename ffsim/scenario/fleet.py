@@ -33,7 +33,9 @@ such as ``{n:03}`` or ``{n:06X}`` work, attributes and indexing do not. Device i
 non-empty printable ASCII, and distinct over the fleet.
 
 Every camera's scenario is made by the normal loader: the scenario file is read once (its
-positions kept), then per camera the camera keys and the seed are replaced and the result goes
+positions kept), then per camera the camera keys and the seed are replaced (and ``images.seed``
+set to the file's seed unless it gives one: the cameras of a group share one road texture behind
+their vehicles, drawn once rather than per camera) and the result goes
 through the same schema and checks as a scenario file, so that a camera of a fleet is exactly
 the scenario that file with those keys would be. A problem caused by a replaced value points at
 the fleet file's key; any other problem of the scenario keeps the scenario file's position and is
@@ -459,6 +461,12 @@ class _Expander:
         if found is not None:
             return found
         data = dict(original)
+        # the cameras of a group share their scenario file's road texture (drawn once, not per camera)
+        images = data.get("images")
+        images = dict(images) if isinstance(images, dict) else {}
+        if "seed" not in images:
+            images["seed"] = original.get("seed", 0) if isinstance(original.get("seed", 0), int) else 0
+            data["images"] = images
         data["seed"] = seed
         camera = data.get("camera")
         camera = dict(camera) if isinstance(camera, dict) else {}
@@ -570,4 +578,5 @@ def _from_model(base: Scenario, device_id: str, serial: str, seed: int) -> Scena
         changes["frame_phase_us"] = 1 + Rng(seed, "frame-phase").index(999)
     profiles = tuple(dataclasses.replace(p, device_id=device_id) if p.device_id is not None else p
                      for p in base.profiles)
-    return dataclasses.replace(base, seed=seed, camera=dataclasses.replace(camera, **changes), profiles=profiles)
+    return dataclasses.replace(base, seed=seed, image_seed=base.road_seed,
+                               camera=dataclasses.replace(camera, **changes), profiles=profiles)

@@ -303,6 +303,7 @@ class _Builder:
             profiles=profiles,
             heartbeat=heartbeat,
             photos=photos,
+            image_seed=data.get("images", {}).get("seed"),
             source=file,
         )
 

@@ -224,7 +224,15 @@ class Scenario:
     profiles: tuple[Profile, ...] = (Profile(),)
     heartbeat: Heartbeat | None = None
     photos: tuple[str, ...] = ()  # the user's own pictures for vehicle and frame images
+    # the seed of the road drawn behind the vehicles (images.seed); None: the scenario's seed.
+    # A fleet's cameras of one group share their scenario file's road (one texture to draw)
+    image_seed: int | None = None
     source: str = "<scenario>"
+
+    @property
+    def road_seed(self) -> int:
+        """The seed of the images' road texture."""
+        return self.seed if self.image_seed is None else self.image_seed
 
     def profile(self, profile_id: int) -> Profile | None:
         return next((p for p in self.profiles if p.id == profile_id), None)

@@ -328,7 +328,7 @@ SCENARIO = _obj(
         "traffic": {"type": "array", "items": TRAFFIC},
         "lists": LISTS,
         "heartbeat": HEARTBEAT,
-        "images": _obj({"photos": TEXT}),
+        "images": _obj({"photos": TEXT, "seed": {"type": "integer"}}),
         "profiles": {
             "type": "array",
             "items": PROFILE,
