@@ -66,13 +66,17 @@ def _await_close(sock: socket.socket, deadline: float) -> str:
                 return "timeout"
             sock.settimeout(remaining)
             if not sock.recv(65536):
-                # a reset that followed the receiver's FIN (bytes that arrived after its
-                # close) does not show in recv, which reports the FIN first
-                return "reset" if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) else "closed"
+                return eof_state(sock)
     except (socket.timeout, TimeoutError):
         return "timeout"
     except OSError:
         return "reset"
+
+
+def eof_state(sock: socket.socket) -> str:
+    """After recv() gave EOF: "reset" or "closed". A reset that followed the receiver's FIN
+    (bytes that arrived after its close) does not show in recv, which reports the FIN first."""
+    return "reset" if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) else "closed"
 
 
 def _peer_state(sock: socket.socket) -> str:
@@ -82,7 +86,7 @@ def _peer_state(sock: socket.socket) -> str:
     try:
         while poller.poll(0):
             if not sock.recv(65536):  # readable, so this does not block
-                return "reset" if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) else "closed"
+                return eof_state(sock)
     except OSError:
         return "reset"
     return "open"
@@ -98,6 +102,72 @@ def _shut(sock: socket.socket) -> None:
 def _unconfirmed(count: int) -> str:
     return (f"the receiver reset the previous connection with unread data: up to {count} event(s) "
             "written on it may not have been read")
+
+
+def framed(framing: str, message: Message) -> bytes:
+    """The bytes written for one event: the camera's JSON text, which ``none`` writes without
+    its final newline."""
+    return message.json if framing in ("per-connection", "newline") else message.json.rstrip(b"\n")
+
+
+# The outcomes, shared by TcpTransport and the asyncio driver (aio_tcp), whose attempts
+# end the same ways.
+_RESET_ONE = "reset: the receiver closed before reading the whole event"
+
+
+def one_connect_failure(exc: OSError) -> Outcome:
+    """per-connection: the connect failed."""
+    if isinstance(exc, ConnectionRefusedError):
+        return Outcome(False, "refused")
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return Outcome(False, "connect timeout")
+    return Outcome(False, f"cannot connect ({exc.strerror or exc})")
+
+
+def one_write_failure(exc: OSError) -> Outcome:
+    """per-connection: writing the event (or the FIN) failed."""
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return Outcome(False, "timeout: the receiver did not take the event")
+    return Outcome(False, _RESET_ONE)
+
+
+def one_outcome(state: str, timeout_s: float) -> Outcome:
+    """per-connection: the event and the FIN written, what _await_close said."""
+    if state == "closed":
+        return Outcome(True, "sent")
+    if state == "reset":
+        return Outcome(False, _RESET_ONE)
+    return Outcome(False, f"timeout: the receiver kept the connection open {timeout_s:g} s after the event")
+
+
+def kept_failure(exc: OSError, lost: int) -> Outcome:
+    """newline / none: connecting or writing failed; lost: the events written on the
+    connection(s) forgotten meanwhile."""
+    if isinstance(exc, ConnectionRefusedError):
+        return Outcome(False, "refused", unconfirmed=lost)
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        # the receiver stopped reading; part of this event may be on the wire
+        return Outcome(False, "timeout" + (f"; {_unconfirmed(lost)}" if lost else ""), unconfirmed=lost)
+    return Outcome(False, f"reset ({exc.strerror or exc})" + (f"; {_unconfirmed(lost)}" if lost else ""),
+                   unconfirmed=lost)
+
+
+def kept_sent(lost: int) -> Outcome:
+    return Outcome(True, "sent" + (f" ({_unconfirmed(lost)})" if lost else ""), unconfirmed=lost)
+
+
+def close_outcome(state: str, written: int) -> Outcome | None:
+    """The end of a kept connection on which written events went: what _await_close said."""
+    if state == "reset" and written:
+        return Outcome(False, _unconfirmed(written), unconfirmed=written)
+    return None
+
+
+def connect_error(code: int) -> OSError:
+    """The error of a connect that ended with errno code (an OSError of the code's subclass)."""
+    if code == errno.ECONNREFUSED:
+        return ConnectionRefusedError(code, "refused")
+    return OSError(code, errno.errorcode.get(code, str(code)))
 
 
 CANCELLED = Outcome(False, "stopped", cancelled=True)
@@ -127,10 +197,8 @@ def connect(address: tuple[str, int], timeout_s: float, aborted: threading.Event
                 if wall() >= deadline:
                     raise TimeoutError("connect timeout")
             code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-            if code == errno.ECONNREFUSED:
-                raise ConnectionRefusedError(code, "refused")
             if code:
-                raise OSError(code, errno.errorcode.get(code, str(code)))
+                raise connect_error(code)
             sock.setblocking(True)
             return sock
         except BaseException as exc:
@@ -176,11 +244,11 @@ class TcpTransport:
         if self.aborted.is_set():
             return CANCELLED
         try:
+            data = framed(self.profile.framing, message)
             if self.profile.framing == "per-connection":
-                outcome = self._send_one(message.json)
+                outcome = self._send_one(data)
             else:
-                outcome = self._send_kept(message.json if self.profile.framing == "newline"
-                                          else message.json.rstrip(b"\n"))
+                outcome = self._send_kept(data)
         except Aborted:
             return CANCELLED
         finally:
@@ -191,27 +259,17 @@ class TcpTransport:
     def _send_one(self, data: bytes) -> Outcome:
         try:
             sock = self._connect()
-        except ConnectionRefusedError:
-            return Outcome(False, "refused")
-        except (socket.timeout, TimeoutError):
-            return Outcome(False, "connect timeout")
         except OSError as exc:
-            return Outcome(False, f"cannot connect ({exc.strerror or exc})")
+            return one_connect_failure(exc)
         deadline = wall() + self.timeout_s
         with sock:
             try:
                 sock.sendall(data)
                 sock.shutdown(socket.SHUT_WR)
-            except (socket.timeout, TimeoutError):
-                return Outcome(False, "timeout: the receiver did not take the event")
-            except OSError:
-                return Outcome(False, "reset: the receiver closed before reading the whole event")
+            except OSError as exc:
+                return one_write_failure(exc)
             state = _await_close(sock, deadline)
-        if state == "closed":
-            return Outcome(True, "sent")
-        if state == "reset":
-            return Outcome(False, "reset: the receiver closed before reading the whole event")
-        return Outcome(False, f"timeout: the receiver kept the connection open {self.timeout_s:g} s after the event")
+        return one_outcome(state, self.timeout_s)
 
     def _forget(self) -> int:
         """Close the kept connection; how many events were written on it."""
@@ -232,18 +290,12 @@ class TcpTransport:
             if self.sock is None:
                 self.sock = self._connect()
             self.sock.sendall(data)
-        except ConnectionRefusedError:
-            return Outcome(False, "refused", unconfirmed=lost)
-        except (socket.timeout, TimeoutError):
-            # the receiver stopped reading; part of this event may be on the wire
-            lost += self._forget()
-            return Outcome(False, "timeout" + (f"; {_unconfirmed(lost)}" if lost else ""), unconfirmed=lost)
         except OSError as exc:
-            lost += self._forget()
-            return Outcome(False, f"reset ({exc.strerror or exc})" + (f"; {_unconfirmed(lost)}" if lost else ""),
-                           unconfirmed=lost)
+            if not isinstance(exc, ConnectionRefusedError):
+                lost += self._forget()
+            return kept_failure(exc, lost)
         self.written += 1
-        return Outcome(True, "sent" + (f" ({_unconfirmed(lost)})" if lost else ""), unconfirmed=lost)
+        return kept_sent(lost)
 
     def close(self) -> Outcome | None:
         """End the kept connection: FIN, then wait for the receiver's close, which confirms
@@ -261,6 +313,4 @@ class TcpTransport:
         self._forget()
         if self.aborted.is_set():
             return None  # a stop: the receipt was not awaited
-        if state == "reset" and written:
-            return Outcome(False, _unconfirmed(written), unconfirmed=written)
-        return None
+        return close_outcome(state, written)
