@@ -272,6 +272,167 @@ def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, 
     sys.exit(0 if summary.delivered_all else 1)
 
 
+def _writable_or_exit(path: str | None) -> None:
+    """Create (or empty) an output file now, owner-only, so that a path that cannot be written
+    is an error before a long run rather than after it."""
+    if path:
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        except OSError as exc:
+            click.echo(f"ffsim: error: cannot write {path}: {exc.strerror or exc}", err=True)
+            sys.exit(1)
+
+
+def _write_or_exit(path: str, write) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(fd, "w", encoding="utf-8", newline="") as f:
+            write(f)
+    except OSError as exc:
+        click.echo(f"ffsim: error: cannot write {path}: {exc.strerror or exc}", err=True)
+        sys.exit(1)
+
+
+def _threshold(value: str):
+    from .load.thresholds import parse_threshold
+
+    return parse_threshold(value)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--cameras", type=click.IntRange(1, 10_000), help="With a scenario file: this many cameras of it "
+              "(device ids CAMERA-001..., each its own seed).")
+@click.option("--ramp", "ramp_us", type=DURATION, help="With --cameras: the cameras join one by one over this period.")
+@click.option("--seed", type=int, default=0, help="With --cameras: the fleet's seed (each camera's derives from it).")
+@click.option("--http", "http_url", metavar="URL", help="Send every camera's events to this URL.")
+@click.option("--tcp", "tcp_target", metavar="HOST:PORT", help="Send every camera's events over TCP here.")
+@click.option("--speed", type=_Speed(), default="1", show_default=True,
+              help="1 = real time, N = N times faster, max = as fast as the receiver takes them.")
+@click.option("--until", "until_us", type=DURATION, help="End the load at this virtual time (over the fleet's duration).")
+@click.option("--start", "start_us", type=INSTANT, help="Virtual t=0 (ISO 8601); default: now.")
+@click.option("--drain", "drain_us", type=DURATION, default="60s", show_default=True,
+              help="At the end, wait this long for buffered events to be delivered.")
+@click.option("--threshold", "thresholds", type=_Parsed("EXPR", _threshold), multiple=True, metavar="EXPR",
+              help="Pass/fail, as k6 writes them: 'p99<500ms', 'rejected==0', 'gate:lateness_p99<50ms'. Repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--csv", "csv_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write the per-second time series (per group and in total) as CSV.")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write a self-contained HTML report with plots.")
+@click.option("-q", "--quiet", is_flag=True, help="No live view.")
+def load(file, cameras, ramp_us, seed, http_url, tcp_target, speed, until_us, start_us, drain_us, thresholds,
+         as_json, csv_file, report_file, quiet) -> None:
+    """Play a fleet of cameras against a receiver and measure it.
+
+    FILE is a fleet file (groups of cameras made from scenarios), or a scenario file with
+    --cameras N. Exit 0 when every threshold holds (without thresholds: when every event was
+    delivered, and stored once by the built-in receiver when it received), 1 otherwise, 2 for
+    a usage error.
+    """
+    import signal
+
+    from .load.run import LoadRun
+    from .load.source import fleet_of
+    from .load.thresholds import results, validate_groups
+    from .load.view import LiveView, print_summary
+    from .transport import TargetError
+
+    if http_url and tcp_target:
+        raise click.UsageError("give --http or --tcp, not both")
+    try:
+        fleet = fleet_of(file, cameras, ramp_us or 0, seed)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        validate_groups(thresholds, fleet.groups())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--threshold") from None
+    _writable_or_exit(csv_file)
+    _writable_or_exit(report_file)
+    try:
+        handle = LoadRun(fleet, http=http_url, tcp=tcp_target, speed="max" if speed is None else speed,
+                         until=until_us / 1e6 if until_us is not None else None, start=start_us,
+                         drain=drain_us / 1e6)
+    except (TargetError, ValueError) as exc:
+        click.echo(f"ffsim: error: {exc}", err=True)
+        sys.exit(1)
+    if handle.embedded and not quiet:
+        click.echo(f"no target given: sending to the built-in receiver ({handle.receiver.http_url}, tcp "
+                   f"{handle.receiver.tcp_address})", err=True)
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    title = f"ffsim load {fleet.name}: {len(fleet.cameras)} camera(s), speed {'max' if speed is None else f'{speed:g}'}"
+    # the run plays in a thread of its own: a Ctrl-C lands here, never inside the engine
+    handle.start()
+    with LiveView(sys.stderr, title) if not quiet else _NoView() as view:
+        try:
+            while (summary := handle.wait(0.25)) is None:
+                view.update(handle.snapshot)
+        except KeyboardInterrupt:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            handle.stop()
+            summary = handle.wait()
+    summary.thresholds = results(thresholds, summary.totals)
+    if as_json:
+        output = summary.as_dict()
+        if handle.embedded:
+            output["receiver"] = handle.receiver_summary
+        click.echo(json.dumps(output))
+    else:
+        print_summary(summary, sys.stdout)
+    if csv_file:
+        _write_or_exit(csv_file, handle.stats.to_csv)
+    if report_file:
+        from .load.report import render_report, write_report
+
+        meta = {"fleet": fleet.name, "source": file, "cameras": len(fleet.cameras), "groups": summary.groups,
+                "speed": "max" if speed is None else f"{speed:g}", "duration_s": summary.duration_s,
+                "target": "built-in receiver" if handle.embedded else _shown_target(http_url, tcp_target, fleet),
+                "started": started, "ffsim_version": __version__, "end_to_end": summary.end_to_end,
+                "interrupted": summary.interrupted}
+        try:
+            write_report(report_file, render_report(handle.stats, meta, summary.thresholds))
+        except OSError as exc:
+            click.echo(f"ffsim: error: cannot write {report_file}: {exc.strerror or exc}", err=True)
+            sys.exit(1)
+    if summary.fatal:
+        click.echo(f"ffsim: error: {summary.fatal[0]}" + (f" (and {len(summary.fatal) - 1} more)"
+                                                          if len(summary.fatal) > 1 else ""), err=True)
+    failed = [t for t in summary.thresholds if not t["ok"]]
+    for t in failed:
+        click.echo(f"ffsim: threshold failed: {t['text']} ({t['detail']})", err=True)
+    ok = not failed if thresholds else summary.ok
+    sys.exit(0 if ok and not summary.fatal and not summary.interrupted else 1)
+
+
+class _NoView:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def update(self, snapshot) -> None:
+        pass
+
+
+def _shown_target(http_url: str | None, tcp_target: str | None, fleet) -> str:
+    from .transport.targets import shown_url
+
+    if http_url:
+        return shown_url(http_url)
+    if tcp_target:
+        return f"tcp {tcp_target}"
+    targets = sorted({shown_url(c.target[1]) if c.target[0] == "http" else f"tcp {c.target[1]}"
+                      for c in fleet.cameras if c.target is not None})
+    return ", ".join(targets[:5]) + (f" and {len(targets) - 5} more" if len(targets) > 5 else "") or \
+        "the scenarios' own targets"
+
+
 @main.command()
 @click.argument("source", type=click.Path(dir_okay=False, exists=True))
 @click.option("--http", "http_url", metavar="URL", help="Send to this URL.")

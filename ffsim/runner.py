@@ -77,6 +77,33 @@ def label_of(packet: Packet) -> dict:
             "plate": ev.text, "direction": ev.direction}
 
 
+def delivery_name(profile_id: int) -> str:
+    """A delivery's name in summaries: "1".."3", or "heartbeat"."""
+    return "heartbeat" if profile_id == HEARTBEAT_ID else str(profile_id)
+
+
+def sending_profiles(scenario: Scenario) -> dict[int, Profile]:
+    """The deliveries of a camera: its profiles, and the heartbeat's (HEARTBEAT_ID) when it has one."""
+    profiles = {p.id: p for p in scenario.profiles}
+    if scenario.heartbeat is not None:
+        profiles[HEARTBEAT_ID] = heartbeat_profile(scenario.heartbeat)
+    return profiles
+
+
+def schedule(camera: Camera, profiles: dict[int, Profile], until_us: int | None):
+    """(virtual seconds, delivery name, Item) for every packet of the camera, in send order."""
+    for packet in camera.packets_and_heartbeats(until_us):
+        if isinstance(packet, HeartbeatPacket):
+            name = "heartbeat"
+            item = Item(Message(packet.json_bytes(), (), ""), {
+                "time": packet.epoch_ms, "profile": HEARTBEAT_ID, "state": "heartbeat", "carID": "-",
+                "plate": "-", "direction": "-"})
+        else:
+            name = str(packet.profile)
+            item = Item(message_of(packet, profiles[packet.profile]), label_of(packet))
+        yield packet.time_us / 1e6, name, item
+
+
 class LivePrinter:
     """One line per attempt: sent, retrying, rejected (with the status) or dropped; from any delivery thread."""
 
@@ -116,9 +143,7 @@ class Runner:
         self.camera = Camera(scenario, start_us)
         self.speed = speed
         self.pacer = Pacer(speed)
-        self.profiles = {p.id: p for p in scenario.profiles}
-        if scenario.heartbeat is not None:
-            self.profiles[HEARTBEAT_ID] = heartbeat_profile(scenario.heartbeat)
+        self.profiles = sending_profiles(scenario)
         transports = {pid: make_transport(p) for pid, p in self.profiles.items()}  # raises TargetError first
         self.deliveries: dict[int, Delivery] = {
             pid: Delivery(pid, transports[pid], p.buffer, p.buffer_size, report, backoff, p.retry_on, self.pacer)
@@ -126,9 +151,7 @@ class Runner:
         self.dispatcher = Dispatcher({self._name(pid): d for pid, d in self.deliveries.items()}, self.pacer)
         self.not_sent: dict | None = {}  # after run(): see Summary.not_sent
 
-    @staticmethod
-    def _name(pid: int) -> str:
-        return "heartbeat" if pid == HEARTBEAT_ID else str(pid)
+    _name = staticmethod(delivery_name)
 
     def _endless(self, until_us: int | None) -> bool:
         return until_us is None and any(f.until_us is None for f in self.scenario.traffic)
@@ -151,16 +174,7 @@ class Runner:
 
     def schedule(self, until_us: int | None):
         """(virtual seconds, delivery name, Item) for every packet of the scenario, in send order."""
-        for packet in self.camera.packets_and_heartbeats(until_us):
-            if isinstance(packet, HeartbeatPacket):
-                name = "heartbeat"
-                item = Item(Message(packet.json_bytes(), (), ""), {
-                    "time": packet.epoch_ms, "profile": HEARTBEAT_ID, "state": "heartbeat", "carID": "-",
-                    "plate": "-", "direction": "-"})
-            else:
-                name = str(packet.profile)
-                item = Item(message_of(packet, self.profiles[packet.profile]), label_of(packet))
-            yield packet.time_us / 1e6, name, item
+        return schedule(self.camera, self.profiles, until_us)
 
     def run(self, until_us: int | None = None, drain_s: float = 60.0) -> Summary:
         """Hand the scenario's packets over in time, then wait up to drain_s for the buffers

@@ -287,6 +287,14 @@ class LoadStats:
             g.latency.record_value(us)
             g.cur_latency.record_value(us)
 
+    def record_dropped(self, group: str, t_s: float, n: int = 1) -> None:
+        """Events given up without an attempt (a full buffer dropped its oldest): ``dropped``
+        counts them; ``attempts`` does not."""
+        g = self._group(group)
+        self._advance(t_s)
+        g.counts["dropped"] += n
+        g.cur_counts["dropped"] += n
+
     def record_lateness(self, group: str, t_s: float, lateness_s: float) -> None:
         """A send started ``lateness_s`` after its scheduled time (negative: early, counted as 0)."""
         g = self._group(group)
@@ -322,7 +330,16 @@ class LoadStats:
             closed += 1
         return closed
 
-    def _close_interval(self) -> None:
+    def finish(self, t_s: float) -> None:
+        """The end of the run at ``t_s``: whole intervals are closed, and the last, partial one
+        too (a row as wide as what was measured of it), so that the series covers the whole run
+        (a run shorter than an interval has a row). Record nothing after it."""
+        self.tick(t_s)
+        if t_s > self._start:
+            self._close_interval(t_s - self._start)
+
+    def _close_interval(self, width: float | None = None) -> None:
+        """Close the open interval; width: a partial last one's (default: the whole interval)."""
         rows: dict[str, Row] = {}
         lat, late = self._scratch_latency, self._scratch_lateness
         counts = dict.fromkeys(COUNTERS, 0)
@@ -343,7 +360,7 @@ class LoadStats:
             lat.reset()
         if late.get_total_count():
             late.reset()
-        self._rows.append((self._start, self._width, rows))
+        self._rows.append((self._start, self._width if width is None else width, rows))
         self._start += self._width
         if len(self._rows) >= self.max_intervals:
             self._rows = _coarsen(self._rows)

@@ -214,5 +214,20 @@ def check_all(thresholds: Iterable[Threshold], totals: dict[str, Any]) -> list[T
     return failures
 
 
+def results(thresholds: Iterable[Threshold], totals: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every threshold with its verdict, for summaries and reports: ``{"text", "ok", "actual",
+    "detail"}`` where detail reads ``p99 = 612ms`` (or why there is no value)."""
+    out = []
+    for t in thresholds:
+        ok, actual, _text = t.check(totals)
+        name = f"{t.group}:{t.metric}" if t.group else t.metric
+        if actual is None:
+            detail = t.describe(None, totals).split(" failed: ", 1)[-1]
+        else:
+            detail = f"{name} = {format_value(t.kind, actual)}"
+        out.append({"text": t.text, "ok": ok, "actual": actual, "detail": detail})
+    return out
+
+
 __all__ = ["METRICS", "Threshold", "ThresholdFailure", "check_all", "parse_threshold", "parse_thresholds",
-           "validate_groups"]
+           "results", "validate_groups"]

@@ -12,6 +12,7 @@ a machine that cannot produce packets as fast as asked shows it here.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from dataclasses import dataclass
@@ -87,6 +88,29 @@ class Pacer:
             return False
         self.lateness.add(wall() - due)
         return True
+
+    async def sleep_until(self, virtual_s: float) -> float | None:
+        """wait_until for an asyncio driver (ffsim load): awaits instead of blocking, and a stop
+        is the cancellation of the awaiting task. The lateness of the hand-over in seconds
+        (also added to ``lateness``); None at speed max, where there is no schedule."""
+        if self.speed is None:
+            return None
+        due = self.start() + virtual_s / self.speed
+        while (delay := due - wall()) > 0:
+            await asyncio.sleep(min(delay, MAX_WAIT_S))
+        late = wall() - due
+        self.lateness.add(late)
+        return late
+
+    async def sleep_until_wall(self, seconds: float) -> None:
+        """Await the moment `seconds` of wall time after the start (a ramp at speed max)."""
+        due = self.start() + seconds
+        while (delay := due - wall()) > 0:
+            await asyncio.sleep(min(delay, MAX_WAIT_S))
+
+    def elapsed(self) -> float:
+        """Wall seconds since the start."""
+        return wall() - self.start()
 
     def _wait_for(self, moment: float) -> bool:
         # Event.wait has a ceiling (about 49 days on some platforms, OverflowError beyond):

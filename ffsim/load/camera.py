@@ -1,0 +1,107 @@
+"""One camera of a load run, sans I/O: what it sends and when, and each delivery's policy.
+
+A camera of a fleet keeps the camera's semantics (issue 10): per profile (and for its
+heartbeat) one ``Lane``: a ``DeliveryQueue`` (one event at a time, in order, its own buffer,
+retry policy and counters) and the transport whose handle or socket carries it. The
+packets come from the same ``Camera`` and the same ``schedule`` as ``ffsim run``, so the
+bytes are those of ``ffsim run`` of that camera's scenario.
+
+Times here are load times: seconds of virtual time since the start of the load, where the
+camera's scenario t=0 falls at ``FleetCamera.start_us`` (its joining plus its offset).
+Nothing here reads a clock or touches a socket: the drivers (asyncio for ``ffsim load``,
+gevent for the Locust workers) do, and report outcomes back with ``Lane.outcome``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..protocol import Camera
+from ..runner import delivery_name, schedule, sending_profiles
+from ..scenario.fleet import FleetCamera
+from ..scenario.model import Profile, Scenario
+from ..transport import Outcome
+from ..transport.policy import DeliveryQueue, Item, Reports
+
+
+class Lane:
+    """One delivery of one camera: a profile's, or the heartbeat's."""
+
+    __slots__ = ("camera", "name", "profile", "queue", "transport", "handed", "driver")
+
+    def __init__(self, camera: LoadCamera, name: str, profile: Profile, transport: Any,
+                 backoff: tuple[float, float]) -> None:
+        self.camera = camera
+        self.name = name  # "1".."3" or "heartbeat"
+        self.profile = profile
+        self.queue = DeliveryQueue(profile.buffer, profile.buffer_size, profile.retry_on, backoff)
+        self.transport = transport
+        self.handed = 0  # events handed to the queue
+        self.driver: Any = None  # what the driver keeps per lane (its wake-up signal)
+
+    def offer(self, item: Item) -> Reports:
+        self.handed += 1
+        return self.queue.offer(item)
+
+    def outcome(self, outcome: Outcome, now: float) -> Reports:
+        return self.queue.on_outcome(outcome, now)
+
+    @property
+    def kept_connection(self) -> bool:
+        """A TCP profile that keeps its connection (newline or none framing)."""
+        return self.profile.protocol == "tcp" and self.profile.framing != "per-connection"
+
+
+class LoadCamera:
+    """A fleet camera's packets, in send order, and its lanes."""
+
+    def __init__(self, fleet_camera: FleetCamera, scenario: Scenario, epoch_us: int, until_us: int | None,
+                 transport: Callable[[Profile], Any], backoff: tuple[float, float] = (0.1, 5.0)) -> None:
+        """scenario: the camera's, with its targets; epoch_us: the load's t=0 in epoch microseconds
+        (payload times); until_us: the end of the load (load time), None: the scenario's end."""
+        self.fleet_camera = fleet_camera
+        self.index = fleet_camera.index
+        self.group = fleet_camera.group
+        self.device_id = fleet_camera.device_id
+        self.offset_s = fleet_camera.start_us / 1e6
+        self.join_s = fleet_camera.join_us / 1e6
+        profiles = sending_profiles(scenario)
+        self.lanes: dict[str, Lane] = {
+            delivery_name(pid): Lane(self, delivery_name(pid), p, transport(p), backoff) for pid, p in profiles.items()}
+        local_until = None if until_us is None else until_us - fleet_camera.start_us
+        self.camera = Camera(scenario, epoch_us + fleet_camera.start_us)
+        self._items: Iterator[tuple[float, str, Item]] = (
+            iter(()) if local_until is not None and local_until < 0
+            else schedule(self.camera, profiles, local_until))
+        self.exhausted = False  # every packet was taken
+        self.taken = 0  # packets taken by the driver (handed to a lane, or held when a stop came)
+
+    def next(self) -> tuple[float, Lane, Item] | None:
+        """The next packet: (load time in seconds, its lane, the item); None after the last."""
+        for moment, name, item in self._items:
+            self.taken += 1
+            return self.offset_s + moment, self.lanes[name], item
+        self.exhausted = True
+        return None
+
+    def count_rest(self, give_up: Callable[[], bool]) -> int | None:
+        """How many packets were never handed to a lane (a stopped load): the one the driver
+        held, and the rest generated to the end, unless give_up() says so first (then None:
+        unknown)."""
+        rest = self.taken - sum(lane.handed for lane in self.lanes.values())
+        for n, _ in enumerate(self._items):
+            rest += 1
+            if n % 256 == 255 and give_up():
+                return None
+        self.exhausted = True
+        return rest
+
+    def pending(self) -> int:
+        return sum(len(lane.queue) for lane in self.lanes.values())
+
+    def counters(self) -> dict[str, dict[str, int]]:
+        """Per lane: the camera's own counters and what is still buffered."""
+        return {name: {**dataclasses.asdict(lane.queue.counters), "handed": lane.handed,
+                       "buffered": len(lane.queue)} for name, lane in self.lanes.items()}

@@ -1,0 +1,40 @@
+"""What `ffsim load` plays: a fleet file, or a scenario file made a quick fleet (--cameras N)."""
+
+from __future__ import annotations
+
+import os
+
+import yaml
+
+from ..scenario.fleet import Fleet, FleetError, fleet_from_scenario, is_fleet, load_fleet
+from ..scenario.loader import read_bounded
+from ..scenario.model import Scenario
+
+QUICK_OPTIONS = ("--cameras", "--ramp", "--seed")
+
+
+def is_fleet_file(path: str | os.PathLike[str]) -> bool:
+    """Whether the YAML file is a fleet file (a `fleet:` or `groups:` key) rather than a scenario.
+    A file that cannot be read or parsed is not: the scenario loader then says why, with positions."""
+    try:
+        data = yaml.safe_load(read_bounded(os.fsdecode(path)))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return is_fleet(data)
+
+
+def fleet_of(path: str | os.PathLike[str] | Scenario, cameras: int | None = None, ramp_us: int = 0,
+             seed: int = 0) -> Fleet:
+    """The fleet a `ffsim load FILE` plays. A fleet file says everything itself (cameras, ramp and
+    seed are its groups' business: ValueError when given as well); a scenario gives `cameras`
+    cameras of itself (default 1). Raises ScenarioError / FleetError with positions."""
+    if not isinstance(path, Scenario) and is_fleet_file(path):
+        given = [name for name, value in zip(QUICK_OPTIONS, (cameras, ramp_us, seed)) if value]
+        if given:
+            raise ValueError(f"{', '.join(given)} make a fleet of a scenario file; {os.fsdecode(path)} is a fleet "
+                             "file: say it in its groups (count:, ramp:, seed:)")
+        return load_fleet(path)
+    return fleet_from_scenario(path, cameras=cameras or 1, seed=seed, ramp_us=ramp_us)
+
+
+__all__ = ["FleetError", "fleet_of", "is_fleet_file"]

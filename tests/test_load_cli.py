@@ -1,0 +1,109 @@
+"""`ffsim load`: fleet files and quick fleets, thresholds, outputs, exit status."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import stat
+
+import pytest
+
+from ffsim import bundled
+from ffsim.receiver.server import Receiver
+
+from .cli import ffsim
+
+GATE = bundled("parking-gate")
+
+
+def test_a_bad_fleet_file_gets_positioned_errors_and_exit_1(tmp_path):
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(f"version: 1\ngroups:\n  - scenario: {GATE}\n    count: 0\n    ramp: soon\n")
+    result = ffsim("load", fleet, "--speed", "max")
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert any(line.startswith(f"{fleet}:4:12: ") for line in lines), result.stderr
+    assert any(line.startswith(f"{fleet}:5:11: ") for line in lines), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_scenario_given_with_cameras_gets_its_own_positions(tmp_path):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("version: 1\nzones: nope\n")
+    result = ffsim("load", scenario, "--cameras", "3")
+    assert result.returncode == 1 and result.stderr.startswith(f"{scenario}:2:8: "), result.stderr
+
+
+def test_quick_fleet_options_on_a_fleet_file_are_a_usage_error(tmp_path):
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(f"version: 1\ngroups:\n  - scenario: {GATE}\n")
+    result = ffsim("load", fleet, "--cameras", "3")
+    assert result.returncode == 2 and "fleet file" in result.stderr
+
+
+@pytest.mark.parametrize("expr, says", [("p99<<5", "p99<<5"), ("latency<5ms", "latency"),
+                                        ("nogroup:p99<5ms", "unknown group 'nogroup'")])
+def test_a_bad_threshold_is_a_usage_error_before_anything_is_sent(expr, says):
+    result = ffsim("load", GATE, "--speed", "max", "--threshold", expr)
+    assert result.returncode == 2 and says in result.stderr, result.stderr
+
+
+def test_thresholds_pass_and_fail_as_stated(tmp_path):
+    args = ("load", GATE, "--cameras", "2", "--speed", "max", "--until", "1m", "-q")
+    passing = ffsim(*args, "--threshold", "delivered>0", "--threshold", "lost==0", "--threshold", "p99 < 60s",
+                    "--threshold", "parking-gate:rejected==0", "--json")
+    assert passing.returncode == 0, passing.stderr
+    out = json.loads(passing.stdout)
+    assert [t["ok"] for t in out["thresholds"]] == [True] * 4
+    assert out["end_to_end"]["lost"] == 0 and out["receiver"]["packets"] == out["totals"]["total"]["delivered"]
+
+    failing = ffsim(*args, "--threshold", "p99<0.0001ms", "--threshold", "rejected==0", "--threshold",
+                    "events_per_s<0.5")
+    assert failing.returncode == 1
+    named = [line for line in failing.stderr.splitlines() if line.startswith("ffsim: threshold failed")]
+    assert len(named) == 2 and "p99<0.0001ms" in named[0] and "events_per_s<0.5" in named[1], failing.stderr
+    assert "threshold ok     rejected==0" in failing.stdout and "threshold FAILED p99<0.0001ms" in failing.stdout
+
+
+def test_rejections_fail_the_run_unless_thresholds_say_otherwise():
+    with Receiver(http="127.0.0.1:0", respond=400) as receiver:
+        args = ("load", GATE, "--cameras", "2", "--speed", "max", "--until", "1m", "-q", "--http",
+                receiver.http_url + "events")
+        refused = ffsim(*args)
+        assert refused.returncode == 1 and "rejected" in refused.stdout
+        allowed = ffsim(*args, "--threshold", "rejected>0", "--threshold", "delivered==0")
+        assert allowed.returncode == 0, allowed.stderr
+
+
+def test_csv_and_report_are_written_owner_only(tmp_path):
+    series, report = tmp_path / "series.csv", tmp_path / "report.html"
+    result = ffsim("load", GATE, "--cameras", "3", "--speed", "max", "--until", "1m", "-q", "--csv", series,
+                   "--report", report)
+    assert result.returncode == 0, result.stderr
+    for path in (series, report):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    rows = list(csv.DictReader(series.open()))
+    assert rows and {row["group"] for row in rows} == {"parking-gate", "total"}
+    total = sum(int(row["delivered"]) for row in rows if row["group"] == "total")
+    assert total > 0
+    html = report.read_text()
+    assert 'id="events-per-s"' in html and "parking-gate" in html
+
+
+def test_an_output_that_cannot_be_written_is_an_error_before_the_run(tmp_path):
+    result = ffsim("load", GATE, "--speed", "max", "--csv", tmp_path / "no" / "such" / "dir.csv")
+    assert result.returncode == 1 and "cannot write" in result.stderr and "delivered" not in result.stdout
+
+
+def test_an_unreachable_target_is_counted_not_crashed(tmp_path):
+    from .servers import refusing_port
+
+    with refusing_port() as port:
+        result = ffsim("load", GATE, "--cameras", "2", "--speed", "max", "--until", "1m", "-q", "--drain", "0.3s",
+                       "--http", f"http://127.0.0.1:{port}/events", "--json")
+    assert result.returncode == 1
+    out = json.loads(result.stdout)
+    total = out["totals"]["total"]
+    assert total["delivered"] == 0 and total["connection_errors"] > 0
+    assert out["handed"] == total["dropped"] + out["buffered"] + total["rejected"]
