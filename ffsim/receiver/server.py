@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hmac
-import io
 import json
 import logging
 import math
@@ -45,16 +44,16 @@ import struct
 import threading
 import time
 from collections import Counter, deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, NamedTuple
 
 from aiohttp import web
-from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.formparser import parse_form_data
 
 from ..vocabulary import STATES
+from . import multipart
 from .framing import DOCUMENT, JsonFramer
 from .storage import Storage, StorageError, holds_capture  # noqa: F401 (holds_capture: part of this module's surface)
 from .validate import HEARTBEAT_GROUPS, INFER, NOTICE, Validator, check_heartbeat, decode
@@ -65,6 +64,7 @@ MAX_LISTED = 100  # open passages listed in the summary
 MAX_KEPT = 10_000  # violation / notice lines kept in memory; counting goes on
 MAX_CAMERAS = 1024  # cameras counted by name; more (hostile device ids) are counted as one
 KNOWN_STATES = frozenset(STATES) | {"heartbeat", "invalid"}
+STORE_THREADS = 8  # packets with images being stored at once (see Receiver._store_later)
 MAX_PARTS = 32  # multipart parts per request: an event and a few images
 READ_TIMEOUT_S = 30.0  # the most any body may take
 BODY_GRACE_S = 5.0  # a body's deadline: this, plus its announced length at MIN_BODY_RATE
@@ -222,6 +222,11 @@ class Receiver:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ffsim-receiver-work",
                                         initializer=self._note_worker)
         self._worker: threading.Thread | None = None
+        # a packet's images are written here, and then it is recorded, while the worker goes on
+        self._store_pool = ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="ffsim-receiver-store")
+        self._storing: set[Future] = set()  # packets handed to the storing threads, not yet stored
+        self._storing_thread = threading.local()  # .active: this thread is a storing thread
+        self._calling_back = threading.Lock()  # on_record is called by one thread at a time
         self._http_slots: dict[asyncio.Task, _Slot] = {}
         self._tcp_slots: dict[asyncio.Task, _Slot] = {}
         self._accept_trouble = 0
@@ -257,6 +262,7 @@ class Receiver:
         if self._thread is not None:
             self._thread.join()  # the loop ends once every connection is finished
         self._pool.shutdown(wait=True)
+        self._store_pool.shutdown(wait=True)  # what the worker handed on is stored before the files close
         self._close_storage()
         with self._lock:  # whoever waits for more packets: none will come
             self._closed = True
@@ -393,7 +399,8 @@ class Receiver:
             self._stored.notify_all()
         if self.on_record is not None:
             try:
-                self.on_record(record)
+                with self._calling_back:
+                    self.on_record(record)
             except Exception:  # a view that fails must not cost the packet (it is stored)
                 pass
         if failure is not None:
@@ -416,21 +423,20 @@ class Receiver:
         except StorageError as exc:
             self._record(Record(arrival.wall, peer, protocol, path, headers or [], None, [], size=len(data)), exc)
 
-    def _store_image(self, name: str | None, data: bytes) -> str:
+    def _image_name(self, name: str | None) -> str:
         with self._lock:
             self._seq += 1
-            file = f"{self._seq:06d}_{safe_name(name, 'image')}"
-        if self._storage is not None:
-            self._storage.image(file, data)
-        return file
+            return f"{self._seq:06d}_{safe_name(name, 'image')}"
 
     def _packet(self, arrival: Arrival, text: bytes, sender: str, protocol: str, peer: str, path: str,
                 headers: list, images: list[tuple[str | None, str, bytes]] | None, status: int | None = None,
-                extra: list[str] | None = None) -> bool:
+                extra: list[str] | None = None, deferred: list | None = None) -> bool:
         """Check and record one packet; False when its text is no JSON at all. Whatever it holds,
         it is recorded: a failure of the checks is one more violation, never a lost packet.
         StorageError when it could not be stored (kept and counted all the same). arrival: read
-        when it arrived (not now: it may have waited for this worker), for the timing rules."""
+        when it arrived (not now: it may have waited for this worker), for the timing rules.
+        deferred: a list to put the storing of its images and its record in (a function), when it
+        has images to store: the caller has it run by the storing threads (see _store_later)."""
         violations: list[str] = list(extra or [])
         notices: list[str] = []
         payload = None
@@ -454,21 +460,52 @@ class Receiver:
         except Exception as exc:  # a defect of the checks, recorded as such; the packet is kept
             violations.append(f"receiver: the checks failed on this packet ({type(exc).__name__}: "
                               f"{str(exc)[:200]}); please report it")
-        stored, failure = [], None
-        try:
-            for name, _, data in images or []:
-                stored.append(self._store_image(name, data))
-        except StorageError as exc:  # recorded and counted with the packet, then answered
-            failure = exc
         if payload is None and status is not None:
             status = 400  # the answer to a body that is no JSON
-        record = Record(arrival.wall, peer, protocol, path, headers, payload, violations, stored, status,
+        record = Record(arrival.wall, peer, protocol, path, headers, payload, violations, [], status,
                         notices, len(text))
         if payload is None:  # kept as text up to MAX_KEPT_TEXT (capture.jsonl holds every byte)
             record.text = text[:MAX_KEPT_TEXT].decode("utf-8", "backslashreplace")
             record.size = len(record.text)
-        self._record(record, failure)
+        # the images' names are given here, in the order the packets arrived
+        files = [(self._image_name(name), data) for name, _, data in images or []]
+        if deferred is not None and files and self._storage is not None:
+            deferred.append(lambda: self._store(record, files))
+        else:
+            self._store(record, files)
         return payload is not None
+
+    def _store(self, record: Record, files: list[tuple[str, bytes]]) -> None:
+        """Store a packet's images, then record it (with the failure, if one could not be stored)."""
+        failure = None
+        try:
+            for file, data in files:
+                if self._storage is not None:
+                    self._storage.image(file, data)
+                record.images.append(file)
+        except StorageError as exc:  # recorded and counted with the packet, then answered
+            failure = exc
+        self._record(record, failure)
+
+    def _store_later(self, store, answer: tuple[int, str] | None) -> Future:
+        """Run store in the storing threads: a Future of answer, or of the StorageError. Images are
+        written there, several at once (creating a file may wait for the disk), while the worker
+        checks the next packets; the request is answered once its packet is stored."""
+
+        def run():
+            self._storing_thread.active = True
+            store()
+            return answer
+
+        future = self._store_pool.submit(run)
+        with self._lock:
+            self._storing.add(future)
+        future.add_done_callback(self._done_storing)
+        return future
+
+    def _done_storing(self, future: Future) -> None:
+        with self._lock:
+            self._storing.discard(future)
 
     # -- HTTP ------------------------------------------------------------------------------
     def _authorised(self, request: web.Request) -> bool:
@@ -538,10 +575,12 @@ class Receiver:
         status = self.respond
         if self.fail_rate and self.random.random() < self.fail_rate:
             status = 503
-        answer = await self._work(self._http_packet, arrival, request.content_type,
-                                  request.headers.get("Content-Type", ""),
+        content_type = request.headers.get("Content-Type", "")
+        answer = await self._work(self._http_packet, arrival, content_type,
                                   self._http_head(request, headers), body, request.remote or "?",
                                   f"{request.remote}", request.path, headers, status)
+        if isinstance(answer, Future):  # being stored: answered once stored (shielded: a stop does not undo it)
+            answer = await asyncio.shield(asyncio.wrap_future(answer))
         if answer is not None:
             return web.Response(status=answer[0], text=answer[1])
         if self.delay_s:
@@ -610,15 +649,20 @@ class Receiver:
             lines.append(f"{name}: {value}\r\n")
         return ("".join(lines) + "\r\n").encode("latin-1"), sorted(set(redacted))
 
-    def _http_packet(self, arrival: Arrival, mimetype: str, content_type: str, head: tuple[bytes, list[str]],
+    def _http_packet(self, arrival: Arrival, content_type: str, head: tuple[bytes, list[str]],
                      body: bytes, sender: str, peer: str, path: str, headers: list,
                      status: int) -> tuple[int, str] | None:
         """In a worker thread: capture, parse, check and store one request; the answer when it is
         not the configured one."""
         self._capture(arrival, "http", peer, head[0] + body, head[1], path, headers)
+        # as aiohttp's Request.content_type reads it (none: application/octet-stream)
+        mimetype = multipart.mimetype(content_type) if content_type else "application/octet-stream"
         if mimetype == "multipart/form-data":
-            if not self._multipart(arrival, content_type, body, sender, peer, path, headers, status):
-                return 400, "not a multipart body with a JSON event part"
+            deferred: list = []
+            answer = None
+            if not self._multipart(arrival, content_type, body, sender, peer, path, headers, status, deferred):
+                answer = 400, "not a multipart body with a JSON event part"
+            return self._store_later(deferred[0], answer) if deferred else answer
         elif mimetype == "application/json":
             if not self._packet(arrival, body, sender, "http", peer, path, headers, None, status):
                 return 400, "not JSON"
@@ -632,10 +676,8 @@ class Receiver:
         return None
 
     def _multipart(self, arrival: Arrival, content_type: str, body: bytes, sender: str, peer: str, path: str,
-                   headers: list, status: int) -> bool:
+                   headers: list, status: int, deferred: list | None = None) -> bool:
         """Record the packet a multipart body carries; False when it carries none or no JSON (answered 400)."""
-        environ = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": content_type,
-                   "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
 
         def unreadable(violation: str) -> bool:
             record = Record(arrival.wall, peer, "http", path, headers, None, [violation], status=400,
@@ -645,27 +687,23 @@ class Receiver:
             return False
 
         try:
-            _, form, files = parse_form_data(environ, max_content_length=self.max_body, silent=False,
-                                             max_form_parts=self.max_parts)
-        except RequestEntityTooLarge:
+            parts = multipart.parse(content_type, body, self.max_parts)
+        except multipart.TooManyParts:
             return unreadable(f"multipart: more than {self.max_parts} parts (a camera sends an event and "
                               "a few images)")
-        except Exception as exc:  # whatever the parser says about a broken body
+        except multipart.MultipartError as exc:  # whatever is wrong with the body's framing
             return unreadable(f"multipart: cannot parse ({exc})")
-        event = files.get("event")
-        events = len(files.getlist("event")) + len(form.getlist("event"))
-        extra = [f"multipart: {events} parts named event (a camera sends one); only the first is checked "
-                 "(capture.jsonl holds them all)"] if events > 1 else []
-        if event is None:
-            text = form.get("event")
-            if text is None:
-                return unreadable("multipart: no part named event")
-            data = text.encode("utf-8", "surrogateescape")
-        else:
-            data = event.read()
-        images = [(f.filename, f.content_type or "", f.read()) for name, f in files.items(multi=True)
-                  if name != "event"]
-        return self._packet(arrival, data, sender, "http", peer, path, headers, images, status, extra)
+        events = [part for part in parts if part.name == "event"]
+        if not events:
+            return unreadable("multipart: no part named event")
+        # the event sent as a file comes first, as it did (a field named event only when there is none)
+        event = next((part for part in events if part.filename is not None), events[0])
+        extra = [f"multipart: {len(events)} parts named event (a camera sends one); only the first is checked "
+                 "(capture.jsonl holds them all)"] if len(events) > 1 else []
+        images = [(part.filename, part.content_type, part.data) for part in parts
+                  if part.filename is not None and part.name != "event"]
+        return self._packet(arrival, event.data, sender, "http", peer, path, headers, images, status, extra,
+                            deferred)
 
     async def _watch_http(self, runner: web.AppRunner) -> None:
         """Close HTTP connections that hold a descriptor without a request: no complete request
@@ -899,15 +937,19 @@ class Receiver:
         It runs in the worker thread, in turn with the packets: whatever was received before
         (its request or read handed to the worker) is forgotten, whatever comes after counts.
         A packet still on its way (a body being read) when clear() is called counts after it."""
-        if threading.current_thread() is self._worker:
-            self._forget()  # from on_record, in the worker
+        if threading.current_thread() is self._worker or getattr(self._storing_thread, "active", False):
+            self._forget(wait=False)  # from on_record, in the worker or a storing thread
             return
         try:
             self._pool.submit(self._forget).result()
         except RuntimeError:  # after stop(): the worker is gone, and nothing comes any more
             self._forget()
 
-    def _forget(self) -> None:
+    def _forget(self, wait: bool = True) -> None:
+        if wait:  # what the worker handed on before is stored (and forgotten) first
+            with self._lock:
+                storing = list(self._storing)
+            futures_wait(storing)
         with self._lock:
             self._records.clear()
             self._record_bytes = 0
