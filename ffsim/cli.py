@@ -333,7 +333,7 @@ def load(file, cameras, ramp_us, seed, http_url, tcp_target, speed, until_us, st
     import signal
 
     from .load.run import LoadRun
-    from .load.source import fleet_of
+    from .load.source import RecordingError, fleet_of
     from .load.thresholds import results, validate_groups
     from .load.view import LiveView, print_summary
     from .transport import TargetError
@@ -346,8 +346,17 @@ def load(file, cameras, ramp_us, seed, http_url, tcp_target, speed, until_us, st
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         sys.exit(1)
+    except RecordingError as exc:
+        click.echo(f"ffsim: error: {exc}", err=True)
+        sys.exit(1)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    skipped = getattr(fleet, "skipped", None)
+    if skipped is not None and skipped.count:
+        for message in skipped.messages[:UNSENT_SHOWN]:
+            click.echo(f"skipped: {message}", err=True)
+        if skipped.count > UNSENT_SHOWN:
+            click.echo(f"skipped: ... and {skipped.count - UNSENT_SHOWN} more line(s)", err=True)
     try:
         validate_groups(thresholds, fleet.groups())
     except ValueError as exc:
@@ -365,7 +374,7 @@ def load(file, cameras, ramp_us, seed, http_url, tcp_target, speed, until_us, st
         click.echo(f"no target given: sending to the built-in receiver ({handle.receiver.http_url}, tcp "
                    f"{handle.receiver.tcp_address})", err=True)
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    title = f"ffsim load {fleet.name}: {len(fleet.cameras)} camera(s), speed {'max' if speed is None else f'{speed:g}'}"
+    title = f"ffsim load {fleet.name}: {handle.camera_count} camera(s), speed {'max' if speed is None else f'{speed:g}'}"
     # the run plays in a thread of its own: a Ctrl-C lands here, never inside the engine
     handle.start()
     with LiveView(sys.stderr, title) if not quiet else _NoView() as view:
@@ -389,7 +398,7 @@ def load(file, cameras, ramp_us, seed, http_url, tcp_target, speed, until_us, st
     if report_file:
         from .load.report import render_report, write_report
 
-        meta = {"fleet": fleet.name, "source": file, "cameras": len(fleet.cameras), "groups": summary.groups,
+        meta = {"fleet": fleet.name, "source": file, "cameras": handle.camera_count, "groups": summary.groups,
                 "speed": "max" if speed is None else f"{speed:g}", "duration_s": summary.duration_s,
                 "target": "built-in receiver" if handle.embedded else _shown_target(http_url, tcp_target, fleet),
                 "started": started, "ffsim_version": __version__, "end_to_end": summary.end_to_end,
@@ -428,7 +437,7 @@ def _shown_target(http_url: str | None, tcp_target: str | None, fleet) -> str:
     if tcp_target:
         return f"tcp {tcp_target}"
     targets = sorted({shown_url(c.target[1]) if c.target[0] == "http" else f"tcp {c.target[1]}"
-                      for c in fleet.cameras if c.target is not None})
+                      for c in getattr(fleet, "cameras", ()) if c.target is not None})
     return ", ".join(targets[:5]) + (f" and {len(targets) - 5} more" if len(targets) > 5 else "") or \
         "the scenarios' own targets"
 

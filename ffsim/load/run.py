@@ -51,12 +51,14 @@ from ..transport.pacer import Pacer, wall
 from ..transport.policy import Item, Reports
 from ..transport.tcp import TcpTransport, check_tcp_target
 from .camera import Lane, LoadCamera
+from .recorded import Recording, RecordedCamera
 from .stats import LoadStats
 
 LOOKAHEAD = 2  # speed max: events waiting in a lane beyond which its producer waits
 TICK_S = 0.25  # the ticker: measurements' intervals closed, live snapshot published
 COUNT_BUDGET_S = 0.5  # a stopped run: how long counting what was never handed over may take
 PAINTERS = 2  # threads drawing images ahead of their packets' time
+RAW_SENDERS = 32  # threads writing recorded raw requests (a capture replayed as a fleet)
 RECEIPT_WAIT_S = 10.0  # the built-in receiver: how long to wait for it to store what was delivered
 
 
@@ -109,7 +111,7 @@ class LoadSummary:
 class LoadRun:
     """A fleet of cameras against its targets, on one asyncio loop in the calling thread (play)."""
 
-    def __init__(self, fleet: Fleet, *, http: str | None = None, tcp: str | None = None,
+    def __init__(self, fleet: Fleet | Recording, *, http: str | None = None, tcp: str | None = None,
                  speed: float | int | str | None = "max", until: float | int | str | None = None,
                  start: str | int | None = None, drain: float | int | str = 60.0, receiver: Any = None,
                  backoff: tuple[float, float] = (0.1, 5.0), lookahead: int = LOOKAHEAD,
@@ -117,7 +119,9 @@ class LoadRun:
         """http / tcp: every camera's profiles send there (as `ffsim run --http/--tcp`), over the
         fleet's targets and the scenarios' own; with no target anywhere, a built-in receiver
         receives (or the Receiver given as receiver=). until: the end of the load (virtual
-        time), over the fleet's duration. Raises ValueError or TargetError before anything is sent."""
+        time), over the fleet's duration. fleet may be a Recording (load.recorded): recorded
+        traffic of one camera, re-keyed per camera. Raises ValueError or TargetError before
+        anything is sent."""
         if http and tcp:
             raise ValueError("give http or tcp, not both")
         if lookahead < 1:
@@ -131,53 +135,27 @@ class LoadRun:
         self.backoff = backoff
         self.lookahead = lookahead
         self.on_attempt = on_attempt
-        scenarios = []
-        for fc in fleet.cameras:
-            if http or tcp:
-                scenarios.append(fc.scenario.retargeted(http, tcp))
-            else:
-                scenarios.append(fc.sending_scenario())
-        if self.until_us is None:
-            endless = [fc for fc, s in zip(fleet.cameras, scenarios)
-                       if any(f.until_us is None for f in s.traffic)]
-            if endless:
-                raise ValueError(f"camera {endless[0].device_id}'s scenario has a traffic flow without `until`: "
-                                 "give the load an end (--until, or duration: in the fleet file)")
+        self.name = fleet.name
         self.receiver = receiver
         self._own_receiver = False
-        self.embedded = all(embedded_needed(s) for s in scenarios)
         self._stored: set[int] = set()
         self._stored_records = 0
         self._stored_lock = threading.Lock()
-        if self.embedded:
-            if self.receiver is None:
-                from ..receiver.server import Receiver
-
-                self.receiver = Receiver(http="127.0.0.1:0", tcp="127.0.0.1:0", speed=self.speed,
-                                         lost_timeout_s=scenarios[0].recognition.lost_timeout_us / 1e6,
-                                         on_record=self._on_record, max_records=1000).start()
-                self._own_receiver = True
-            scenarios = [fill_targets(s, self.receiver.http_url + "listener.php", self.receiver.tcp_address)
-                         for s in scenarios]
-        try:
-            now_us = time.time_ns() // 1000  # the payloads' t=0 when neither --start nor the scenario says
-            checked: set[tuple[str, str]] = set()
-            self.cameras: list[LoadCamera] = []
-            for fc, scenario in zip(fleet.cameras, scenarios):
-                epoch = start_time(scenario, start) if (start is not None or scenario.start_us is not None) else now_us
-                self.cameras.append(LoadCamera(fc, scenario, epoch, self.until_us,
-                                               functools.partial(self._transport, device_id=fc.device_id,
-                                                                 checked=checked), backoff))
-        except BaseException:
-            self._close_receiver()
-            raise
+        self.cameras: list[LoadCamera | RecordedCamera] = []
+        if isinstance(fleet, Recording):
+            self._recorded(fleet, http, tcp, start)
+        else:
+            self._scenarios(fleet, http, tcp, start)
+        self.camera_count = len(self.cameras)
+        self.group_sizes: dict[str, int] = {}
+        for cam in self.cameras:
+            self.group_sizes[cam.group] = self.group_sizes.get(cam.group, 0) + 1
         self.lanes: list[Lane] = [lane for cam in self.cameras for lane in cam.lanes.values()]
         self.stats = LoadStats(fleet.groups())
         self.pacer = Pacer(self.speed)
         self.interrupted = False
         self.summary: LoadSummary | None = None
         self.receiver_summary: dict[str, Any] | None = None  # the built-in receiver's, at the end
-        self.snapshot: dict[str, Any] = self._snapshot(0.0)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._stop_requested = False
@@ -191,6 +169,81 @@ class LoadRun:
         self._thread: threading.Thread | None = None
         self._done = threading.Event()
         self.error: BaseException | None = None
+        self.snapshot: dict[str, Any] = self._snapshot(0.0)
+
+    def _start_receiver(self, lost_timeout_s: float = 5.0) -> None:
+        if self.receiver is None:
+            from ..receiver.server import Receiver
+
+            self.receiver = Receiver(http="127.0.0.1:0", tcp="127.0.0.1:0", speed=self.speed,
+                                     lost_timeout_s=lost_timeout_s, on_record=self._on_record,
+                                     max_records=1000).start()
+            self._own_receiver = True
+
+    def _recorded(self, recording: Recording, http: str | None, tcp: str | None, start: str | int | None) -> None:
+        kinds = recording.kinds
+        self.embedded = not (http or tcp)
+        if self.embedded:
+            self._start_receiver()
+            http, tcp = self.receiver.http_url + "listener.php", self.receiver.tcp_address
+        elif "raw-http" in kinds and not http:
+            raise TargetError("this capture holds HTTP requests: give --http URL")
+        elif "raw-tcp" in kinds and not tcp:
+            raise TargetError("this capture holds TCP traffic: give --tcp HOST:PORT")
+        if self.until_us is None:
+            self.until_us = recording.duration_us
+        try:
+            if isinstance(start, int):
+                epoch_ms = start // 1000
+            elif start is not None:
+                from ..units import parse_start
+
+                epoch_ms = parse_start(start) // 1000
+            else:
+                epoch_ms = time.time_ns() // 1_000_000
+            checked: set[tuple[str, str]] = set()
+            for index in range(recording.cameras):
+                camera = RecordedCamera(recording, index, epoch_ms, self.until_us, functools.partial(
+                    self._transport, device_id=recording.device_id.format(n=index + 1, i=index, group=recording.name),
+                    checked=checked), self.backoff, http, tcp)
+                self.cameras.append(camera)
+            for url, check in ((http, check_http_target), (tcp, check_tcp_target)):
+                if url:
+                    check(url)
+        except BaseException:
+            self._close_receiver()
+            raise
+
+    def _scenarios(self, fleet: Fleet, http: str | None, tcp: str | None, start: str | int | None) -> None:
+        backoff = self.backoff
+        scenarios = []
+        for fc in fleet.cameras:
+            if http or tcp:
+                scenarios.append(fc.scenario.retargeted(http, tcp))
+            else:
+                scenarios.append(fc.sending_scenario())
+        if self.until_us is None:
+            endless = [fc for fc, s in zip(fleet.cameras, scenarios)
+                       if any(f.until_us is None for f in s.traffic)]
+            if endless:
+                raise ValueError(f"camera {endless[0].device_id}'s scenario has a traffic flow without `until`: "
+                                 "give the load an end (--until, or duration: in the fleet file)")
+        self.embedded = all(embedded_needed(s) for s in scenarios)
+        if self.embedded:
+            self._start_receiver(scenarios[0].recognition.lost_timeout_us / 1e6)
+            scenarios = [fill_targets(s, self.receiver.http_url + "listener.php", self.receiver.tcp_address)
+                         for s in scenarios]
+        try:
+            now_us = time.time_ns() // 1000  # the payloads' t=0 when neither --start nor the scenario says
+            checked: set[tuple[str, str]] = set()
+            for fc, scenario in zip(fleet.cameras, scenarios):
+                epoch = start_time(scenario, start) if (start is not None or scenario.start_us is not None) else now_us
+                self.cameras.append(LoadCamera(fc, scenario, epoch, self.until_us,
+                                               functools.partial(self._transport, device_id=fc.device_id,
+                                                                 checked=checked), backoff))
+        except BaseException:
+            self._close_receiver()
+            raise
 
     # -- set-up ----------------------------------------------------------------------------------
     def _transport(self, profile: Profile, device_id: str, checked: set[tuple[str, str]]) -> Any:
@@ -272,6 +325,9 @@ class LoadRun:
             self._stopping.set()
         self._curl = AsyncCurl()
         self._painters = ThreadPoolExecutor(PAINTERS, thread_name_prefix="ffsim-images")
+        # recorded raw requests are written by the standard library, blocking: a bounded pool
+        blocking = sum(1 for lane in self.lanes if not isinstance(lane.transport, (HttpTransport, TcpTransport)))
+        self._senders = ThreadPoolExecutor(max(1, min(RAW_SENDERS, blocking)), thread_name_prefix="ffsim-raw")
         # every lane keeps its connection alive, as each camera's libcurl does
         self._curl.multi.setopt(pycurl.M_MAXCONNECTS, max(16, len(self.lanes)))
         for lane in self.lanes:
@@ -312,8 +368,9 @@ class LoadRun:
             self.stats.finish(self.pacer.elapsed())
             self._curl.close()
             self._painters.shutdown(wait=True, cancel_futures=True)
+            self._senders.shutdown(wait=True, cancel_futures=True)
 
-    async def _produce(self, cam: LoadCamera) -> None:
+    async def _produce(self, cam: LoadCamera | RecordedCamera) -> None:
         pacer, stats, group = self.pacer, self.stats, cam.group
         loop = asyncio.get_running_loop()
         started = False
@@ -369,7 +426,10 @@ class LoadRun:
 
     async def _send_loop(self, lane: Lane) -> None:
         queue, signals = lane.queue, lane.driver
-        http = lane.profile.protocol == "http"
+        transport = lane.transport
+        mode = "curl" if isinstance(transport, HttpTransport) else "tcp" if isinstance(transport, TcpTransport) \
+            else "blocking"  # a recorded raw request: the standard library's, in a worker thread
+        loop = asyncio.get_running_loop()
         while True:
             now = wall()
             item = queue.next_send(now)
@@ -390,11 +450,15 @@ class LoadRun:
                 continue
             started = wall()
             try:
-                if http:
-                    outcome = await self._curl.send(lane.transport, item.message)
+                if mode == "curl":
+                    outcome = await self._curl.send(transport, item.message)
+                elif mode == "tcp":
+                    outcome = await aio_tcp.send(transport, item.message)
                 else:
-                    outcome = await aio_tcp.send(lane.transport, item.message)
+                    outcome = await asyncio.shield(loop.run_in_executor(self._senders, transport.send, item.message))
             except asyncio.CancelledError:
+                if mode == "blocking":
+                    transport.abort()  # the worker thread's send ends within a slice
                 queue.on_cancel()  # a stop: the event stays buffered, uncounted
                 raise
             except Exception as exc:  # noqa: BLE001 - a dead sender would leave the run waiting for its drain
@@ -463,8 +527,8 @@ class LoadRun:
         """What the live view shows; replaced whole (read it from any thread)."""
         series = self.stats.series() if t >= 1.0 else []
         last = next((row for row in reversed(series) if row["group"] == "total"), None)
-        counts = dict(getattr(self, "_counts", {}))
-        return {"elapsed_s": t, "cameras": len(self.fleet.cameras), "active": getattr(self, "_active", 0),
+        counts = dict(self._counts)
+        return {"elapsed_s": t, "cameras": self.camera_count, "active": self._active,
                 "buffered": buffered, **counts,
                 "events_per_s": last["events_per_s"] if last else None,
                 "p50_ms": last["p50_ms"] if last else None, "p99_ms": last["p99_ms"] if last else None,
@@ -490,10 +554,7 @@ class LoadRun:
         end_to_end = self._end_to_end() if self.embedded else None
         if end_to_end is not None:
             self.stats.set_lost(end_to_end["lost"])
-        groups: dict[str, int] = {}
-        for fc in self.fleet.cameras:
-            groups[fc.group] = groups.get(fc.group, 0) + 1
-        return LoadSummary(fleet=self.fleet.name, cameras=len(self.fleet.cameras), groups=groups, speed=self.speed,
+        return LoadSummary(fleet=self.name, cameras=self.camera_count, groups=dict(self.group_sizes), speed=self.speed,
                            duration_s=round(duration, 3), totals=self.stats.totals(duration), handed=handed,
                            not_sent=not_sent, buffered=buffered, unconfirmed=unconfirmed,
                            interrupted=self.interrupted, fatal=fatal, end_to_end=end_to_end,
@@ -524,9 +585,12 @@ class LoadRun:
             transport = lane.transport
             if isinstance(transport, HttpTransport):
                 transport.close()
-            elif transport.sock is not None:  # a kept connection a stop left open: no receipt awaited
-                transport.sock.close()
-                transport.sock = None
+            elif isinstance(transport, TcpTransport):
+                if transport.sock is not None:  # a kept connection a stop left open: no receipt awaited
+                    transport.sock.close()
+                    transport.sock = None
+            else:
+                transport.close()
         self._close_receiver()
 
 

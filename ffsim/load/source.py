@@ -1,4 +1,5 @@
-"""What `ffsim load` plays: a fleet file, or a scenario file made a quick fleet (--cameras N)."""
+"""What `ffsim load` plays: a fleet file, a scenario file made a quick fleet (--cameras N), or
+recorded traffic of one camera (a capture or JSON lines) made a fleet (load.recorded)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import yaml
 from ..scenario.fleet import Fleet, FleetError, fleet_from_scenario, is_fleet, load_fleet
 from ..scenario.loader import read_bounded
 from ..scenario.model import Scenario
+from .recorded import Recording, is_recording, load_recording
 
 QUICK_OPTIONS = ("--cameras", "--ramp", "--seed")
 
@@ -24,10 +26,19 @@ def is_fleet_file(path: str | os.PathLike[str]) -> bool:
 
 
 def fleet_of(path: str | os.PathLike[str] | Scenario, cameras: int | None = None, ramp_us: int = 0,
-             seed: int = 0) -> Fleet:
+             seed: int = 0) -> Fleet | Recording:
     """The fleet a `ffsim load FILE` plays. A fleet file says everything itself (cameras, ramp and
     seed are its groups' business: ValueError when given as well); a scenario gives `cameras`
-    cameras of itself (default 1). Raises ScenarioError / FleetError with positions."""
+    cameras of itself (default 1), and so does a recording (a capture or JSON lines). Raises
+    ScenarioError / FleetError with positions; RecordingError (`FILE:LINE: message`) for a
+    recording with nothing to replay."""
+    if not isinstance(path, Scenario) and is_recording(os.fsdecode(path)):
+        if seed:
+            raise ValueError("--seed makes a fleet of a scenario file; a recording is replayed as recorded")
+        try:
+            return load_recording(os.fsdecode(path), cameras or 1, ramp_us)
+        except ValueError as exc:
+            raise RecordingError(str(exc)) from None
     if not isinstance(path, Scenario) and is_fleet_file(path):
         given = [name for name, value in zip(QUICK_OPTIONS, (cameras, ramp_us, seed)) if value]
         if given:
@@ -37,4 +48,8 @@ def fleet_of(path: str | os.PathLike[str] | Scenario, cameras: int | None = None
     return fleet_from_scenario(path, cameras=cameras or 1, seed=seed, ramp_us=ramp_us)
 
 
-__all__ = ["FleetError", "fleet_of", "is_fleet_file"]
+class RecordingError(Exception):
+    """A recording with nothing to replay: `FILE:LINE: message`."""
+
+
+__all__ = ["FleetError", "RecordingError", "fleet_of", "is_fleet_file"]
