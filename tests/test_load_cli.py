@@ -107,3 +107,33 @@ def test_an_unreachable_target_is_counted_not_crashed(tmp_path):
     total = out["totals"]["total"]
     assert total["delivered"] == 0 and total["connection_errors"] > 0
     assert out["handed"] == total["dropped"] + out["buffered"] + total["rejected"]
+
+
+def test_ctrl_c_stops_at_once_and_still_prints_the_summary():
+    """End to end: SIGINT to `python -m ffsim load` while every camera waits on a receiver that
+    never answers."""
+    import signal
+    import subprocess
+    import sys
+
+    from .servers import wait_for
+    from .test_stop import Holder
+
+    holder = Holder()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "ffsim", "load", GATE, "--cameras", "4", "--speed", "max",
+                                 "--until", "1m", "--http", f"http://{holder.target}/events", "--json"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: len(holder.held) >= 4, what="every camera sending")
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            proc.kill()
+    finally:
+        holder.close()
+    assert proc.returncode == 1 and "Traceback" not in err, err
+    summary = json.loads(out)
+    assert summary["interrupted"] and summary["buffered"] >= 4
+    assert summary["totals"]["total"]["delivered"] == 0
+    assert summary["handed"] == summary["buffered"]
