@@ -158,3 +158,21 @@ def test_a_fleet_without_an_end_is_refused_before_anything_is_sent(tmp_path):
     scenario.write_text(Path(bundled("busy-road")).read_text().replace("until: 24h, ", ""))
     with pytest.raises(ValueError, match="until"):
         LoadRun(fleet_from_scenario(str(scenario), cameras=2), http="http://127.0.0.1:9/")
+
+
+def test_a_target_that_cannot_work_ends_the_load_with_one_clear_reason(tmp_path):
+    import trustme
+
+    ca = trustme.CA()  # a certificate nobody trusts: a fatal outcome, not an outage
+    cert = tmp_path / "cert.pem"
+    ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(cert))
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert))
+    with Receiver(http="127.0.0.1:0", ssl_context=context) as receiver:
+        fleet = fleet_from_scenario(bundled("parking-gate"), cameras=3)
+        summary = LoadRun(fleet, http=receiver.http_url + "e", speed="max", until="1m").play()
+    assert summary.fatal and "certificate" in summary.fatal[0]
+    assert not summary.interrupted and not summary.ok
+    assert summary.total["delivered"] == 0 and summary.accounted

@@ -159,6 +159,7 @@ class LoadRun:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._stop_requested = False
+        self._fatal_stop = False  # a fatal outcome (bad URL, certificate refused) ended the load
         self._busy: set[Lane] = set()  # lanes with events queued
         self._producing = 0
         self._all_idle: asyncio.Event | None = None
@@ -349,7 +350,7 @@ class LoadRun:
                     await asyncio.wait([drained, stop_wait], timeout=self.drain_s,
                                        return_when=asyncio.FIRST_COMPLETED)
                 drained.cancel()
-            self.interrupted = self._stopping.is_set()
+            self.interrupted = self._stopping.is_set() and not self._fatal_stop
         finally:
             for task in producers + senders + [ticker, stop_wait]:
                 task.cancel()
@@ -363,7 +364,7 @@ class LoadRun:
                 for lane, outcome in zip(kept, await asyncio.gather(*closing, return_exceptions=True)):
                     if isinstance(outcome, Outcome):
                         lane.queue.counters.unconfirmed += outcome.unconfirmed
-            self.interrupted = self._stopping.is_set()
+            self.interrupted = self._stopping.is_set() and not self._fatal_stop
             self._tick()
             self.stats.finish(self.pacer.elapsed())
             self._curl.close()
@@ -435,6 +436,11 @@ class LoadRun:
             item = queue.next_send(now)
             if item is None:
                 if queue.fatal is not None:
+                    # a target that cannot work (malformed, certificate refused): as `ffsim run`
+                    # does, the load ends (every camera shares the fleet's targets)
+                    self._fatal_stop = True
+                    if self._stopping is not None:
+                        self._stopping.set()
                     self._idle(lane)
                     return
                 due = queue.wake_at()
@@ -525,8 +531,7 @@ class LoadRun:
 
     def _snapshot(self, t: float, buffered: int = 0) -> dict[str, Any]:
         """What the live view shows; replaced whole (read it from any thread)."""
-        series = self.stats.series() if t >= 1.0 else []
-        last = next((row for row in reversed(series) if row["group"] == "total"), None)
+        last = self.stats.latest()
         counts = dict(self._counts)
         return {"elapsed_s": t, "cameras": self.camera_count, "active": self._active,
                 "buffered": buffered, **counts,

@@ -372,15 +372,16 @@ class LoadStats:
         Keys are :data:`SERIES_COLUMNS`; percentiles are ms or None when there was no sample;
         ``statuses`` is a text such as ``"200:5 503:1"``.
         """
-        out: list[dict[str, Any]] = []
-        for start, width, rows in self._rows:
-            for name, row in rows.items():
-                d: dict[str, Any] = {"start_s": start, "duration_s": width, "group": name}
-                d.update(zip(ROW_FIELDS, row[:-1]))
-                d["events_per_s"] = row[1] / width
-                d["statuses"] = " ".join(f"{k}:{v}" for k, v in row[-1])
-                out.append(d)
-        return out
+        return [_row_dict(start, width, name, row) for start, width, rows in self._rows for name, row in rows.items()]
+
+    def latest(self, group: str = TOTAL) -> dict[str, Any] | None:
+        """The last closed interval's row of a group (default: the total), as series() gives it;
+        None before the first interval closes. Cheap: for a live view."""
+        if not self._rows:
+            return None
+        start, width, rows = self._rows[-1]
+        row = rows.get(group)
+        return None if row is None else _row_dict(start, width, group, row)
 
     def to_csv(self, file: IO[str]) -> None:
         """Write :meth:`series` with a header line; empty cells for missing percentiles."""
@@ -522,6 +523,14 @@ class LoadStats:
         while len(self._rows) >= self.max_intervals:
             self._rows = _coarsen(self._rows)
             self._width *= 2
+
+
+def _row_dict(start: float, width: float, group: str, row: Row) -> dict[str, Any]:
+    d: dict[str, Any] = {"start_s": start, "duration_s": width, "group": group}
+    d.update(zip(ROW_FIELDS, row[:-1]))
+    d["events_per_s"] = row[1] / width
+    d["statuses"] = " ".join(f"{k}:{v}" for k, v in row[-1])
+    return d
 
 
 def _coarsen(rows: list[tuple[float, float, dict[str, Row]]]) -> list[tuple[float, float, dict[str, Row]]]:
