@@ -46,6 +46,9 @@ _EXPORTS = {
     # fleets: many cameras from scenarios (ffsim load)
     "Fleet": "ffsim.scenario", "FleetCamera": "ffsim.scenario", "FleetError": "ffsim.scenario",
     "load_fleet": "ffsim.scenario", "fleet_from_scenario": "ffsim.scenario",
+    # load runs: a fleet on one loop, its measurements, recorded traffic as a fleet
+    "LoadRun": "ffsim.load.run", "LoadSummary": "ffsim.load.run", "LoadStats": "ffsim.load.stats",
+    "Recording": "ffsim.load.recorded", "load_recording": "ffsim.load.recorded",
     # what a camera sends
     "Packet": "ffsim.protocol", "HeartbeatPacket": "ffsim.protocol",
     # sending
