@@ -301,8 +301,8 @@ def _threshold(value: str):
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--cameras", type=click.IntRange(1, 10_000), help="With a scenario file: this many cameras of it "
-              "(device ids CAMERA-001..., each its own seed).")
+@click.option("--cameras", type=click.IntRange(1, 10_000), help="With a scenario file or a recording: this many "
+              "cameras of it (device ids CAMERA-001..., each its own seed).")
 @click.option("--ramp", "ramp_us", type=DURATION, help="With --cameras: the cameras join one by one over this period.")
 @click.option("--seed", type=int, default=0, help="With --cameras: the fleet's seed (each camera's derives from it).")
 @click.option("--http", "http_url", metavar="URL", help="Send every camera's events to this URL.")
@@ -325,8 +325,9 @@ def load(file, cameras, ramp_us, seed, http_url, tcp_target, speed, until_us, st
          as_json, csv_file, report_file, quiet) -> None:
     """Play a fleet of cameras against a receiver and measure it.
 
-    FILE is a fleet file (groups of cameras made from scenarios), or a scenario file with
-    --cameras N. Exit 0 when every threshold holds (without thresholds: when every event was
+    FILE is a fleet file (groups of cameras made from scenarios), a scenario file with
+    --cameras N, or recorded traffic of one camera (a capture of ffsim receive, or JSON
+    lines of payloads) with --cameras N, re-keyed per camera. Exit 0 when every threshold holds (without thresholds: when every event was
     delivered, and stored once by the built-in receiver when it received), 1 otherwise, 2 for
     a usage error.
     """
