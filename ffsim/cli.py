@@ -419,6 +419,39 @@ def load(file, cameras, ramp_us, seed, http_url, tcp_target, speed, until_us, st
     sys.exit(0 if ok and not summary.fatal and not summary.interrupted else 1)
 
 
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                                "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def locust(args) -> None:
+    """Run Locust with ffsim's locustfile: a fleet on Locust's master and workers.
+
+    Every argument goes to locust (`ffsim locust --help` shows Locust's help, its "ffsim"
+    section included), e.g. `ffsim locust --worker` and `ffsim locust --master --headless
+    --expect-workers 2 -u 50 -r 10 --ffsim-fleet fleet.yaml --ffsim-http URL`. A master
+    listens on 127.0.0.1 unless --master-bind-host / --web-host say otherwise. Needs the
+    extra: pip install 'ffsim[locust]'.
+    """
+    import shutil
+
+    from . import load as load_package
+
+    # the path only: importing ffsim.load.locust would let Locust monkey-patch this process
+    locustfile = Path(load_package.__file__).with_name("locustfile.py")
+    program = shutil.which("locust", path=os.pathsep.join([str(Path(sys.executable).parent),
+                                                          os.environ.get("PATH", "")]))
+    if program is None:
+        click.echo("ffsim: error: Locust is not installed: pip install 'ffsim[locust]'", err=True)
+        sys.exit(1)
+    args = list(args)
+    if "--master" in args:
+        # secure by default: Locust's master listens on every interface unless told; on loopback
+        # here, and --master-bind-host 0.0.0.0 / --web-host 0.0.0.0 open it to other machines
+        for option in ("--master-bind-host", "--web-host"):
+            if not any(a == option or a.startswith(option + "=") for a in args):
+                args += [option, "127.0.0.1"]
+    os.execv(program, [program, "-f", str(locustfile), *args])
+
+
 class _NoView:
     def __enter__(self):
         return self
@@ -601,10 +634,13 @@ def demo(speed, out) -> None:
                    "for a byte-exact replay; by default their values are stored as ***.")
 @click.option("--max-connections", type=click.IntRange(1, 100_000), default=256, show_default=True,
               help="TCP connections open at once, and HTTP bodies being read at once; more wait their turn.")
+@click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes that parse, check and store, sharded by camera (more cores; "
+                   "1: all in one process).")
 @click.option("-q", "--quiet", is_flag=True, help="No line per packet.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON at exit.")
 def receive(http_bind, tcp_bind, out, respond, delay_us, fail_rate, basic, auth_header, tls_cert, tls_key,
-            lost_us, capture_secrets, max_connections, quiet, as_json) -> None:
+            lost_us, capture_secrets, max_connections, processes, quiet, as_json) -> None:
     """Receive, validate and store FF-Events until Ctrl-C (from ffsim or a real camera)."""
     import signal
     import ssl
@@ -639,7 +675,7 @@ def receive(http_bind, tcp_bind, out, respond, delay_us, fail_rate, basic, auth_
     receiver = Receiver(http_bind, tcp_bind, out, respond, delay_us / 1e6, fail_rate,
                         basic=credentials["--basic"], auth_header=credentials["--auth-header"],
                         ssl_context=context, lost_timeout_s=lost_us / 1e6, on_record=LiveView(quiet=quiet),
-                        max_connections=max_connections, capture_secrets=capture_secrets)
+                        max_connections=max_connections, capture_secrets=capture_secrets, processes=processes)
     try:  # Ctrl-C (or SIGTERM) stops it at any moment from here on, without a traceback
         try:
             receiver.start()

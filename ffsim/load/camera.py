@@ -26,6 +26,19 @@ from ..transport import Outcome
 from ..transport.policy import DeliveryQueue, Item, Reports
 
 
+def attempt_kind(outcome: Outcome) -> str:
+    """What an attempt's outcome (as the queue reports it) means for the camera: "delivered",
+    "rejected" (refused, skipped), "dropped" (given up), "fatal" (the target cannot work) or
+    "retrying" (it stays at the head of its buffer). One reading for every driver."""
+    if outcome.ok:
+        return "delivered"
+    if outcome.detail.endswith(" rejected"):
+        return "rejected"
+    if outcome.detail.startswith("dropped"):
+        return "dropped"
+    return "fatal" if outcome.fatal else "retrying"
+
+
 class Lane:
     """One delivery of one camera: a profile's, or the heartbeat's."""
 

@@ -50,7 +50,7 @@ from ..transport.multi import AsyncCurl
 from ..transport.pacer import Pacer, wall
 from ..transport.policy import Item, Reports
 from ..transport.tcp import TcpTransport, check_tcp_target
-from .camera import Lane, LoadCamera
+from .camera import Lane, LoadCamera, attempt_kind
 from .recorded import Recording, RecordedCamera
 from .stats import LoadStats
 
@@ -497,8 +497,8 @@ class LoadRun:
         for item, outcome in reports:
             ok = outcome.ok
             detail = outcome.detail
-            rejected = not ok and detail.endswith(" rejected")
-            dropped = not ok and detail.startswith("dropped")
+            kind = attempt_kind(outcome)
+            rejected, dropped = kind == "rejected", kind == "dropped"
             connection = not ok and outcome.status is None and not outcome.fatal
             retry = item.attempts > 1
             stats.record_attempt(group, t, ok, outcome.status, detail, outcome.latency_s, retry=retry,
