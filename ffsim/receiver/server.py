@@ -56,6 +56,7 @@ from ..vocabulary import STATES
 from . import multipart
 from .framing import DOCUMENT, JsonFramer
 from .storage import Storage, StorageError, holds_capture  # noqa: F401 (holds_capture: part of this module's surface)
+from .processes import merge, shard_of
 from .validate import HEARTBEAT_GROUPS, INFER, NOTICE, Validator, check_heartbeat, decode
 
 MAX_BODY = 16 * 1024 * 1024
@@ -172,12 +173,19 @@ class Receiver:
                  auth_header: tuple[str, str] | None = None, ssl_context: ssl.SSLContext | None = None,
                  lost_timeout_s: float = 5.0, speed: float | None | str = INFER, on_record=None,
                  max_connections: int = 256, max_records: int | None = MAX_RECORDS,
-                 capture_secrets: bool = False, max_parts: int = MAX_PARTS):
+                 capture_secrets: bool = False, max_parts: int = MAX_PARTS, processes: int = 1):
         """speed: how much faster than real time the senders run, when known (ffsim run knows);
         None: as fast as they can; "infer" (default): inferred per sender from the traffic.
         max_connections: TCP connections open at once, and HTTP bodies being read at once.
         capture_secrets: store credentials
-        in clear in capture.jsonl (a byte-exact capture); by default their values are ***."""
+        in clear in capture.jsonl (a byte-exact capture); by default their values are ***.
+        processes: worker processes that parse, check and store (sharded by camera; see
+        ffsim.receiver.processes); 1 (default): all of it in this process's worker thread."""
+        if not isinstance(processes, int) or processes < 1:
+            raise ValueError(f"processes must be a whole number from 1, got {processes!r}")
+        self.processes = processes
+        self._shards = None  # the worker processes (processes > 1), once started
+        self._final: list[dict] | None = None  # their validators' last state, after stop()
         self.http_bind, self.tcp_bind = http, tcp
         self.out = Path(out) if out is not None else None
         self.respond, self.delay_s, self.fail_rate = respond, delay_s, fail_rate
@@ -217,6 +225,8 @@ class Receiver:
         self._error: BaseException | None = None
         self._t0 = time.monotonic()
         self._seq = 0
+        self._seq_step, self._seq_first = 1, 1  # image numbers: first, first + step, ... (apart per worker process)
+        self._epoch = 0  # clear() calls: a worker process's records of an older one are forgotten
         # parsing, checking and storing run here, off the event loop, so a heavy body never stalls
         # the reading of the others; one thread, so packets are checked in the order they arrived
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ffsim-receiver-work",
@@ -238,10 +248,21 @@ class Receiver:
     def start(self) -> Receiver:
         if self.out is not None:
             self._storage = Storage(self.out).open()
+        if self.processes > 1:
+            from .processes import Shards
+            try:
+                if self._storage is not None:
+                    self._storage.create_logs()  # one packets.jsonl and one capture.jsonl, appended to by all
+                self._shards = Shards(self, self.processes,
+                                      self._storage.descriptors() if self._storage is not None else None)
+            except BaseException:
+                self._close_storage()
+                raise
         self._thread = threading.Thread(target=self._serve, name="ffsim-receiver", daemon=True)
         self._thread.start()
         self._started.wait(10)
         if self._error is not None:
+            self._stop_shards()
             self._close_storage()
             raise self._error
         return self
@@ -263,10 +284,16 @@ class Receiver:
             self._thread.join()  # the loop ends once every connection is finished
         self._pool.shutdown(wait=True)
         self._store_pool.shutdown(wait=True)  # what the worker handed on is stored before the files close
+        self._stop_shards()
         self._close_storage()
         with self._lock:  # whoever waits for more packets: none will come
             self._closed = True
             self._stored.notify_all()
+
+    def _stop_shards(self) -> None:
+        """The worker processes finish what they hold and end (their last state kept for summary())."""
+        if self._shards is not None and self._final is None:
+            self._final = self._shards.stop()
 
     def _close_storage(self) -> None:
         if self._storage is not None:
@@ -373,30 +400,7 @@ class Receiver:
                         failure = exc
                         self.storage_failures += 1
                         record.violations.append(f"storage: {exc}; the sender will send it again")
-            self._records.append(record)
-            self._record_bytes += record.size
-            while len(self._records) > 1 and (self._record_bytes > MAX_RECORD_BYTES or (
-                    self.max_records is not None and len(self._records) > self.max_records)):
-                self._record_bytes -= self._records.popleft().size
-                self.forgotten_records += 1
-            self.packets += 1
-            self._changes += 1
-            for severity, lines, kept in (("violation", record.violations, self._violations),
-                                          ("notice", record.notices, self._notices)):
-                kept.extend(lines[:max(0, MAX_KEPT - len(kept))])
-                for line in lines:
-                    self.rules[severity][line.split(":", 1)[0][:40]] += 1
-            self.violation_count += len(record.violations)
-            self.notice_count += len(record.notices)
-            payload = record.payload if isinstance(record.payload, dict) else {}
-            state = payload.get("carState", "heartbeat" if "ALPV" in payload or "identify" in payload else "invalid")
-            alpv = payload.get("ALPV")
-            camera = counted_camera(
-                payload.get("sensorProviderID", alpv.get("device_ID", "?") if isinstance(alpv, dict) else "?"),
-                self._cameras)
-            self._cameras.add(camera)
-            self.counts[(camera, counted_state(state))] += 1
-            self._stored.notify_all()
+            self._count(record)
         if self.on_record is not None:
             try:
                 with self._calling_back:
@@ -405,6 +409,49 @@ class Receiver:
                 pass
         if failure is not None:
             raise failure
+
+    def _keep(self, record: Record, epoch: int) -> None:
+        """A record a worker process made (and stored): kept, counted, called back as _record does;
+        forgotten when a clear() came after it."""
+        with self._lock:
+            if epoch != self._epoch:
+                return
+            if any(line.startswith("storage: ") for line in record.violations):
+                self.storage_failures += 1  # counted in the worker process, which stored it
+            self._count(record)
+        if self.on_record is not None:
+            try:
+                with self._calling_back:
+                    self.on_record(record)
+            except Exception:  # a view that fails must not cost the packet (it is stored)
+                pass
+
+    def _count(self, record: Record) -> None:
+        """Keep record (bounded) and count it; held: self._lock."""
+        self._records.append(record)
+        self._record_bytes += record.size
+        while len(self._records) > 1 and (self._record_bytes > MAX_RECORD_BYTES or (
+                self.max_records is not None and len(self._records) > self.max_records)):
+            self._record_bytes -= self._records.popleft().size
+            self.forgotten_records += 1
+        self.packets += 1
+        self._changes += 1
+        for severity, lines, kept in (("violation", record.violations, self._violations),
+                                      ("notice", record.notices, self._notices)):
+            kept.extend(lines[:max(0, MAX_KEPT - len(kept))])
+            for line in lines:
+                self.rules[severity][line.split(":", 1)[0][:40]] += 1
+        self.violation_count += len(record.violations)
+        self.notice_count += len(record.notices)
+        payload = record.payload if isinstance(record.payload, dict) else {}
+        state = payload.get("carState", "heartbeat" if "ALPV" in payload or "identify" in payload else "invalid")
+        alpv = payload.get("ALPV")
+        camera = counted_camera(
+            payload.get("sensorProviderID", alpv.get("device_ID", "?") if isinstance(alpv, dict) else "?"),
+            self._cameras)
+        self._cameras.add(camera)
+        self.counts[(camera, counted_state(state))] += 1
+        self._stored.notify_all()
 
     def _capture(self, arrival: Arrival, protocol: str, peer: str, data: bytes, redacted: list[str] | None = None,
                  path: str = "", headers: list | None = None) -> None:
@@ -426,7 +473,8 @@ class Receiver:
     def _image_name(self, name: str | None) -> str:
         with self._lock:
             self._seq += 1
-            return f"{self._seq:06d}_{safe_name(name, 'image')}"
+            number = (self._seq - 1) * self._seq_step + self._seq_first
+            return f"{number:06d}_{safe_name(name, 'image')}"
 
     def _packet(self, arrival: Arrival, text: bytes, sender: str, protocol: str, peer: str, path: str,
                 headers: list, images: list[tuple[str | None, str, bytes]] | None, status: int | None = None,
@@ -576,9 +624,15 @@ class Receiver:
         if self.fail_rate and self.random.random() < self.fail_rate:
             status = 503
         content_type = request.headers.get("Content-Type", "")
-        answer = await self._work(self._http_packet, arrival, content_type,
-                                  self._http_head(request, headers), body, request.remote or "?",
-                                  f"{request.remote}", request.path, headers, status)
+        if self._shards is not None:  # to the worker process of its camera
+            answer = await self._handed(self._shards.submit(
+                shard_of(body, request.remote or "?", self.processes),
+                ("http", arrival, content_type, self._http_head(request, headers), body, request.remote or "?",
+                 f"{request.remote}", request.path, headers, status)))
+        else:
+            answer = await self._work(self._http_packet, arrival, content_type,
+                                      self._http_head(request, headers), body, request.remote or "?",
+                                      f"{request.remote}", request.path, headers, status)
         if isinstance(answer, Future):  # being stored: answered once stored (shielded: a stop does not undo it)
             answer = await asyncio.shield(asyncio.wrap_future(answer))
         if answer is not None:
@@ -586,6 +640,17 @@ class Receiver:
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         return web.Response(status=status, text="ok" if status < 300 else "failing on purpose")
+
+    @staticmethod
+    async def _handed(future: Future):
+        """The answer of work handed to a worker process (shielded: a stop does not undo it);
+        StorageError when it was not stored, RuntimeError for a defect."""
+        kind, value = await asyncio.shield(asyncio.wrap_future(future))
+        if kind == "error":
+            raise StorageError(value)
+        if kind == "defect":
+            raise RuntimeError(value)
+        return value
 
     async def _read_body(self, request: web.Request, slot: _Slot) -> bytes:
         if request.content_length is not None and request.content_length > self.max_body:
@@ -865,8 +930,35 @@ class Receiver:
     async def _tcp_work(self, slot: _Slot, function, *args):
         """_work for a TCP connection: when the connection is cancelled (the receiver stops), the
         work goes on and the connection can wait for it before it records what is left."""
-        slot.work = asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+        if self._shards is not None and function == self._tcp_chunk:
+            slot.work = asyncio.ensure_future(self._tcp_chunk_handed(*args))
+        else:
+            slot.work = asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
         return await asyncio.shield(slot.work)
+
+    async def _tcp_chunk_handed(self, arrival: Arrival, framer: JsonFramer, chunk: bytes, sender: str,
+                                peer: str) -> None:
+        """_tcp_chunk with worker processes: the read is captured here (in the worker thread), each
+        document it completes is checked and stored by the worker process of its camera; when
+        one was not stored, StorageError once all are done."""
+        await self._work(self._capture, arrival, "tcp", peer, chunk)
+        waiting = []
+        for kind, data in framer.feed(chunk):
+            if kind == DOCUMENT:
+                waiting.append(self._handed(self._shards.submit(shard_of(data, sender, self.processes),
+                                                                ("tcp", arrival, data, sender, peer))))
+            else:
+                record = Record(arrival.wall, peer, "tcp", "", [], None,
+                                [f"tcp: {len(data)} byte(s) between documents that start none; skipped"],
+                                size=len(data))
+                record.text = data[:MAX_KEPT_TEXT].decode("utf-8", "backslashreplace")
+                waiting.append(self._work(self._record, record))
+        failures = [r for r in await asyncio.gather(*waiting, return_exceptions=True) if isinstance(r, Exception)]
+        storage = [r for r in failures if isinstance(r, StorageError)]
+        if storage:
+            raise storage[0]
+        if failures:
+            raise failures[0]
 
     def _tcp_chunk(self, arrival: Arrival, framer: JsonFramer, chunk: bytes, sender: str, peer: str) -> None:
         """In a worker thread: capture a read, then check and store each document it completes;
@@ -937,6 +1029,9 @@ class Receiver:
         It runs in the worker thread, in turn with the packets: whatever was received before
         (its request or read handed to the worker) is forgotten, whatever comes after counts.
         A packet still on its way (a body being read) when clear() is called counts after it."""
+        if self._shards is not None:
+            self._clear_shards()
+            return
         if threading.current_thread() is self._worker or getattr(self._storing_thread, "active", False):
             self._forget(wait=False)  # from on_record, in the worker or a storing thread
             return
@@ -945,12 +1040,37 @@ class Receiver:
         except RuntimeError:  # after stop(): the worker is gone, and nothing comes any more
             self._forget()
 
-    def _forget(self, wait: bool = True) -> None:
+    def _clear_shards(self) -> None:
+        """clear() with worker processes: in one turn (in the worker thread, after what it was handed),
+        a marker to each worker process (which forgets its cameras when its turn comes), and this
+        process's counts forgotten; the records the workers made before their marker are not counted.
+        Waits for the workers' turn, unless called back from a record (no deadlock)."""
+        shards = self._shards
+
+        def turn() -> list[Future]:
+            with shards.lock:
+                markers = shards.clear()
+                self._forget(wait=False, epoch=shards.epoch)
+            return markers
+
+        if threading.current_thread() in (self._worker, *shards.threads()):
+            turn()
+            return
+        try:
+            markers = self._pool.submit(turn).result()
+        except RuntimeError:  # after stop(): nothing comes any more
+            markers = turn()
+        from .processes import QUERY_TIMEOUT_S
+        futures_wait(markers, QUERY_TIMEOUT_S)
+
+    def _forget(self, wait: bool = True, epoch: int | None = None) -> None:
         if wait:  # what the worker handed on before is stored (and forgotten) first
             with self._lock:
                 storing = list(self._storing)
             futures_wait(storing)
         with self._lock:
+            if epoch is not None:
+                self._epoch = epoch
             self._records.clear()
             self._record_bytes = 0
             self.forgotten_records = 0
@@ -1012,11 +1132,12 @@ class Receiver:
         with the packet it came with (its number since the last clear(), protocol, path, peer,
         carState, carID, packetCounter); passages whose Lost is plainly missing count as well (see
         summary()'s open_passages). None when there is none. Notices are not violations."""
+        opened, _, _ = self._validators()
         with self._lock:
             records = list(self._records)
             first = self.packets - len(records) + 1
             total = self.violation_count
-            missing = [str(f) for f in self.validator.open_passages() if f.severity != NOTICE]
+            missing = [text for _, severity, text in opened if severity != NOTICE]
         lines = [f"{_which(n, r)}: {v}" for n, r in enumerate(records, first) for v in r.violations]
         if total > len(lines):
             lines.append(f"... and {total - len(lines)} in {first - 1} older packet(s) no longer kept (max_records)")
@@ -1040,28 +1161,38 @@ class Receiver:
         storage_failures: arrivals (a request, a TCP read) --out could not take, answered so that
         they come again. slow_connections_closed: HTTP connections closed for sending no
         complete request within HEADER_DEADLINE_S of connecting (KEEPALIVE_S after the last)."""
+        open_passages, senders, forgotten = self._validators()
         with self._lock:
             states = Counter()
             cameras = Counter()
             for (camera, state), n in self.counts.items():
                 states[state] += n
                 cameras[camera] += n
-            open_passages = self.validator.open_passages()
             rules = {k: Counter(v) for k, v in self.rules.items()}
-            for finding in open_passages:
-                rules[finding.severity][finding.rule] += 1
-            open_violations = sum(1 for f in open_passages if f.severity != NOTICE)
+            for rule, severity, _ in open_passages:
+                rules[severity][rule] += 1
+            open_violations = sum(1 for _, severity, _ in open_passages if severity != NOTICE)
             return {"packets": self.packets, "states": dict(states), "cameras": dict(cameras),
                     "violations": self.violation_count + open_violations,
                     "notices": self.notice_count + len(open_passages) - open_violations,
-                    "open_passages": [str(v) for v in open_passages if v.severity != NOTICE][:MAX_LISTED],
+                    "open_passages": [text for _, severity, text in open_passages if severity != NOTICE][:MAX_LISTED],
                     "open_passage_notices": len(open_passages) - open_violations,
                     "rules": {"violations": dict(rules["violation"]), "notices": dict(rules["notice"])},
-                    "senders": self.validator.sender_summary(),
+                    "senders": senders,
                     "lost_timeout_s": self.validator.lost_timeout_s,
                     "storage_failures": self.storage_failures,
                     "slow_connections_closed": self.slow_connections_closed,
-                    "forgotten": {**self.validator.forgotten, "records": self.forgotten_records}}
+                    "forgotten": {**forgotten, "records": self.forgotten_records}}
+
+    def _validators(self) -> tuple[list[tuple[str, str, str]], dict, Counter]:
+        """The validator's open passages (rule, severity, text), senders and forgotten counts: this
+        process's, or merged from the worker processes' (asked in turn with their packets; after
+        stop(), as they ended)."""
+        if self._shards is None:
+            with self._lock:
+                return ([(f.rule, f.severity, str(f)) for f in self.validator.open_passages()],
+                        self.validator.sender_summary(), Counter(self.validator.forgotten))
+        return merge(self._final if self._final is not None else self._shards.snapshots())
 
 
 class _RecordingLog(logging.Logger):

@@ -89,6 +89,29 @@ class Storage:
             raise StorageError(f"cannot store in {folder}: {exc.strerror or exc}") from exc
         return self
 
+    def create_logs(self) -> None:
+        """Create the logs now (each with O_EXCL, as append would), so that other processes can be
+        handed them open (``descriptors``): several writers append to the same files."""
+        for name in LOGS:
+            if name not in self._logs:
+                try:
+                    self._logs[name] = os.open(name, _NEW_FILE | os.O_APPEND, 0o600, dir_fd=self._folder_fd)
+                except OSError as exc:
+                    raise StorageError(f"cannot write {self.folder / name}: {exc.strerror or exc}") from exc
+
+    def descriptors(self) -> dict[str, int]:
+        """The open folder, images folder and logs (see create_logs), for ``adopt`` in another process."""
+        return {"folder": self._folder_fd, "images": self._images_fd, **self._logs}
+
+    @classmethod
+    def adopt(cls, folder: str | Path, descriptors: dict[str, int]) -> Storage:
+        """A Storage writing through descriptors another process opened (and checked) with open()
+        and create_logs(): the same folder, files appended to with O_APPEND, one write per record."""
+        storage = cls(folder)
+        storage._folder_fd, storage._images_fd = descriptors["folder"], descriptors["images"]
+        storage._logs = {name: descriptors[name] for name in LOGS if name in descriptors}
+        return storage
+
     def append(self, name: str, line: str) -> None:
         """Add one line (a record) to the log name, in one write."""
         data = (line + "\n").encode("utf-8", "surrogateescape")
