@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 
 US_PER_S = 1_000_000
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|min|h)\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|min|h)?\s*$")  # no unit: seconds
 _DURATION_FACTOR = {"ms": 1_000, "s": US_PER_S, "m": 60 * US_PER_S, "min": 60 * US_PER_S, "h": 3600 * US_PER_S}
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*/\s*(h|min|m|s)\s*$")
 _RATE_DIVISOR = {"h": 3600, "min": 60, "m": 60, "s": 1}
@@ -43,7 +43,7 @@ def parse_duration(value: object) -> int:
         raise ValueError(f"expected {DURATION_HELP}, got {value!r}")
     number, unit = match.groups()
     try:
-        return _bounded(Decimal(number) * _DURATION_FACTOR[unit], value)
+        return _bounded(Decimal(number) * _DURATION_FACTOR[unit or "s"], value)
     except InvalidOperation as exc:  # pragma: no cover - the regex admits only decimals
         raise ValueError(f"expected {DURATION_HELP}, got {value!r}") from exc
 

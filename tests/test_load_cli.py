@@ -59,8 +59,12 @@ def test_thresholds_pass_and_fail_as_stated(tmp_path):
     assert out["end_to_end"]["lost"] == 0 and out["receiver"]["packets"] == out["totals"]["total"]["delivered"]
 
     failing = ffsim(*args, "--threshold", "p99<0.0001ms", "--threshold", "rejected==0", "--threshold",
-                    "events_per_s<0.5")
+                    "events_per_s<0.5", "--json")
     assert failing.returncode == 1
+    verdict = json.loads(failing.stdout)
+    assert verdict["ok"] is False and verdict["delivered_all"] is True  # the exit's verdict, in the JSON
+    failing = ffsim(*args, "--threshold", "p99<0.0001ms", "--threshold", "rejected==0", "--threshold",
+                    "events_per_s<0.5")
     named = [line for line in failing.stderr.splitlines() if line.startswith("ffsim: threshold failed")]
     assert len(named) == 2 and "p99<0.0001ms" in named[0] and "events_per_s<0.5" in named[1], failing.stderr
     assert "threshold ok     rejected==0" in failing.stdout and "threshold FAILED p99<0.0001ms" in failing.stdout
@@ -137,3 +141,94 @@ def test_ctrl_c_stops_at_once_and_still_prints_the_summary():
     assert summary["interrupted"] and summary["buffered"] >= 4
     assert summary["totals"]["total"]["delivered"] == 0
     assert summary["handed"] == summary["buffered"]
+
+
+def test_sigterm_stops_like_ctrl_c_and_keeps_the_results(tmp_path):
+    """`timeout`, `docker stop` and CI runners send SIGTERM: the summary and outputs still come."""
+    import signal
+    import subprocess
+    import sys
+
+    from .servers import wait_for
+    from .test_stop import Holder
+
+    series = tmp_path / "series.csv"
+    holder = Holder()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "ffsim", "load", GATE, "--cameras", "2", "--speed", "max",
+                                 "--until", "1m", "--http", f"http://{holder.target}/events", "--json",
+                                 "--csv", str(series)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: len(holder.held) >= 2, what="every camera sending")
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            proc.kill()
+    finally:
+        holder.close()
+    assert proc.returncode == 1 and "Traceback" not in err, err
+    summary = json.loads(out)
+    assert summary["interrupted"] and not summary["ok"] and summary["buffered"] >= 2
+    assert series.read_text().startswith("start_s,")
+
+
+def test_against_a_receiver_that_is_down_a_max_speed_run_ends_after_its_drain():
+    from ffsim.load.run import LoadRun
+    from ffsim.scenario.fleet import fleet_from_scenario
+
+    from .servers import refusing_port
+
+    with refusing_port() as port:
+        run = LoadRun(fleet_from_scenario(GATE, cameras=2), http=f"http://127.0.0.1:{port}/", speed="max",
+                      until="10m", drain="0.3s").start()
+        summary = run.wait(timeout=60)  # before the fix: waited drain for each lane of each camera in turn
+        if summary is None:
+            run.stop()
+    assert summary is not None and not summary.interrupted
+    total = summary.total
+    assert total["delivered"] == 0 and total["connection_errors"] > 0 and summary.accounted
+    assert total["latency_ms"]["count"] == 0  # latency is the delivered attempts'
+    assert summary.totals["total"]["latency_ms"]["p99"] is None
+
+
+def test_a_fleet_too_big_for_the_open_files_limit_is_refused_before_anything_is_sent(tmp_path):
+    import resource
+    import subprocess
+    import sys
+
+    def low_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (200, 200))
+
+    result = subprocess.run([sys.executable, "-m", "ffsim", "load", GATE, "--cameras", "400", "--speed", "max",
+                             "--http", "http://127.0.0.1:9/"], capture_output=True, text=True, timeout=120,
+                            preexec_fn=low_limit)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "open files" in result.stderr and "ulimit -n" in result.stderr
+
+
+def test_a_fifo_or_a_directory_as_the_file_is_one_clear_line(tmp_path):
+    fifo = tmp_path / "fleet.yaml"
+    os.mkfifo(fifo)
+    result = ffsim("load", fifo)
+    assert result.returncode == 1 and "not a regular file" in result.stderr, result.stderr
+    assert ffsim("load", tmp_path).returncode == 2  # a directory: click's usage error
+
+
+def test_a_pattern_width_cannot_ask_for_gigabytes(tmp_path):
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(f"version: 1\ngroups:\n  - scenario: {GATE}\n    device_id: \"{{n:999999999}}\"\n")
+    result = ffsim("load", fleet)
+    assert result.returncode == 1 and result.stderr.startswith(f"{fleet}:4:")
+    assert "width" in result.stderr
+
+
+def test_a_bad_threshold_is_echoed_bounded_and_printable():
+    long = ffsim("load", GATE, "--threshold", "p99<" + "9" * 100_000 + "x")
+    assert long.returncode == 2 and len(long.stderr) < 2_000
+    bidi = ffsim("load", GATE, "--threshold", "p99<5\u202ems")
+    assert bidi.returncode == 2 and "\u202e" not in bidi.stderr and "\\u202e" in bidi.stderr
+
+
+def test_durations_may_be_plain_seconds():
+    result = ffsim("load", GATE, "--cameras", "2", "--speed", "max", "--until", "60", "--drain", "5", "-q")
+    assert result.returncode == 0, result.stderr

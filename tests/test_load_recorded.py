@@ -72,3 +72,16 @@ def test_a_recording_with_nothing_to_replay_is_one_clear_line(tmp_path):
     result = ffsim("load", source, "--speed", "max")
     assert result.returncode == 1
     assert result.stderr.startswith(f"ffsim: error: {source}:1: ") and "Traceback" not in result.stderr
+
+
+def test_a_recording_of_several_cameras_is_refused_naming_them(tmp_path):
+    source = tmp_path / "two.jsonl"
+    lines = []
+    for device in ("GATE-1", "GATE-2"):
+        for packet in events(bundled("misread-corrected"), start=START_US):
+            payload = json.loads(packet.json_bytes())
+            payload["sensorProviderID"] = device
+            lines.append(json.dumps({"payload": payload}))
+    source.write_text("\n".join(lines) + "\n")
+    result = ffsim("load", source, "--cameras", "2", "--speed", "max")
+    assert result.returncode == 1 and "2 cameras (GATE-1, GATE-2)" in result.stderr, result.stderr

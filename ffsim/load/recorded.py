@@ -26,7 +26,9 @@ from typing import Any
 
 from ..replay import Entry, RawHttpTransport, RawTcpTransport, Skipped, _digits, _short, _wire, load_source, \
     raw_request, retime
+from ..scenario.fleet import MAX_CAMERAS
 from ..scenario.model import Profile
+from ..terminal import printable
 from ..transport import Message
 from ..transport.policy import Item
 from .camera import Lane
@@ -59,9 +61,27 @@ class Recording:
 def load_recording(path: str, cameras: int = 1, ramp_us: int = 0) -> Recording:
     """Read a capture or JSON lines (ValueError `FILE:LINE: message` when nothing can be replayed;
     bad lines are skipped and kept in .skipped)."""
+    if isinstance(cameras, bool) or not isinstance(cameras, int) or not 1 <= cameras <= MAX_CAMERAS:
+        raise ValueError(f"cameras must be a whole number from 1 to {MAX_CAMERAS}, got {cameras!r}")
+    if isinstance(ramp_us, bool) or not isinstance(ramp_us, int) or ramp_us < 0:
+        raise ValueError(f"ramp_us must be a whole number of microseconds, 0 or more, got {ramp_us!r}")
     skipped = Skipped()
     entries = load_source(Path(path), skipped)
+    devices = sorted({d for e in entries if (d := _device_of(e)) is not None})
+    if len(devices) > 1:
+        shown = ", ".join(printable(d) for d in devices[:5]) + (f" and {len(devices) - 5} more" if len(devices) > 5 else "")
+        raise ValueError(f"{printable(path)}: holds the traffic of {len(devices)} cameras ({shown}); a recording "
+                         "made a fleet is one camera's: keep one camera's lines (e.g. with grep or jq) and load them")
     return Recording(Path(path).stem, path, entries, cameras, ramp_us, skipped=skipped)
+
+
+def _device_of(entry: Entry) -> str | None:
+    """The camera a recorded entry came from (its sensorProviderID), when it says."""
+    if entry.payload is not None:
+        value = entry.payload.get("sensorProviderID")
+        return value if isinstance(value, str) else None
+    found = DEVICE_ID.search(entry.data)
+    return found.group(2).decode("utf-8", "backslashreplace") if found else None
 
 
 def is_recording(path: str) -> bool:

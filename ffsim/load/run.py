@@ -56,8 +56,10 @@ from .stats import LoadStats
 
 LOOKAHEAD = 2  # speed max: events waiting in a lane beyond which its producer waits
 TICK_S = 0.25  # the ticker: measurements' intervals closed, live snapshot published
+DRAW_AHEAD_S = 1.0  # speed 1 or N: a packet's images are drawn this long (wall time) before it is due
 COUNT_BUDGET_S = 0.5  # a stopped run: how long counting what was never handed over may take
 RAW_SENDERS = 32  # threads writing recorded raw requests (a capture replayed as a fleet)
+SPARE_DESCRIPTORS = 128  # open files beside the connections: outputs, the loop, libraries
 RECEIPT_WAIT_S = 10.0  # the built-in receiver: how long to wait for it to store what was delivered
 
 
@@ -90,16 +92,27 @@ class LoadSummary:
         return t["delivered"] + t["rejected"] + t["dropped"] + self.buffered == self.handed
 
     @property
-    def ok(self) -> bool:
-        """Everything delivered and (with the built-in receiver) stored exactly once."""
+    def delivered_all(self) -> bool:
+        """Everything delivered and (with the built-in receiver) stored exactly once, valid."""
         t = self.total
         e2e = self.end_to_end
         return (not self.interrupted and not self.fatal and self.not_sent == 0 and self.buffered == 0
                 and t["rejected"] == 0 and t["dropped"] == 0 and self.unconfirmed == 0
-                and (e2e is None or (e2e["lost"] == 0 and e2e["duplicates"] == 0)))
+                and (e2e is None or (e2e["lost"] == 0 and e2e["duplicates"] == 0 and e2e["violations"] == 0)))
+
+    @property
+    def ok(self) -> bool:
+        """The verdict (`ffsim load`'s exit 0): with thresholds, every one holds; without, every
+        event was delivered (delivered_all). Never after a stop or a fatal outcome."""
+        if self.interrupted or self.fatal:
+            return False
+        if self.thresholds:
+            return all(t["ok"] for t in self.thresholds)
+        return self.delivered_all
 
     def as_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
+        out["delivered_all"] = self.delivered_all
         out["ok"] = self.ok
         return out
 
@@ -121,10 +134,15 @@ class LoadRun:
         time), over the fleet's duration. fleet may be a Recording (load.recorded): recorded
         traffic of one camera, re-keyed per camera. Raises ValueError or TargetError before
         anything is sent."""
+        if not isinstance(fleet, (Fleet, Recording)):
+            raise TypeError(f"LoadRun plays a Fleet (load_fleet(path), fleet_from_scenario(scenario, cameras=N)) or a "
+                            f"Recording (load_recording(path, cameras=N)), not {type(fleet).__name__}")
         if http and tcp:
             raise ValueError("give http or tcp, not both")
         if lookahead < 1:
             raise ValueError("lookahead must be at least 1")
+        self._closed = False
+        self.lanes: list[Lane] = []
         self.fleet = fleet
         self.speed = parse_speed(speed)
         self.until_us = duration_us(until, "until")
@@ -149,7 +167,13 @@ class LoadRun:
         self.group_sizes: dict[str, int] = {}
         for cam in self.cameras:
             self.group_sizes[cam.group] = self.group_sizes.get(cam.group, 0) + 1
-        self.lanes: list[Lane] = [lane for cam in self.cameras for lane in cam.lanes.values()]
+        self.lanes = [lane for cam in self.cameras for lane in cam.lanes.values()]
+        try:
+            # a connection per lane (and, with the built-in receiver, its other end here too)
+            ensure_descriptors(len(self.lanes) * (2 if self.embedded else 1) + SPARE_DESCRIPTORS)
+        except BaseException:
+            self.close()
+            raise
         self.stats = LoadStats(fleet.groups())
         self.pacer = Pacer(self.speed)
         self.interrupted = False
@@ -165,7 +189,6 @@ class LoadRun:
         self._counts = dict.fromkeys(("attempts", "delivered", "failed", "retried", "rejected", "dropped",
                                       "connection_errors"), 0)
         self._active = 0  # cameras whose producer has started and not finished
-        self._closed = False
         self._thread: threading.Thread | None = None
         self._done = threading.Event()
         self.error: BaseException | None = None
@@ -281,7 +304,7 @@ class LoadRun:
 
     def start(self) -> LoadRun:
         """play() in a thread of its own; returns at once (then wait() or stop())."""
-        if self._thread is not None:
+        if self._thread is not None or self.summary is not None or self._closed:
             raise RuntimeError("a LoadRun plays once: make another")
         self._thread = threading.Thread(target=self._play_in_thread, name="ffsim-load", daemon=True)
         self._thread.start()
@@ -376,17 +399,21 @@ class LoadRun:
                 await pacer.sleep_until_wall(cam.join_s / (self.speed or 1.0))
             self._active += 1
             started = True
-            patient: dict[str, bool] = {}
+            patience = _Patience()
             while (taken := cam.next()) is not None:
                 moment, lane, item = taken
                 if item.message.attachments:
+                    if self.speed is not None:
+                        # drawn shortly before its time, not as soon as the previous packet is
+                        # handed over (that can be minutes ahead): a fleet holds fewer images
+                        await pacer.sleep_until_wall(moment / self.speed - DRAW_AHEAD_S)
                     # images are CPU work: drawn now, before the packet is due (not when the
                     # send is). In the loop's own thread: worker threads were measured slower at
                     # every speed (they fight the loop for the GIL: 300 gate cameras at about
                     # 1,000 events/s, lateness p99 269 ms in two threads, 162 ms here)
                     _draw(item.message.attachments)
                 if self.speed is None:
-                    await self._room(lane, patient)
+                    await self._room(cam, lane, patience)
                 else:
                     late = await pacer.sleep_until(moment)
                     if late is not None:
@@ -402,25 +429,27 @@ class LoadRun:
             self._producing -= 1
             self._check_idle()
 
-    async def _room(self, lane: Lane, patient: dict[str, bool]) -> None:
-        """Speed max: wait until the lane has fewer than lookahead events waiting. A lane that
-        has not moved for the drain time belongs to a receiver that is down: then, like the
-        camera, it buffers up to its capacity and drops its oldest events, until it delivers
-        again."""
+    async def _room(self, cam: LoadCamera | RecordedCamera, lane: Lane, patience: _Patience) -> None:
+        """Speed max: wait until the lane has fewer than lookahead events waiting. A camera whose
+        lane has not moved for the drain time sends to a receiver that is down: then, like the
+        camera, its lanes buffer up to their capacity and drop their oldest events, without
+        waiting again until one of them delivers. So a load against a receiver that never
+        answers ends about twice the drain time after its start (this wait, then the drain)."""
         queue, signals = lane.queue, lane.driver
         if len(queue) < self.lookahead:
             return
-        if not patient.get(lane.name, True):
-            if queue.counters.sent == signals.sent_when_given_up:
+        if not patience.patient:
+            if _sent(cam) == patience.sent_when_given_up:
                 return
-            patient[lane.name] = True  # it delivers again
+            patience.patient = True  # it delivers again
         while len(queue) >= self.lookahead and queue.fatal is None:
             signals.room.clear()
             try:
-                await asyncio.wait_for(signals.room.wait(), self.drain_s)
+                async with asyncio.timeout(self.drain_s):  # wait_for would wrap each wait in a task
+                    await signals.room.wait()
             except TimeoutError:
-                patient[lane.name] = False
-                signals.sent_when_given_up = queue.counters.sent
+                patience.patient = False
+                patience.sent_when_given_up = _sent(cam)
                 return
 
     async def _send_loop(self, lane: Lane) -> None:
@@ -499,7 +528,9 @@ class LoadRun:
             rejected, dropped = kind == "rejected", kind == "dropped"
             connection = not ok and outcome.status is None and not outcome.fatal
             retry = item.attempts > 1
-            stats.record_attempt(group, t, ok, outcome.status, detail, outcome.latency_s, retry=retry,
+            # latency is the delivered attempts' (a refused connection's few microseconds
+            # would flatter the percentiles); failures are counted, by reason
+            stats.record_attempt(group, t, ok, outcome.status, detail, outcome.latency_s if ok else None, retry=retry,
                                  rejected=rejected, dropped=dropped, connection_error=connection)
             counts["attempts"] += 1
             counts["delivered" if ok else "failed"] += 1
@@ -584,7 +615,7 @@ class LoadRun:
         if self._closed:
             return
         self._closed = True
-        for lane in getattr(self, "lanes", []):
+        for lane in self.lanes:
             transport = lane.transport
             if isinstance(transport, HttpTransport):
                 transport.close()
@@ -602,12 +633,48 @@ def _draw(attachments: tuple) -> None:
         attachment.data  # noqa: B018 - drawn when first read
 
 
+def ensure_descriptors(needed: int) -> None:
+    """Raise this process's soft limit of open files (RLIMIT_NOFILE) up to its hard limit when
+    needed (a fleet keeps a connection per camera profile); ValueError when even the hard
+    limit is too low, before anything is sent."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on POSIX
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or needed <= soft:
+        return
+    target = needed if hard == resource.RLIM_INFINITY else min(hard, max(needed, soft))
+    if target > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    if needed > soft:
+        raise ValueError(f"this fleet needs about {needed} open files (a connection per camera profile) and the "
+                         f"limit is {soft} (hard limit {hard}): raise it (ulimit -n {needed}) or run fewer cameras")
+
+
 class _LaneSignals:
     """A lane's wake-ups on the loop: its sender (an event queued) and its producer (room)."""
 
-    __slots__ = ("wake", "room", "sent_when_given_up")
+    __slots__ = ("wake", "room")
 
     def __init__(self) -> None:
         self.wake = asyncio.Event()
         self.room = asyncio.Event()
+
+
+class _Patience:
+    """Speed max: whether a camera still waits for room in its lanes (see LoadRun._room)."""
+
+    __slots__ = ("patient", "sent_when_given_up")
+
+    def __init__(self) -> None:
+        self.patient = True
         self.sent_when_given_up = 0
+
+
+def _sent(cam: LoadCamera | RecordedCamera) -> int:
+    return sum(lane.queue.counters.sent for lane in cam.lanes.values())

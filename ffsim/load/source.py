@@ -4,6 +4,7 @@ recorded traffic of one camera (a capture or JSON lines) made a fleet (load.reco
 from __future__ import annotations
 
 import os
+import stat
 
 import yaml
 
@@ -32,6 +33,14 @@ def fleet_of(path: str | os.PathLike[str] | Scenario, cameras: int | None = None
     cameras of itself (default 1), and so does a recording (a capture or JSON lines). Raises
     ScenarioError / FleetError with positions; RecordingError (`FILE:LINE: message`) for a
     recording with nothing to replay."""
+    if not isinstance(path, Scenario):
+        shown = os.fsdecode(path)
+        try:
+            mode = os.stat(shown).st_mode
+        except OSError:
+            mode = None  # the loaders say why, with a position
+        if mode is not None and not stat.S_ISREG(mode):
+            raise RecordingError(f"{shown}: not a regular file (a fleet file, a scenario, a capture or JSON lines)")
     if not isinstance(path, Scenario) and is_recording(os.fsdecode(path)):
         if seed:
             raise ValueError("--seed makes a fleet of a scenario file; a recording is replayed as recorded")

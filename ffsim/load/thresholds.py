@@ -65,9 +65,18 @@ _VALUE_RE = re.compile(r"([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S*)
 _K6_PCT = re.compile(r"^(lateness_)?p\((\d+(?:\.\d+)?)\)$")
 
 
+SHOWN = 120  # characters of a bad threshold echoed with its caret line
+
+
 def _error(text: str, start: int, end: int, message: str) -> ValueError:
-    width = max(1, end - start)
-    return ValueError(f"bad threshold {text!r}: {message}\n  {text}\n  {' ' * start}{'^' * width}")
+    from ..terminal import printable
+
+    if len(text) > SHOWN or start >= SHOWN:
+        return ValueError(f"bad threshold {printable(text[:SHOWN])}... ({len(text)} characters): {message}")
+    shown = printable(text)
+    # the caret line lines up under the text as printed (escapes are wider than their character)
+    lead, marked = len(printable(text[:start])), max(1, len(printable(text[start:end])))
+    return ValueError(f"bad threshold {text!r}: {message}\n  {shown}\n  {' ' * lead}{'^' * marked}")
 
 
 def _did_you_mean(name: str, choices: Iterable[str]) -> str:

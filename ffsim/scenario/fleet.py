@@ -51,6 +51,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -157,6 +158,10 @@ def _check_pattern(pattern: str) -> None:
             raise _PatternError(f"names {{{field}}}{hint} (a pattern may use {{n}}, {{i}} and {{group}})")
         if spec and ("{" in spec or "}" in spec):
             raise _PatternError("must not nest fields in a format spec")
+        if spec and any(len(digits) > 3 or int(digits) > S.MAX_PATTERN
+                        for digits in re.findall(r"\d+", spec)):
+            raise _PatternError(f"{{{field}:{spec[:20]}}}: a width or precision over {S.MAX_PATTERN} "
+                                "(a device id, serial or seed is short)")
 
 
 def _format(pattern: str, n: int, i: int, group: str) -> str:

@@ -77,7 +77,9 @@ class HttpTransport:
         self.url = url
         self.scheme_ok = http_url_problem(url) is None  # an http(s) URL: libcurl supports its scheme
         self.curl = pycurl.Curl()
-        self.multi = pycurl.CurlMulti()
+        # the threaded driver's multi handle, made on first use: a multi handle holds descriptors
+        # of its own (libcurl's wake-up pair), and a fleet on one loop (transport.multi) needs none
+        self._multi: pycurl.CurlMulti | None = None
         self.aborted = threading.Event()
         c = self.curl
         c.setopt(pycurl.URL, url)
@@ -164,7 +166,9 @@ class HttpTransport:
     def _perform(self):
         """Run the transfer set up on the handle: None when it completed, (code, text) when
         libcurl failed it, ABORTED when abort() came first (the connection is closed)."""
-        multi = self.multi
+        if self._multi is None:
+            self._multi = pycurl.CurlMulti()
+        multi = self._multi
         multi.add_handle(self.curl)
         try:
             while True:
@@ -210,5 +214,6 @@ class HttpTransport:
         return Outcome(False, RETRYABLE.get(code, f"curl error {code}: {text}"))
 
     def close(self) -> None:
-        self.multi.close()
+        if self._multi is not None:
+            self._multi.close()
         self.curl.close()
