@@ -359,3 +359,17 @@ def test_browser_screenshot_offline_every_plot_drawn(tmp_path: Path) -> None:
         assert coloured >= 500, f"{fig_id}: {coloured} coloured pixels: nothing plotted"
         assert main >= 200, f"{fig_id}: {main} pixels of its main colour"
         assert dark >= 500, f"{fig_id}: {dark} dark pixels: no axes or labels"
+
+
+def test_a_log_axis_is_labelled_with_plain_numbers_not_mathtext():
+    from ffsim.load.report import render_report
+    from ffsim.load.stats import LoadStats
+
+    stats = LoadStats(["gate"])
+    for second, latency in enumerate([0.0005, 0.5, 0.001, 2.0]):  # a span of 4,000x: a log axis
+        stats.record_attempt("gate", second + 0.5, True, 200, latency_s=latency)
+        stats.record_lateness("gate", second + 0.5, latency)
+    stats.finish(4.0)
+    html = render_report(stats, {"duration_s": 4.0})
+    assert "log scale" in html
+    assert "mathdefault" not in html and "10^{" not in html

@@ -308,3 +308,18 @@ def test_validate_groups() -> None:
     validate_groups(parse_thresholds(["gate:p99<1s", "p99<1s"]), ["gate", "lane"])
     with pytest.raises(ValueError, match="unknown group 'gat' \\(did you mean 'gate'\\?\\); groups: gate, lane"):
         validate_groups([parse_threshold("gat:p99<1s")], ["gate", "lane"])
+
+
+def test_a_short_last_interval_joins_the_row_before_it_and_a_long_one_stands_alone():
+    from ffsim.load.stats import LoadStats
+
+    for end, rows, last_width in ((3.009, 3, 1.009), (3.6, 4, 0.6), (0.3, 1, 0.3)):
+        stats = LoadStats(["gate"])
+        for t in (0.5, 1.5, 2.5, 3.005):
+            if t < end:
+                stats.record_attempt("gate", t, True, 200, latency_s=0.001)
+        stats.finish(end)
+        total = [r for r in stats.series() if r["group"] == "total"]
+        assert len(total) == rows and abs(total[-1]["duration_s"] - last_width) < 1e-9
+        assert sum(r["delivered"] for r in total) == stats.totals()["total"]["delivered"]
+        assert max(r["events_per_s"] for r in total) < 2.5

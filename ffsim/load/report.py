@@ -503,7 +503,14 @@ def _percentile_figure(figure_cls: Any, fig_id: str, caption: str, styles: tuple
     positive = [v for v in values if v > 0]
     log = bool(positive) and max(positive) / min(positive) > 100
     if log:
+        from matplotlib.ticker import FuncFormatter, LogLocator
+
         ax.set_yscale("log")
+        # plain numbers: the default labels are mathtext ($10^{2}$), which SVG text with
+        # svg.fonttype "none" shows as written
+        ax.yaxis.set_major_locator(LogLocator(base=10))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _pos: ""))
     else:
         ax.set_ylim(bottom=0)
     ax.set_ylabel(ylabel + (", log scale" if log else ""))

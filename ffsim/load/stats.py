@@ -358,11 +358,21 @@ class LoadStats:
 
     def finish(self, t_s: float) -> None:
         """The end of the run at ``t_s``: whole intervals are closed, and the last, partial one
-        too (a row as wide as what was measured of it), so that the series covers the whole run
-        (a run shorter than an interval has a row). Record nothing after it."""
+        too, so that the series covers the whole run (a run shorter than an interval has a row).
+        A partial interval shorter than half the width joins the row before it (which widens):
+        one event in its last 9 ms would read as a burst of 110 events/s. Record nothing after."""
         self.tick(t_s)
-        if t_s > self._start:
-            self._close_interval(t_s - self._start)
+        if t_s <= self._start:
+            return
+        partial = t_s - self._start
+        if not self._rows or partial >= self._width / 2:
+            self._close_interval(partial)
+            return
+        self._close_interval(partial)
+        (start, width, before), (_s, extra, last) = self._rows[-2], self._rows[-1]
+        merged = {name: _merge_rows(before.get(name) or _empty_row(), last.get(name) or _empty_row())
+                  for name in dict.fromkeys([*before, *last])}
+        self._rows[-2:] = [(start, width + extra, merged)]
 
     def _close_interval(self, width: float | None = None) -> None:
         """Close the open interval; width: a partial last one's (default: the whole interval)."""

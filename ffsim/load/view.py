@@ -63,7 +63,7 @@ class LiveView:
         if self.live is None:
             if s["elapsed_s"] - self._last_plain >= PLAIN_EVERY_S:
                 self._last_plain = s["elapsed_s"]
-                self.console.print(snapshot_line(s), markup=False)
+                self.console.print(snapshot_line(s), markup=False, soft_wrap=True)  # a log's line is one line
             return
         end = s.get("end_s")
         if end:
@@ -93,10 +93,13 @@ def _row(name: str, cameras: int | str, e: dict[str, Any]) -> list[str]:
             f"{e['buffered']:,}"]
 
 
+def summary_title(summary: Any) -> str:
+    return f"ffsim load: {printable(summary.fleet)}, {summary.cameras} camera(s), {summary.duration_s:.1f} s"
+
+
 def summary_table(summary: Any) -> Table:
     """Per group and in total: counts, events/s, latency percentiles (ms), lateness p99 (ms)."""
-    table = Table(title=f"ffsim load: {printable(summary.fleet)}, {summary.cameras} camera(s), "
-                        f"{summary.duration_s:.1f} s", title_justify="left")
+    table = Table()
     table.add_column("group")
     for name in COLUMNS:
         table.add_column(name, justify="right")
@@ -113,7 +116,8 @@ def summary_lines(summary: Any) -> list[str]:
     total = summary.total
     lines = []
     if total["statuses"]:
-        lines.append("answers: " + ", ".join(f"{k}: {v:,}" for k, v in total["statuses"].items()))
+        lines.append("answers: " + ", ".join(f"{'no HTTP status (TCP, or no answer)' if k == 'none' else k}: {v:,}"
+                                             for k, v in total["statuses"].items()))
     if total["details"]:
         shown = list(total["details"].items())[:5]
         lines.append("failures: " + "; ".join(f"{printable(k)}: {v:,}" for k, v in shown)
@@ -145,6 +149,7 @@ def summary_lines(summary: Any) -> list[str]:
 
 def print_summary(summary: Any, stream: IO[str]) -> None:
     console = Console(file=stream, highlight=False, width=max(160, Console(file=stream).width))
+    console.print(summary_title(summary), markup=False, soft_wrap=True)
     console.print(summary_table(summary))
     for line in summary_lines(summary):
-        console.print(line, markup=False)
+        console.print(line, markup=False, soft_wrap=True)

@@ -235,7 +235,7 @@ class _Expander:
         self.file = file
         self.located = located
         self.base = base
-        self.c = _Collector(file, located)
+        self.c = _Collector(file, located, "the fleet file")
         self.others: list[Problem] = []  # problems of scenario files, each followed by the referencing line
         self.bases: dict[str, _Base] = {}
         self.cache: dict[tuple[object, ...], Scenario] = {}

@@ -87,7 +87,7 @@ class ScenarioError(Exception):
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*")
 
 
-def show_path(path) -> str:
+def show_path(path, root: str = "the scenario") -> str:
     """vehicles[0].path[1]; a key that is not plain text is shown as its repr, in brackets, so that
     nothing of a file reaches the terminal unescaped: countries['\\x1b[2J']."""
     out = ""
@@ -98,7 +98,7 @@ def show_path(path) -> str:
             out += f"[{str(part)!r}]"
         else:
             out += f".{part}" if out else str(part)
-    return out or "the scenario"
+    return out or root
 
 
 _SECRET_PARTS = {"auth", "auth_header", "password"}  # values under these keys are never echoed
@@ -132,9 +132,10 @@ def _did_you_mean(word: str, choices) -> str:
 
 
 class _Collector:
-    def __init__(self, file: str, located: Located):
+    def __init__(self, file: str, located: Located, root: str = "the scenario"):
         self.file = file
         self.located = located
+        self.root = root  # what the document is called in its own problems
         self.problems: list[Problem] = []
         self.more: Problem | None = None  # the first problem past MAX_PROBLEMS
         self.mistyped: set = set()  # paths of values of the wrong type, or not one of the choices
@@ -160,7 +161,7 @@ class _Collector:
     # -- schema errors -----------------------------------------------------------------
     def schema_error(self, error: jsonschema.ValidationError) -> None:
         path = tuple(error.absolute_path)
-        where = show_path(path)
+        where = show_path(path, self.root)
         kind, schema, instance = error.validator, error.schema, error.instance
         if kind in ("type", "enum"):  # {"enum": [1, 2], "type": "integer"}: one complaint about a value
             if path in self.mistyped:
