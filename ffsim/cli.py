@@ -315,6 +315,8 @@ def _threshold(value: str):
               help="At the end, wait this long for buffered events to be delivered.")
 @click.option("--threshold", "thresholds", type=_Parsed("EXPR", _threshold), multiple=True, metavar="EXPR",
               help="Pass/fail, as k6 writes them: 'p99<500ms', 'rejected==0', 'gate:lateness_p99<50ms'. Repeatable.")
+@click.option("--verify", "verify_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="The --out folder of the `ffsim receive` receiving: compare delivered with what it stored.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--csv", "csv_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write the per-second time series (per group and in total) as CSV.")
@@ -322,7 +324,7 @@ def _threshold(value: str):
               help="Write a self-contained HTML report with plots.")
 @click.option("-q", "--quiet", is_flag=True, help="No live view.")
 def load(file, cameras, ramp_us, seed, http_url, tcp_target, speed, until_us, start_us, drain_us, thresholds,
-         as_json, csv_file, report_file, quiet) -> None:
+         verify_dir, as_json, csv_file, report_file, quiet) -> None:
     """Play a fleet of cameras against a receiver and measure it.
 
     FILE is a fleet file (groups of cameras made from scenarios), a scenario file with
@@ -367,7 +369,7 @@ def load(file, cameras, ramp_us, seed, http_url, tcp_target, speed, until_us, st
     try:
         handle = LoadRun(fleet, http=http_url, tcp=tcp_target, speed="max" if speed is None else speed,
                          until=until_us / 1e6 if until_us is not None else None, start=start_us,
-                         drain=drain_us / 1e6)
+                         drain=drain_us / 1e6, verify=verify_dir)
     except (TargetError, ValueError) as exc:
         click.echo(f"ffsim: error: {exc}", err=True)
         sys.exit(1)

@@ -232,3 +232,38 @@ def test_a_bad_threshold_is_echoed_bounded_and_printable():
 def test_durations_may_be_plain_seconds():
     result = ffsim("load", GATE, "--cameras", "2", "--speed", "max", "--until", "60", "--drain", "5", "-q")
     assert result.returncode == 0, result.stderr
+
+
+def test_verify_compares_delivered_with_what_ffsim_receive_stored(tmp_path):
+    """Against `ffsim receive --out DIR` in its own process, failing a tenth of the requests."""
+    import subprocess
+    import sys
+
+    from .servers import free_port, wait_for_port
+
+    port = free_port()
+    out = tmp_path / "received"
+    receiver = subprocess.Popen([sys.executable, "-m", "ffsim", "receive", "--http", f"127.0.0.1:{port}", "--out",
+                                 str(out), "--fail-rate", "0.1", "--quiet"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        args = ("load", GATE, "--cameras", "3", "--speed", "max", "--until", "1m", "-q", "--json",
+                "--http", f"http://127.0.0.1:{port}/events")
+        before = ffsim(*args)  # the same cameras, earlier: what they stored then is not this run's
+        assert before.returncode == 0, before.stderr
+        result = ffsim(*args, "--verify", out, "--threshold", "lost==0")
+    finally:
+        receiver.terminate()
+        receiver.wait(10)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    e2e = summary["end_to_end"]
+    assert e2e["checked"].endswith("packets.jsonl")
+    assert e2e["delivered"] == e2e["stored"] == summary["totals"]["total"]["delivered"] > 0
+    assert e2e["lost"] == e2e["duplicates"] == 0 and summary["totals"]["total"]["failed"] > 0
+
+
+def test_verify_needs_a_receiver_s_folder(tmp_path):
+    result = ffsim("load", GATE, "--speed", "max", "--http", "http://127.0.0.1:9/", "--verify", tmp_path)
+    assert result.returncode == 1 and "not the --out folder" in result.stderr

@@ -337,15 +337,17 @@ def _end_to_end_html(check: Any) -> str:
     if not isinstance(check, dict):
         out.append("<p>Not checked (the receiver's store was not compared with what was sent).</p>")
     else:
-        bad = any((check.get(k) or 0) > 0 for k in ("lost", "violations"))
+        bad = any((check.get(k) or 0) > 0 for k in ("lost", "duplicates", "violations"))
+        if check.get("checked"):
+            out.append(f"<p>Checked against: {_e(str(check['checked']))}</p>")
         out.append(f'<div class="banner {"fail" if bad else "pass"}">'
-                   f"{'Events were lost or the receiver broke a rule.' if bad else 'Every delivered event was stored.'}"
+                   f"{'Events were lost or duplicated, or the receiver found violations.' if bad else 'Every delivered event was stored, once.'}"
                    "</div>")
         out.append("<table><tbody>")
         for key in ("delivered", "stored", "duplicates", "lost", "violations"):
             if key in check:
                 value = check[key]
-                cls = ' class="fail-mark"' if key in ("lost", "violations") and (value or 0) > 0 else ""
+                cls = ' class="fail-mark"' if key in ("lost", "duplicates", "violations") and (value or 0) > 0 else ""
                 out.append(f'<tr><th class="name">{key}</th><td{cls}>{_e(_int(value))}</td></tr>')
         out.append("</tbody></table>")
     out.append("</section>")

@@ -30,6 +30,7 @@ import asyncio
 import dataclasses
 import functools
 import json
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +54,7 @@ from ..transport.tcp import TcpTransport, check_tcp_target
 from .camera import Lane, LoadCamera, attempt_kind
 from .recorded import Recording, RecordedCamera
 from .stats import LoadStats
+from .verify import StoreCheck
 
 LOOKAHEAD = 2  # speed max: events waiting in a lane beyond which its producer waits
 TICK_S = 0.25  # the ticker: measurements' intervals closed, live snapshot published
@@ -77,7 +79,8 @@ class LoadSummary:
     unconfirmed: int  # events sent on kept TCP connections the receiver reset
     interrupted: bool  # stopped (stop(), Ctrl-C)
     fatal: list[str] = field(default_factory=list)  # lanes that stopped on a fatal outcome
-    end_to_end: dict[str, int] | None = None  # delivered vs stored (the built-in receiver)
+    # delivered vs stored: the built-in receiver's, or an `ffsim receive --out DIR`'s (verify=)
+    end_to_end: dict[str, Any] | None = None
     lateness: dict[str, Any] = field(default_factory=dict)  # hand-over lateness (pacer.Lateness)
     thresholds: list[dict[str, Any]] = field(default_factory=list)  # filled by the caller
 
@@ -127,11 +130,14 @@ class LoadRun:
                  speed: float | int | str | None = "max", until: float | int | str | None = None,
                  start: str | int | None = None, drain: float | int | str = 60.0, receiver: Any = None,
                  backoff: tuple[float, float] = (0.1, 5.0), lookahead: int = LOOKAHEAD,
-                 on_attempt: Callable[[Lane, Item, Outcome], None] | None = None) -> None:
+                 on_attempt: Callable[[Lane, Item, Outcome], None] | None = None,
+                 verify: str | os.PathLike[str] | None = None) -> None:
         """http / tcp: every camera's profiles send there (as `ffsim run --http/--tcp`), over the
         fleet's targets and the scenarios' own; with no target anywhere, a built-in receiver
         receives (or the Receiver given as receiver=). until: the end of the load (virtual
-        time), over the fleet's duration. fleet may be a Recording (load.recorded): recorded
+        time), over the fleet's duration. verify: the --out folder of an `ffsim receive` that
+        receives the load (in another process): the summary compares delivered with what it
+        stored (end_to_end), as with the built-in receiver. fleet may be a Recording (load.recorded): recorded
         traffic of one camera, re-keyed per camera. Raises ValueError or TargetError before
         anything is sent."""
         if not isinstance(fleet, (Fleet, Recording)):
@@ -143,6 +149,7 @@ class LoadRun:
             raise ValueError("lookahead must be at least 1")
         self._closed = False
         self.lanes: list[Lane] = []
+        self._store_check: StoreCheck | None = None
         self.fleet = fleet
         self.speed = parse_speed(speed)
         self.until_us = duration_us(until, "until")
@@ -163,6 +170,16 @@ class LoadRun:
             self._recorded(fleet, http, tcp, start)
         else:
             self._scenarios(fleet, http, tcp, start)
+        if verify is not None:
+            if self.embedded:
+                self.close()
+                raise ValueError("verify= checks a receiver in another process; with no target the built-in "
+                                 "receiver is checked already")
+            try:
+                self._store_check = StoreCheck(verify)
+            except ValueError:
+                self.close()
+                raise
         self.camera_count = len(self.cameras)
         self.group_sizes: dict[str, int] = {}
         for cam in self.cameras:
@@ -586,6 +603,10 @@ class LoadRun:
         fatal = sorted({f"{lane.camera.device_id} {'heartbeat' if lane.name == 'heartbeat' else 'profile ' + lane.name}:"
                         f" {lane.queue.fatal.detail}" for lane in self.lanes if lane.queue.fatal is not None})
         end_to_end = self._end_to_end() if self.embedded else None
+        if self._store_check is not None:
+            delivered = sum(lane.queue.counters.sent for lane in self.lanes)
+            end_to_end = {"checked": str(self._store_check.path),
+                          **self._store_check.check(delivered, {cam.device_id for cam in self.cameras})}
         if end_to_end is not None:
             self.stats.set_lost(end_to_end["lost"])
         return LoadSummary(fleet=self.name, cameras=self.camera_count, groups=dict(self.group_sizes), speed=self.speed,
@@ -602,7 +623,7 @@ class LoadRun:
         with self._stored_lock:
             stored, records = len(self._stored), self._stored_records
         summary = self.receiver_summary = self.receiver.summary()
-        return {"delivered": delivered, "stored": stored, "duplicates": records - stored,
+        return {"checked": "built-in receiver", "delivered": delivered, "stored": stored, "duplicates": records - stored,
                 "lost": max(0, delivered - stored), "violations": int(summary.get("violations", 0))}
 
     def _close_receiver(self) -> None:

@@ -135,7 +135,8 @@ def summary_lines(summary: Any) -> list[str]:
     e2e = summary.end_to_end
     if e2e is not None:
         verdict = "nothing lost, nothing duplicated" if not e2e["lost"] and not e2e["duplicates"] else "MISMATCH"
-        lines.append(f"built-in receiver: {e2e['delivered']:,} delivered, {e2e['stored']:,} stored, "
+        lines.append(f"{printable(e2e.get('checked', 'built-in receiver'))}: {e2e['delivered']:,} delivered, "
+                     f"{e2e['stored']:,} stored, "
                      f"{e2e['duplicates']:,} duplicate(s), {e2e['lost']:,} lost, {e2e['violations']:,} "
                      f"violation(s): {verdict}")
     for fatal in summary.fatal[:10]:
