@@ -602,7 +602,7 @@ class LoadRun:
         unconfirmed = sum(lane.queue.counters.unconfirmed for lane in self.lanes)
         fatal = sorted({f"{lane.camera.device_id} {'heartbeat' if lane.name == 'heartbeat' else 'profile ' + lane.name}:"
                         f" {lane.queue.fatal.detail}" for lane in self.lanes if lane.queue.fatal is not None})
-        end_to_end = self._end_to_end() if self.embedded else None
+        end_to_end: dict[str, Any] | None = self._end_to_end() if self.embedded else None
         if self._store_check is not None:
             delivered = sum(lane.queue.counters.sent for lane in self.lanes)
             end_to_end = {"checked": str(self._store_check.path),
@@ -615,7 +615,7 @@ class LoadRun:
                            interrupted=self.interrupted, fatal=fatal, end_to_end=end_to_end,
                            lateness=self.pacer.lateness.as_dict())
 
-    def _end_to_end(self) -> dict[str, int]:
+    def _end_to_end(self) -> dict[str, Any]:
         """Delivered (the cameras' count) against stored (what the built-in receiver kept), once
         the receiver has worked through what arrived."""
         delivered = sum(lane.queue.counters.sent for lane in self.lanes)
