@@ -25,6 +25,7 @@ from gevent.hub import Waiter  # type: ignore[import-untyped]
 
 from ..transport import Message, Outcome
 from ..transport.http import ABORTED, HttpTransport
+from ..transport.multi import socket_action
 
 # libev's READ / WRITE bits are libcurl's POLL_IN / POLL_OUT, and CSELECT_IN / CSELECT_OUT
 _MASK = pycurl.POLL_IN | pycurl.POLL_OUT
@@ -85,18 +86,7 @@ class GeventCurl:
     def _act(self, fd: int, event: int) -> None:
         if self._closed:
             return
-        while True:
-            status, _ = self.multi.socket_action(fd, event)
-            if status != pycurl.E_CALL_MULTI_PERFORM:
-                break
-        while True:
-            queued, done, failed = self.multi.info_read()
-            for handle in done:
-                self._finish(handle, None)
-            for handle, code, text in failed:
-                self._finish(handle, (code, text or ""))
-            if not queued:
-                break
+        socket_action(self.multi, fd, event, self._finish)
 
     def _finish(self, handle: pycurl.Curl, failure: Any) -> None:
         self.multi.remove_handle(handle)

@@ -15,6 +15,8 @@ do descriptors past 1024).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 import pycurl
 
@@ -22,6 +24,24 @@ from . import Message, Outcome
 from .http import ABORTED, HttpTransport
 
 UPLOAD_BUFFER = 16 * 1024  # libcurl's minimum CURLOPT_UPLOAD_BUFFERSIZE
+
+
+def socket_action(multi: pycurl.CurlMulti, fd: int, event: int, finish: Callable[[pycurl.Curl, Any], None]) -> None:
+    """Let libcurl act on a descriptor that is ready (or on its timer: SOCKET_TIMEOUT, 0), then
+    hand every finished transfer to finish(handle, None | (code, text)). One implementation for
+    the drivers of every event loop (asyncio here, gevent in load.gevent_curl)."""
+    while True:
+        status, _ = multi.socket_action(fd, event)
+        if status != pycurl.E_CALL_MULTI_PERFORM:
+            break
+    while True:
+        queued, done, failed = multi.info_read()
+        for handle in done:
+            finish(handle, None)
+        for handle, code, text in failed:
+            finish(handle, (code, text or ""))
+        if not queued:
+            break
 
 
 class AsyncCurl:
@@ -104,18 +124,7 @@ class AsyncCurl:
     def _act(self, fd: int, event: int) -> None:
         if self._closed:
             return
-        while True:
-            status, _ = self.multi.socket_action(fd, event)
-            if status != pycurl.E_CALL_MULTI_PERFORM:
-                break
-        while True:
-            queued, done, failed = self.multi.info_read()
-            for handle in done:
-                self._finish(handle, None)
-            for handle, code, text in failed:
-                self._finish(handle, (code, text or ""))
-            if not queued:
-                break
+        socket_action(self.multi, fd, event, self._finish)
 
     def _finish(self, handle: pycurl.Curl, failure) -> None:
         self.multi.remove_handle(handle)
