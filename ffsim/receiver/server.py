@@ -401,12 +401,7 @@ class Receiver:
                         self.storage_failures += 1
                         record.violations.append(f"storage: {exc}; the sender will send it again")
             self._count(record)
-        if self.on_record is not None:
-            try:
-                with self._calling_back:
-                    self.on_record(record)
-            except Exception:  # a view that fails must not cost the packet (it is stored)
-                pass
+        self._call_back(record)
         if failure is not None:
             raise failure
 
@@ -419,6 +414,10 @@ class Receiver:
             if any(line.startswith("storage: ") for line in record.violations):
                 self.storage_failures += 1  # counted in the worker process, which stored it
             self._count(record)
+        self._call_back(record)
+
+    def _call_back(self, record: Record) -> None:
+        """on_record, one call at a time (records may come from several threads)."""
         if self.on_record is not None:
             try:
                 with self._calling_back:
