@@ -113,10 +113,9 @@ def test_an_unreachable_target_is_counted_not_crashed(tmp_path):
     assert out["handed"] == total["dropped"] + out["buffered"] + total["rejected"]
 
 
-def test_ctrl_c_stops_at_once_and_still_prints_the_summary():
-    """End to end: SIGINT to `python -m ffsim load` while every camera waits on a receiver that
-    never answers."""
-    import signal
+def _signalled_load(signum: int, cameras: int, *extra) -> tuple[int, str, str]:
+    """`python -m ffsim load --json ...` sent signum once every camera waits on a receiver that
+    never answers; (exit status, stdout, stderr)."""
     import subprocess
     import sys
 
@@ -125,18 +124,25 @@ def test_ctrl_c_stops_at_once_and_still_prints_the_summary():
 
     holder = Holder()
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "ffsim", "load", GATE, "--cameras", "4", "--speed", "max",
-                                 "--until", "1m", "--http", f"http://{holder.target}/events", "--json"],
+        proc = subprocess.Popen([sys.executable, "-m", "ffsim", "load", GATE, "--cameras", str(cameras), "--speed",
+                                 "max", "--until", "1m", "--http", f"http://{holder.target}/events", "--json", *extra],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            wait_for(lambda: len(holder.held) >= 4, what="every camera sending")
-            proc.send_signal(signal.SIGINT)
+            wait_for(lambda: len(holder.held) >= cameras, what="every camera sending")
+            proc.send_signal(signum)
             out, err = proc.communicate(timeout=30)
         finally:
             proc.kill()
     finally:
         holder.close()
-    assert proc.returncode == 1 and "Traceback" not in err, err
+    return proc.returncode, out, err
+
+
+def test_ctrl_c_stops_at_once_and_still_prints_the_summary():
+    import signal
+
+    code, out, err = _signalled_load(signal.SIGINT, 4)
+    assert code == 1 and "Traceback" not in err, err
     summary = json.loads(out)
     assert summary["interrupted"] and summary["buffered"] >= 4
     assert summary["totals"]["total"]["delivered"] == 0
@@ -146,27 +152,10 @@ def test_ctrl_c_stops_at_once_and_still_prints_the_summary():
 def test_sigterm_stops_like_ctrl_c_and_keeps_the_results(tmp_path):
     """`timeout`, `docker stop` and CI runners send SIGTERM: the summary and outputs still come."""
     import signal
-    import subprocess
-    import sys
-
-    from .servers import wait_for
-    from .test_stop import Holder
 
     series = tmp_path / "series.csv"
-    holder = Holder()
-    try:
-        proc = subprocess.Popen([sys.executable, "-m", "ffsim", "load", GATE, "--cameras", "2", "--speed", "max",
-                                 "--until", "1m", "--http", f"http://{holder.target}/events", "--json",
-                                 "--csv", str(series)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            wait_for(lambda: len(holder.held) >= 2, what="every camera sending")
-            proc.send_signal(signal.SIGTERM)
-            out, err = proc.communicate(timeout=30)
-        finally:
-            proc.kill()
-    finally:
-        holder.close()
-    assert proc.returncode == 1 and "Traceback" not in err, err
+    code, out, err = _signalled_load(signal.SIGTERM, 2, "--csv", str(series))
+    assert code == 1 and "Traceback" not in err, err
     summary = json.loads(out)
     assert summary["interrupted"] and not summary["ok"] and summary["buffered"] >= 2
     assert series.read_text().startswith("start_s,")
