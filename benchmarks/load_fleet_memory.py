@@ -30,8 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,55 +37,11 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import ROOT, free_port, start_nginx, stop, wait_port
+
 GATE = ROOT / "ffsim" / "scenarios" / "parking-gate.yaml"
 GOAL_RSS_MB = 300
 GOAL_LATENESS_MS = 20.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, proc: subprocess.Popen, what: str) -> None:
-    for _ in range(200):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    raise RuntimeError(f"{what} did not start")
-
-
-def start_nginx(folder: Path, port: int, workers: int = 1) -> subprocess.Popen:
-    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/bin")
-    assert nginx, "nginx is not installed"
-    conf = folder / "nginx.conf"
-    conf.write_text(f"""
-worker_processes {workers};
-daemon off;
-pid {folder}/nginx.pid;
-error_log {folder}/error.log;
-events {{ worker_connections 8192; }}
-http {{
-    access_log off;
-    client_body_temp_path {folder}/body;
-    client_max_body_size 64m;
-    client_body_buffer_size 1m;
-    keepalive_requests 100000000;
-    keepalive_timeout 3600s;
-    server {{
-        listen 127.0.0.1:{port} backlog=4096;
-        location / {{ return 204; }}
-    }}
-}}
-""")
-    proc = subprocess.Popen([nginx, "-c", str(conf), "-p", str(folder)], stderr=subprocess.DEVNULL)
-    wait_port(port, proc, "nginx")
-    return proc
 
 
 def start_receiver(port: int) -> subprocess.Popen:
@@ -95,16 +49,6 @@ def start_receiver(port: int) -> subprocess.Popen:
                              "--max-connections", "4096"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(port, proc, "ffsim receive")
     return proc
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def write_fleet(folder: Path, cameras: int, rate: str) -> Path:
@@ -183,7 +127,7 @@ def main() -> None:
         folder = Path(tmp)
         fleet = write_fleet(folder, args.cameras, args.rate)
         port = free_port()
-        target = start_nginx(folder, port) if args.target == "nginx" else start_receiver(port)
+        target = start_nginx(folder, port, connections=8192)[0] if args.target == "nginx" else start_receiver(port)
         samples: list[tuple[float, float, float]] = []
         done = threading.Event()
         try:

@@ -35,17 +35,15 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import ROOT, capture_one_request, free_port, run_wrk, scenario_with_profile, start_nginx, stop
+
 SCENARIOS = ROOT / "ffsim" / "scenarios"
 GOAL_RATIO = 0.6
 PACED_TARGET = 1000.0
@@ -54,61 +52,14 @@ PACED_LATENESS_MS = 20.0
 IMAGES_RATE = "720/h"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def tool(name: str) -> str:
-    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
-    assert path, f"{name} is not installed"
-    return path
-
-
 class Nginx:
     """nginx in the foreground, answering 204: one port without a log, one logging $request_length."""
 
     def __init__(self, folder: Path, workers: int) -> None:
         self.folder = folder
-        self.port, self.logged_port = free_port(), free_port()
+        self.logged_port = free_port()
         self.log = folder / "requests.log"
-        conf = folder / "nginx.conf"
-        conf.write_text(f"""
-worker_processes {workers};
-daemon off;
-pid {folder}/nginx.pid;
-error_log {folder}/error.log;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    log_format length '$request_length $content_length';
-    client_body_temp_path {folder}/body;
-    client_max_body_size 64m;
-    client_body_buffer_size 1m;
-    keepalive_requests 100000000;
-    keepalive_timeout 3600s;
-    server {{
-        listen 127.0.0.1:{self.port} backlog=4096;
-        location / {{ return 204; }}
-    }}
-    server {{
-        listen 127.0.0.1:{self.logged_port} backlog=4096;
-        access_log {self.log} length;
-        location / {{ return 204; }}
-    }}
-}}
-""")
-        self.proc = subprocess.Popen([tool("nginx"), "-c", str(conf), "-p", str(folder)], stderr=subprocess.DEVNULL)
-        for port in (self.port, self.logged_port):
-            for _ in range(200):
-                with socket.socket() as probe:
-                    if probe.connect_ex(("127.0.0.1", port)) == 0:
-                        break
-                time.sleep(0.05)
-            else:
-                self.stop()
-                raise RuntimeError("nginx did not start")
+        self.proc, self.port = start_nginx(folder, workers=workers, log=self.log, log_port=self.logged_port)
 
     def log_position(self) -> int:
         return self.log.stat().st_size if self.log.exists() else 0
@@ -128,44 +79,7 @@ http {{
         return requests, nbytes
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def capture_one_request(scenario: Path) -> tuple[str, bytes]:
-    """The first request of `ffsim run scenario`, as it is on the wire: (Content-Type, body)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    port = server.getsockname()[1]
-    captured: dict = {}
-
-    def serve():
-        conn, _ = server.accept()
-        data = b""
-        while b"\r\n\r\n" not in data:
-            data += conn.recv(65536)
-        head, _, body = data.partition(b"\r\n\r\n")
-        length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
-        while len(body) < length:
-            body += conn.recv(65536)
-        captured["type"] = re.search(rb"Content-Type: ([^\r]+)", head).group(1).decode()
-        captured["body"] = body[:length]
-        conn.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
-        conn.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    subprocess.run([sys.executable, "-m", "ffsim", "run", str(scenario), "--http", f"http://127.0.0.1:{port}/",
-                    "--speed", "max", "--quiet", "--until", "10m", "--drain", "1s"], capture_output=True)
-    thread.join(10)
-    server.close()
-    return captured["type"], captured["body"]
+        stop(self.proc)
 
 
 def ffsim_load(scenario: Path, cameras: int | None, url: str, speed: str, until: str) -> dict:
@@ -183,42 +97,21 @@ def ffsim_load(scenario: Path, cameras: int | None, url: str, speed: str, until:
     return summary
 
 
-def wrk(folder: Path, url: str, content_type: str, body: bytes, seconds: int) -> float:
-    (folder / "body.bin").write_bytes(body)
-    script = folder / "post.lua"
-    script.write_text(f"""
-local f = io.open("{folder}/body.bin", "rb")
-wrk.method = "POST"
-wrk.body = f:read("*all")
-f:close()
-wrk.headers["Content-Type"] = "{content_type}"
-""")
-    out = subprocess.run([tool("wrk"), "-t2", "-c16", f"-d{seconds}s", "-s", str(script), url],
-                         capture_output=True, text=True, check=True).stdout
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-
-
 def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def scenario_with_profile(source: Path, dest: Path, profile: str, extra: str = "") -> Path:
-    text = source.read_text().split("\nprofiles:")[0]
-    dest.write_text(text + extra + f"\nprofiles:\n  - {profile}\n")
-    return dest
 
 
 def plain(folder: Path, nginx: Nginx, args) -> dict:
     scenario = scenario_with_profile(SCENARIOS / "busy-road.yaml", folder / "road-plain.yaml",
                                      "{id: 1, protocol: http, image: none}")
-    content_type, body = capture_one_request(scenario)
+    content_type, body = capture_one_request(scenario, "--until", "10m", "--drain", "1s")
     url = f"http://127.0.0.1:{nginx.port}/listener.php"
     runs = []
     for _ in range(args.repeat):
         s = ffsim_load(scenario, args.cameras, url, "max", args.until)
         total = s["totals"]["total"]
         seconds = max(3, round(s["duration_s"]))
-        w = wrk(folder, url, content_type, body, seconds)
+        w = run_wrk(folder, url, content_type, body, seconds, threads=2, connections=16)
         runs.append({"events": total["sent"], "failed": total["failed"], "duration_s": s["duration_s"],
                      "process_wall_s": round(s["process_wall_s"], 2), "events_per_s": round(total["events_per_s"], 1),
                      "events_per_s_with_start": round(total["sent"] / s["process_wall_s"], 1),
@@ -242,7 +135,7 @@ seed: 1
 groups:
   - {{scenario: gate-images.yaml, name: gate, count: {args.cameras}, offset: [0s, 60s], offset_spread: seeded}}
 """)
-    content_type, body = capture_one_request(scenario)
+    content_type, body = capture_one_request(scenario, "--until", "10m", "--drain", "1s")
     url = f"http://127.0.0.1:{nginx.logged_port}/listener.php"
 
     def measured(speed: str) -> dict:

@@ -22,7 +22,6 @@ import asyncio
 import csv
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT, free_port
+
 BIN = Path(sys.executable).parent
 LOCUST = [str(BIN / "locust")] if (BIN / "locust").exists() else [sys.executable, "-m", "locust"]
 
@@ -73,12 +73,6 @@ async def _serve_sink(port: int) -> None:
 def sink_count(port: int) -> int:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/count", timeout=10) as answer:
         return int(answer.read())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # -- the two senders --------------------------------------------------------------------------

@@ -26,7 +26,6 @@ import json
 import os
 import pickle
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,8 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import ROOT, start_nginx, stop
+
 sys.path.insert(0, str(ROOT))
 GOAL = 3000  # events/s, validated and stored
 
@@ -47,12 +47,6 @@ class Part(NamedTuple):
     filename: str
     content_type: str
     data: bytes
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def build(path: Path, cameras: int, packets: int) -> int:
@@ -151,40 +145,6 @@ def run_sender(path: Path, url: str, repeat: int = 1) -> dict:
     return json.loads(result.stdout)
 
 
-def start_nginx(folder: Path, port: int) -> subprocess.Popen:
-    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/bin")
-    if nginx is None:
-        raise SystemExit("nginx is needed (Debian: apt-get install nginx-light)")
-    folder.mkdir(parents=True, exist_ok=True)
-    conf = folder / "nginx.conf"
-    conf.write_text(f"""
-worker_processes 1;
-daemon off;
-pid {folder}/nginx.pid;
-error_log {folder}/error.log;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {folder}/body;
-    client_body_buffer_size 1m;
-    client_max_body_size 64m;
-    keepalive_requests 1000000;
-    keepalive_timeout 60s;
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{ return 204; }}
-    }}
-}}
-""")
-    proc = subprocess.Popen([nginx, "-c", str(conf), "-p", str(folder)], stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return proc
-        time.sleep(0.05)
-    raise RuntimeError("nginx did not start")
-
-
 def receiver_round(path: Path, folder: Path, count: int, processes: int = 1) -> tuple[float, dict]:
     from ffsim.receiver.server import Receiver
 
@@ -230,8 +190,7 @@ def main() -> None:
         t0 = time.perf_counter()
         count = build(path, args.cameras, args.packets)
         built_s = time.perf_counter() - t0
-        port = free_port()
-        nginx = start_nginx(folder / "nginx", port)
+        nginx, port = start_nginx(folder / "nginx", connections=1024)
         kinds = sorted({1, args.processes})
         rates: dict[int, list[float]] = {n: [] for n in kinds}
         nginx_rates, stored = [], {}
@@ -243,8 +202,7 @@ def main() -> None:
                 nginx_rates.append(nginx_round(path, f"http://127.0.0.1:{port}/ffsim/event", count,
                                                args.nginx_repeat))
         finally:
-            nginx.terminate()
-            nginx.wait(10)
+            stop(nginx)
     medians = {n: statistics.median(r) for n, r in rates.items()}
     baseline = statistics.median(nginx_rates)
     receiver = max(medians.values())
