@@ -137,9 +137,9 @@ class LoadRun:
         receives (or the Receiver given as receiver=). until: the end of the load (virtual
         time), over the fleet's duration. verify: the --out folder of an `ffsim receive` that
         receives the load (in another process): the summary compares delivered with what it
-        stored (end_to_end), as with the built-in receiver. fleet may be a Recording (load.recorded): recorded
-        traffic of one camera, re-keyed per camera. Raises ValueError or TargetError before
-        anything is sent."""
+        stored (end_to_end), as with the built-in receiver. fleet may be a Recording
+        (load.recorded): recorded traffic of one camera, re-keyed per camera. Raises ValueError,
+        TypeError or TargetError before anything is sent."""
         if not isinstance(fleet, (Fleet, Recording)):
             raise TypeError(f"LoadRun plays a Fleet (load_fleet(path), fleet_from_scenario(scenario, cameras=N)) or a "
                             f"Recording (load_recording(path, cameras=N)), not {type(fleet).__name__}")
