@@ -113,3 +113,11 @@ def test_clear_from_on_record_in_a_storing_thread_does_not_hang(tmp_path):
         assert post(rx.url + "x", data) == 200
         assert post(rx.url + "x", data) == 200
         assert rx.packets == 1
+
+
+def test_a_part_named_by_filename_star_is_a_file_not_a_dropped_field():
+    data = body(part("event", b"{}", "event.json", "application/json"),
+                b'--B\r\nContent-Disposition: form-data; name="image"; filename*=UTF-8\'\'pl%C3%A4te.jpg\r\n'
+                b"Content-Type: image/jpeg\r\n\r\n\xff\xd8\xff\xd9\r\n")
+    parts = multipart.parse("multipart/form-data; boundary=B", data, 32)
+    assert [(p.name, p.filename) for p in parts] == [("event", "event.json"), ("image", "pl\u00e4te.jpg")]

@@ -275,3 +275,21 @@ def running(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_a_replacement_worker_goes_on_after_the_images_its_shard_stored(tmp_path):
+    """A new worker numbers its images after the dead one's: their names are taken (stored with
+    O_EXCL), and reusing them would answer 500 until the numbers passed them."""
+    device = devices_by_shard()[1][0]
+    with Receiver(http="127.0.0.1:0", out=tmp_path / "out", processes=2) as rx:
+        for n in range(1, 4):
+            assert post(rx.url + "x", *multipart(wire(payload("2024-lpv", "new", n, n, device=device)), IMAGE,
+                                                 "a.jpg")) == 200
+        worker = rx._shards.workers[1]
+        os.kill(worker.process.pid, signal.SIGKILL)
+        wait_for(lambda: rx._shards.workers[1] is not worker, what="a new worker for the shard")
+        answers = [post(rx.url + "x", *multipart(wire(payload("2024-lpv", "new", n, n, device=device)), IMAGE,
+                                                 "a.jpg")) for n in range(4, 8)]
+        assert answers == [200] * 4 and rx.storage_failures == 0
+    names = sorted(os.listdir(tmp_path / "out" / "images"))
+    assert len(names) == 7 and len({name.split("_", 1)[0] for name in names}) == 7

@@ -13,6 +13,8 @@ the limit begins, so that a body of thousands of parts costs little).
 from __future__ import annotations
 
 import logging
+import re
+import urllib.parse
 from typing import NamedTuple
 
 from python_multipart.exceptions import MultipartParseError
@@ -42,6 +44,9 @@ class Part(NamedTuple):
 def mimetype(content_type: str) -> str:
     """The media type of a Content-Type header value, lower case, without its parameters."""
     return parse_options_header(content_type)[0].decode("latin-1")
+
+
+_FILENAME_STAR = re.compile(r"(?i)(?:^|;)\s*filename\*\s*=\s*([^;]*)")
 
 
 def _text(value: bytes | None) -> str | None:
@@ -88,8 +93,15 @@ def parse(content_type: str, body: bytes, max_parts: int) -> list[Part]:
             raise MultipartError("a part without a Content-Disposition header")
         _, params = parse_options_header(disposition)
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        parts.append(Part(_text(params.get(b"name")), _text(params.get(b"filename")),
-                          headers.get("content-type", ""), data))
+        filename = params.get(b"filename")
+        if filename is None and (star := _FILENAME_STAR.search(disposition)) is not None:
+            # RFC 5987 (charset'language'percent-encoded), which the library drops: a file part
+            # all the same, never discarded as a plain field
+            raw = star.group(1).strip().strip('"')
+            _charset, _, rest = raw.partition("'")
+            _, _, quoted = rest.partition("'")
+            filename = urllib.parse.unquote_to_bytes(quoted if rest else raw)
+        parts.append(Part(_text(params.get(b"name")), _text(filename), headers.get("content-type", ""), data))
 
     def on_end() -> None:
         nonlocal done

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import pickle
 import re
 import signal
@@ -126,6 +127,12 @@ def serve(conn, config: dict, descriptors: dict) -> None:
     if descriptors:
         rx._storage = Storage.adopt(Path(config["folder"]), {k: v.fd if isinstance(v, _Fd) else v
                                                              for k, v in descriptors.items()})
+        # a replacement worker goes on after the images its shard already stored (the dead worker's
+        # numbers are taken: its names would be refused, and its packets answered 500)
+        step, first = rx._seq_step, rx._seq_first
+        used = [int(head) for name in os.listdir(rx._storage._images_fd)
+                if (head := name.split("_", 1)[0]).isdigit() and int(head) % step == first % step]
+        rx._seq = (max(used) - first) // step + 1 if used else 0
     epoch = config["epoch"]
     storing: list[tuple[int, Future]] = []  # (id, answer being stored)
     replies: list = []

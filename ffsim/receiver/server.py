@@ -75,6 +75,7 @@ IDLE_TIMEOUT_S = 300.0  # a TCP connection with no document under way
 HEADER_DEADLINE_S = 10.0  # an HTTP connection's first request must be complete (headers) by then
 KEEPALIVE_S = 60.0  # an HTTP connection with no request under way: closed after this
 SHUTDOWN_S = 2.0  # at stop, HTTP requests under way get this long to finish
+READ_AT_STOP_S = 5.0  # at stop, a TCP read being checked and stored gets this long (a hung worker process)
 DOCUMENT_DEADLINE_S = 30.0  # a TCP document, from its first byte
 MAX_KEPT_TEXT = 1024 * 1024  # of a body that is not a packet (junk, wrong type), kept as text
 MAX_RECORD_BYTES = 16 * 1024 * 1024  # payload bytes of the records kept in memory (--out keeps them all)
@@ -906,8 +907,12 @@ class Receiver:
             try:
                 if slot.work is not None:
                     if not slot.work.done():
-                        await asyncio.wait({slot.work})  # the read under way is checked and stored first
-                    if not slot.work.cancelled() and slot.work.exception() is not None:
+                        # the read under way is checked and stored first; bounded: a worker process
+                        # that hangs is killed by then, and its pending work answered
+                        await asyncio.wait({slot.work}, timeout=READ_AT_STOP_S)
+                    if not slot.work.done():
+                        reset = True  # a worker that hangs: not known to be stored
+                    elif not slot.work.cancelled() and slot.work.exception() is not None:
                         reset = True  # it could not be stored (the exception is taken here, not lost)
                 waiting = bytes(reader._buffer)  # read from the socket, not yet handled: handled now
                 if waiting and not slot.evicted:
