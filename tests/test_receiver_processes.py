@@ -293,3 +293,17 @@ def test_a_replacement_worker_goes_on_after_the_images_its_shard_stored(tmp_path
         assert answers == [200] * 4 and rx.storage_failures == 0
     names = sorted(os.listdir(tmp_path / "out" / "images"))
     assert len(names) == 7 and len({name.split("_", 1)[0] for name in names}) == 7
+
+
+def test_a_tcp_read_of_many_documents_is_one_hand_off_per_shard(tmp_path):
+    """Thousands of tiny documents in a few reads must not become thousands of hand-offs, each
+    with its answer and its record queued in the parent (memory grew to gigabytes)."""
+    count = 5000
+    data = b"".join(b'{"sensorProviderID": "%s", "n": %d}' % (b"AB"[n % 2:n % 2 + 1], n) for n in range(count))
+    with Receiver(http=None, tcp="127.0.0.1:0", processes=2, max_records=100) as rx:
+        host, port = rx.tcp_address.rsplit(":", 1)
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(data)
+        assert rx.wait(count=count, timeout=60)
+        handed = rx._shards._number
+    assert handed < count // 10, handed

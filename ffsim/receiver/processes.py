@@ -63,6 +63,7 @@ _DEVICE = re.compile(rb'"sensorProviderID"\s*:\s*"((?:[^"\\]|\\.){0,200})"')
 # at stop() (a forkserver would start workers sooner, but outlives the receiver)
 START_METHOD = "spawn"
 QUERY_TIMEOUT_S = 30.0  # summary(), check(), clear() wait this long for a worker at most
+REPLY_EVERY = 500  # a worker sends the records it made back at least every this many documents
 STOP_TIMEOUT_S = 10.0  # stop(): a worker gets this long to finish what it holds, then is killed
 
 
@@ -178,8 +179,19 @@ def serve(conn, config: dict, descriptors: dict) -> None:
                             continue
                         replies.append(("ans", number, ("ok", answer)))
                     elif kind == "tcp":
-                        arrival, data, sender, peer = item[2:]
-                        rx._packet(arrival, data, sender, "tcp", peer, "", [], None)
+                        # the documents of one TCP read for this shard's cameras, in order: one
+                        # hand-off and one answer per read, however many documents it holds
+                        arrival, documents, sender, peer = item[2:]
+                        failure: StorageError | None = None
+                        for n, data in enumerate(documents, 1):
+                            try:
+                                rx._packet(arrival, data, sender, "tcp", peer, "", [], None)
+                            except StorageError as exc:
+                                failure = failure or exc  # the others are stored all the same
+                            if n % REPLY_EVERY == 0:
+                                flush()  # the records so far go back now: memory stays bounded
+                        if failure is not None:
+                            raise failure
                         replies.append(("ans", number, ("ok", None)))
                     elif kind == "query":
                         v = rx.validator

@@ -947,16 +947,18 @@ class Receiver:
         one was not stored, StorageError once all are done."""
         await self._work(self._capture, arrival, "tcp", peer, chunk)
         waiting = []
+        by_shard: dict[int, list[bytes]] = {}  # one hand-off per shard and read, however many documents
         for kind, data in framer.feed(chunk):
             if kind == DOCUMENT:
-                waiting.append(self._handed(self._shards.submit(shard_of(data, sender, self.processes),
-                                                                ("tcp", arrival, data, sender, peer))))
+                by_shard.setdefault(shard_of(data, sender, self.processes), []).append(data)
             else:
                 record = Record(arrival.wall, peer, "tcp", "", [], None,
                                 [f"tcp: {len(data)} byte(s) between documents that start none; skipped"],
                                 size=len(data))
                 record.text = data[:MAX_KEPT_TEXT].decode("utf-8", "backslashreplace")
                 waiting.append(self._work(self._record, record))
+        for shard, documents in by_shard.items():
+            waiting.append(self._handed(self._shards.submit(shard, ("tcp", arrival, documents, sender, peer))))
         failures = [r for r in await asyncio.gather(*waiting, return_exceptions=True) if isinstance(r, Exception)]
         storage = [r for r in failures if isinstance(r, StorageError)]
         if storage:
