@@ -434,8 +434,9 @@ def locust(args) -> None:
 
     Every argument goes to locust (`ffsim locust --help` shows Locust's help, its "ffsim"
     section included), e.g. `ffsim locust --worker` and `ffsim locust --master --headless
-    --expect-workers 2 -u 50 -r 10 --ffsim-fleet fleet.yaml --ffsim-http URL`. A master
-    listens on 127.0.0.1 unless --master-bind-host / --web-host say otherwise. Needs the
+    --expect-workers 2 -u 50 -r 10 --ffsim-fleet fleet.yaml --ffsim-http URL`. The web UI
+    (local mode and master) and a master's port listen on 127.0.0.1 unless --web-host /
+    --master-bind-host (or LOCUST_WEB_HOST / LOCUST_MASTER_BIND_HOST) say otherwise. Needs the
     extra: pip install 'ffsim[locust]'.
     """
     import shutil
@@ -450,12 +451,17 @@ def locust(args) -> None:
         click.echo("ffsim: error: Locust is not installed: pip install 'ffsim[locust]'", err=True)
         sys.exit(1)
     args = list(args)
+    # secure by default: Locust's web UI (local mode and master) and its master's port listen on
+    # every interface unless told; on loopback here, and --web-host 0.0.0.0 / --master-bind-host
+    # 0.0.0.0 (or LOCUST_WEB_HOST / LOCUST_MASTER_BIND_HOST) open them to other machines
+    injected = []
+    if "--worker" not in args:
+        injected.append(("--web-host", "LOCUST_WEB_HOST"))
     if "--master" in args:
-        # secure by default: Locust's master listens on every interface unless told; on loopback
-        # here, and --master-bind-host 0.0.0.0 / --web-host 0.0.0.0 open it to other machines
-        for option in ("--master-bind-host", "--web-host"):
-            if not any(a == option or a.startswith(option + "=") for a in args):
-                args += [option, "127.0.0.1"]
+        injected.append(("--master-bind-host", "LOCUST_MASTER_BIND_HOST"))
+    for option, variable in injected:
+        if not os.environ.get(variable) and not any(a == option or a.startswith(option + "=") for a in args):
+            args += [option, "127.0.0.1"]
     os.execv(program, [program, "-f", str(locustfile), *args])
 
 

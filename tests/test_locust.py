@@ -40,7 +40,7 @@ def free_port() -> int:
 
 
 def run_cluster(tmp_path: Path, ffsim_args: list[str], users: int, run_time: str,
-                timeout_s: float = 60.0) -> tuple[subprocess.CompletedProcess, dict[str, Any], dict[str, str]]:
+                timeout_s: float = 60.0, rate: float | None = None) -> tuple[subprocess.CompletedProcess, dict[str, Any], dict[str, str]]:
     """A master and two workers (three `locust` processes); the master's result, its CSV's
     Aggregated row and ffsim's summary."""
     port = free_port()
@@ -53,7 +53,7 @@ def run_cluster(tmp_path: Path, ffsim_args: list[str], users: int, run_time: str
         master = subprocess.run(
             [*LOCUST, "-f", str(LOCUSTFILE), "--headless", "--master", "--master-bind-host", "127.0.0.1",
              "--master-bind-port", str(port), "--expect-workers", "2", "--expect-workers-max-wait", "30",
-             "-u", str(users), "-r", str(users), "-t", run_time, "--csv", str(tmp_path / "out"), "--only-summary",
+             "-u", str(users), "-r", str(rate or users), "-t", run_time, "--csv", str(tmp_path / "out"), "--only-summary",
              "--ffsim-summary", str(tmp_path / "summary.json"), *ffsim_args],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout_s)
         for w in workers:  # the master's quit message ends them
@@ -69,6 +69,31 @@ def run_cluster(tmp_path: Path, ffsim_args: list[str], users: int, run_time: str
         aggregated = next(row for row in csv.DictReader(f) if row["Name"] == "Aggregated")
     summary = json.loads((tmp_path / "summary.json").read_text())
     return master, summary, aggregated
+
+
+def stable_count(rx: Receiver, quiet_s: float = 0.3, timeout_s: float = 10.0) -> int:
+    """The receiver's record count once it has not changed for quiet_s (nothing more comes)."""
+    deadline = time.monotonic() + timeout_s
+    count, since = len(rx.records), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = len(rx.records)
+        if now != count:
+            count, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            break
+    return count
+
+
+def road_with_three_profiles(tmp_path: Path) -> Path:
+    """busy-road.yaml, its profiles HTTP: new/update/lost, new/lost and new."""
+    text = (SCENARIOS / "busy-road.yaml").read_text(encoding="utf-8")
+    head = text[:text.index("profiles:")]
+    scenario = tmp_path / "road3.yaml"
+    scenario.write_text(head + "profiles:\n  - {id: 1, protocol: http, events: [new, update, lost]}\n"
+                        "  - {id: 2, protocol: http, events: [new, lost]}\n"
+                        "  - {id: 3, protocol: http, events: [new]}\n", encoding="utf-8")
+    return scenario
 
 
 def per_camera_in_order(records: list[Any]) -> dict[str, int]:
@@ -121,13 +146,50 @@ def test_a_stop_counts_every_attempt(tmp_path: Path, protocol: str) -> None:
             "--ffsim-fleet", str(fleet), "--ffsim-speed", "100", *target], users=4, run_time="4s")
         sent = summary["totals"]["sent"]
         assert rx.wait(count=sent, timeout=10)
-        time.sleep(0.3)  # nothing more may come: the cameras are stopped
+        stable_count(rx)  # nothing more may come: the cameras are stopped
         records = rx.records
     assert sent > 20, summary
     assert int(aggregated["Request Count"]) == len(records) == sent, (aggregated, summary)
     counts = per_camera_in_order(records)
     assert set(counts) == {f"ROAD-{n}" for n in range(1, 5)}
     assert summary["states"] == {"stopped": 4}
+
+
+def test_a_stop_during_the_ramp_up(tmp_path: Path) -> None:
+    """A stop while users are still spawning (-r slow, a receiver that answers in 1 s): no
+    camera starts after the stop, the attempts on the wire are counted, and ffsim's summary
+    lists every camera that ran."""
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(f"version: 1\nname: road\ngroups:\n  - scenario: {road_with_three_profiles(tmp_path)}\n"
+                     "    count: 40\n    device_id: \"ROAD-{n}\"\n")
+    with Receiver(http="127.0.0.1:0", max_records=None, delay_s=1.0) as rx:
+        master, summary, aggregated = run_cluster(tmp_path, [
+            "--ffsim-fleet", str(fleet), "--ffsim-until", "10m", "--ffsim-http", f"{rx.http_url}listener.php"],
+            users=40, rate=8, run_time="3s")
+        sent = summary["totals"]["sent"]
+        assert rx.wait(count=sent, timeout=10)
+        stable_count(rx)
+        records = rx.records
+    assert sent > 0 and int(aggregated["Request Count"]) == len(records) == sent, (aggregated, summary)
+    ran = {c["device_id"] for c in summary["cameras_detail"]}
+    assert 0 < summary["ran"] == len(ran) < 40, summary
+    assert set(per_camera_in_order(records)) <= ran
+    assert summary["states"] == {"stopped": len(ran)}
+
+
+def test_a_dead_receiver_at_speed_max(tmp_path: Path) -> None:
+    """Speed max against a receiver that is down: the camera waits the drain once (not once per
+    profile), then buffers and drops like a camera, and ends by itself after its drain."""
+    dead = f"http://127.0.0.1:{free_port()}/listener.php"
+    began = time.monotonic()
+    master, summary, aggregated = run_cluster(tmp_path, [
+        "--ffsim-fleet", str(road_with_three_profiles(tmp_path)), "--ffsim-until", "2m", "--ffsim-drain", "1s",
+        "--ffsim-http", dead, "--exit-code-on-error", "0"], users=1, run_time="60s")
+    assert "every camera has ended" in master.stderr, master.stderr
+    assert time.monotonic() - began < 30  # a generous bound: the run ends by itself, far before -t
+    assert summary["states"] == {"finished": 1} and summary["totals"]["sent"] == 0, summary
+    assert summary["totals"]["dropped"] + summary["totals"]["buffered"] > 0, summary
+    assert int(aggregated["Request Count"]) == int(aggregated["Failure Count"]) > 0
 
 
 # -- the gevent driver, in a subprocess (gevent's monkey-patching stays out of pytest) -----------------
@@ -181,8 +243,17 @@ out["killed"] = type(g.exception).__name__ if g.exception else repr(g.value)
 out["in_flight"] = curl.in_flight
 # TCP under monkey-patching: cooperative (select.poll and sockets are gevent's)
 tcp_profile = dataclasses.replace(profile, protocol="tcp", url=tcp)
-ticks[0] = 0
+tk.kill()
+yields = [0]
+def yielder():  # counts the hub's turns: runs only while the sending greenlet waits
+    while True:
+        gevent.sleep(0)
+        yields[0] += 1
+tk = gevent.spawn(yielder)
+gevent.sleep(0)
+yields[0] = 0
 out["tcp"] = [TcpTransport(tcp_profile, tcp).send(Message(m.json, (), "x")).detail for m in messages]
+out["tcp_ticks"] = yields[0]
 curl.close()
 tk.kill()
 print(json.dumps(out))
@@ -211,6 +282,7 @@ def test_gevent_driver(tmp_path: Path) -> None:
     assert out["refused"] == "refused"
     assert "GreenletExit" in out["killed"] and out["in_flight"] == 0
     assert out["tcp"] == ["sent"] * 3
+    assert out["tcp_ticks"] > 0  # the TCP sends let other greenlets run (Locust's monkey-patching)
     # the same request on the wire: headers in order (libcurl draws a new multipart boundary
     # for each request) and body
     gevent_rec = next(r for r in records if r.path.endswith("gevent"))

@@ -92,7 +92,9 @@ class GeventCurl:
         self.multi.remove_handle(handle)
         waiter = self._waiting.pop(handle, None)
         if waiter is not None:
-            waiter.switch(failure)  # from the hub: the sending greenlet runs on at the next turn
+            # from the hub, Waiter.switch switches to the sending greenlet at once: it runs until it
+            # blocks again, then the hub resumes here, within socket_action
+            waiter.switch(failure)
 
     # -- sending ---------------------------------------------------------------------------------
     def send(self, transport: HttpTransport, message: Message) -> Outcome:

@@ -18,13 +18,14 @@ Options (``locust --help``, section "ffsim"; the master sends them to its worker
 ``--ffsim-fleet FILE`` (a fleet file, or a scenario with ``--ffsim-cameras N``), ``--ffsim-http
 URL`` / ``--ffsim-tcp HOST:PORT`` (else Locust's ``--host``, else the fleet's targets and the
 scenarios' own), ``--ffsim-speed``, ``--ffsim-until``, ``--ffsim-start``, ``--ffsim-drain``,
-``--ffsim-stop-grace``, ``--ffsim-keep-running``, ``--ffsim-summary FILE``.
+``--ffsim-stop-grace``, ``--ffsim-keep-running``, ``--ffsim-summary FILE`` (taken from the
+master's command line only: the web UI cannot change the file the master writes).
 
 Time: a camera's load time starts when its user starts (Locust's ramp, ``-r``); its joining
 and offset from the fleet file apply after that, as in ``ffsim load``.
 
-A stop (``-t``, the web UI's stop, Ctrl-C, or the end of every camera) is graceful: the
-cameras hand nothing more over, and each attempt on the wire is finished and reported, so
+A stop (``-t``, the web UI's stop, Ctrl-C, or the end of every camera) is graceful: no camera
+starts after it (the users still spawning stay idle), the cameras hand nothing more over, and each attempt on the wire is finished and reported, so
 that Locust's count is the receiver's. An attempt still unanswered after ``--ffsim-stop-grace``
 seconds is aborted and not reported (its event counts as buffered in ffsim's summary).
 
@@ -108,9 +109,12 @@ def _options(parser: Any) -> None:
                        help="A stop: how long an attempt on the wire may take to finish and be counted.")
     group.add_argument("--ffsim-keep-running", action="store_true", default=False,
                        help="Keep the test running when every camera has ended (default: it ends then, as -t does).")
-    group.add_argument("--ffsim-summary", metavar="FILE", default="",
-                       help="The master writes ffsim's summary (per camera: delivered, failed, dropped, "
-                            "buffered...) as JSON here at exit.")
+    summary = group.add_argument("--ffsim-summary", metavar="FILE", default="",
+                                 help="The master writes ffsim's summary (per camera: delivered, failed, dropped, "
+                                      "buffered...) as JSON here at exit.")
+    # a file the master writes: only the command line's (the web UI's /swarm form can set any
+    # parsed option; the master takes the path once, at init)
+    summary.include_in_web_ui = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,7 +131,6 @@ class Settings:
     drain_s: float
     stop_grace_s: float
     keep_running: bool
-    summary: str | None
 
     @classmethod
     def of(cls, environment: Environment) -> Settings:
@@ -147,7 +150,7 @@ class Settings:
         return cls(fleet=str(o.ffsim_fleet), cameras=int(o.ffsim_cameras), http=http, tcp=tcp,
                    speed=parse_speed(o.ffsim_speed), until_us=duration_us(o.ffsim_until or None, "--ffsim-until"),
                    start=o.ffsim_start or None, drain_s=(duration_us(o.ffsim_drain, "--ffsim-drain") or 0) / 1e6,
-                   stop_grace_s=grace, keep_running=bool(o.ffsim_keep_running), summary=o.ffsim_summary or None)
+                   stop_grace_s=grace, keep_running=bool(o.ffsim_keep_running))
 
 
 def read_fleet(file: str, cameras: int) -> Fleet:
@@ -198,12 +201,11 @@ class Plan:
 class _Signals:
     """A lane's wake-ups: its sender (an event queued, a stop) and its producer (room)."""
 
-    __slots__ = ("wake", "room", "sent_when_given_up")
+    __slots__ = ("wake", "room")
 
     def __init__(self) -> None:
         self.wake = Event()
         self.room = Event()
-        self.sent_when_given_up = 0
 
 
 class CameraDriver:
@@ -233,6 +235,11 @@ class CameraDriver:
         self.late_max_s = 0.0
         self.reported = False  # its summary went to the master
         self.progress = Event()  # set by the senders after each attempt and when idle
+        self._halt = Event()  # set by stop(): the producer's waits end at once
+        self._stop_begun = False
+        self._stopped = Event()  # set when a stop has ended (a second stop waits for the first)
+        self._patient = True  # speed max: whether the camera still waits for room (as LoadRun._room)
+        self._sent_when_given_up = 0
         self._t0 = 0.0
 
     # -- the producer: in the user's greenlet --------------------------------------------------
@@ -244,8 +251,7 @@ class CameraDriver:
         self.senders = [gevent.spawn(self._send_loop, lane) for lane in self.lanes]
         cam = self.camera
         if cam.join_s > 0 and self.speed is None:  # the fleet's ramp, in wall time at speed max
-            gevent.sleep(cam.join_s)
-        patient: dict[str, bool] = {}
+            self._halt.wait(cam.join_s)
         while not self.stopping and (taken := cam.next()) is not None:
             moment, lane, item = taken
             if item.message.attachments:
@@ -254,7 +260,7 @@ class CameraDriver:
                 # once Locust has monkey-patched, and must not be taken from another thread
                 _draw(item.message.attachments)
             if self.speed is None:
-                self._room(lane, patient)
+                self._room(lane)
             else:
                 self._sleep_until(self._t0 + moment / self.speed)
             if self.stopping:
@@ -273,25 +279,32 @@ class CameraDriver:
 
     def _sleep_until(self, due: float) -> None:
         while not self.stopping and (delay := due - wall()) > 0:
-            gevent.sleep(min(delay, MAX_WAIT_S))
+            self._halt.wait(min(delay, MAX_WAIT_S))
         self.late_max_s = max(self.late_max_s, wall() - due)
 
-    def _room(self, lane: Lane, patient: dict[str, bool]) -> None:
+    def _room(self, lane: Lane) -> None:
         """Speed max: wait until the lane has fewer than LOOKAHEAD events waiting (as LoadRun._room:
-        a lane that has not moved for the drain time buffers and drops like the camera)."""
+        a camera whose lane has not moved for the drain time sends to a receiver that is down; then,
+        like the camera, its lanes buffer and drop without waiting again until one of them delivers:
+        the drain is waited once per camera, not once per lane)."""
         queue, signals = lane.queue, lane.driver
         if len(queue) < LOOKAHEAD:
             return
-        if not patient.get(lane.name, True):
-            if queue.counters.sent == signals.sent_when_given_up:
+        if not self._patient:
+            if self._sent() == self._sent_when_given_up:
                 return
-            patient[lane.name] = True
+            self._patient = True  # it delivers again
         while len(queue) >= LOOKAHEAD and queue.fatal is None and not self.stopping:
             signals.room.clear()
             if not signals.room.wait(self.drain_s):
-                patient[lane.name] = False
-                signals.sent_when_given_up = queue.counters.sent
+                if self.stopping:
+                    return
+                self._patient = False
+                self._sent_when_given_up = self._sent()
                 return
+
+    def _sent(self) -> int:
+        return sum(lane.queue.counters.sent for lane in self.lanes)
 
     # -- a sender per lane ----------------------------------------------------------------------
     def _send_loop(self, lane: Lane) -> None:
@@ -314,6 +327,9 @@ class CameraDriver:
                     outcome = self.curl.send(lane.transport, item.message)
                 else:
                     outcome = lane.transport.send(item.message)
+            except Exception as exc:  # noqa: BLE001 - a dead sender would leave the camera waiting for its drain
+                log.error("ffsim: camera %s, profile %s: internal error: %r", lane.camera.device_id, lane.name, exc)
+                outcome = Outcome(False, f"internal error: {exc!r}", fatal=True)
             except BaseException:
                 queue.on_cancel()  # killed (a stop past its grace): the event stays buffered, unreported
                 raise
@@ -334,10 +350,21 @@ class CameraDriver:
         """Hand nothing more over; let each attempt on the wire finish (and be reported) within
         grace_s, then abort what is left; close the connections. finished: the camera's own end
         (kept TCP connections are closed with a FIN and the receiver's close awaited, which
-        confirms what was written on them). Safe twice."""
-        if self.state in ("stopped", "finished"):
+        confirms what was written on them). Safe twice, and at once: a second stop waits for the
+        first to end."""
+        if self._stop_begun:
+            self._stopped.wait()
             return
+        self._stop_begun = True
+        try:
+            self._stop(grace_s, finished)
+        finally:
+            self._stopped.set()
+
+    def _stop(self, grace_s: float, finished: bool) -> None:
         self.stopping = True
+        self._halt.set()
+        self.progress.set()
         for lane in self.lanes:
             lane.driver.wake.set()
             lane.driver.room.set()
@@ -389,8 +416,13 @@ class Cluster:
         self.environment = environment
         self.plan: Plan | None = None
         self.plan_error: str | None = None
+        self.logged_error: str | None = None  # a worker's plan error, logged once
+        self.summary_path: str | None = None  # the master's --ffsim-summary, from the command line only
+        self.halted = False  # a stop has begun: no camera is handed out or started any more
         # the master's side
-        self.handed = 0  # cameras handed out in this test
+        self.next_index = 0  # the next camera never handed out
+        self.returned: list[int] = []  # cameras handed back (their user had gone, or a stop came first)
+        self.handed = 0  # cameras handed out in this test (and not handed back)
         self.refused = 0  # users that got none (more users than cameras)
         self.summaries: dict[int, dict[str, Any]] = {}
         self.ended = 0  # cameras that ended by themselves
@@ -399,6 +431,7 @@ class Cluster:
         self.ending = False
         # the drivers' side
         self.claims: dict[int, AsyncResult] = {}
+        self.assigned: set[int] = set()  # cameras this process got and has not started yet
         self.user_ids = itertools.count()
         self.drivers: dict[int, CameraDriver] = {}
         self.lanes = 0  # lanes of the drivers made: the connections libcurl keeps
@@ -425,9 +458,12 @@ class Cluster:
 
     # -- the master's side ------------------------------------------------------------------------
     def on_test_start(self) -> None:
-        self.handed = self.refused = self.ended = 0
+        self.handed = self.refused = self.ended = self.next_index = 0
+        self.returned = []
         self.summaries = {}
         self.ending = False
+        self.halted = False
+        self.assigned = set()
         if self.worker:
             return
         try:
@@ -435,6 +471,7 @@ class Cluster:
             plan = self.load_plan()
         except (ValueError, ScenarioError, TargetError, OSError) as exc:
             self.plan_error = str(exc)
+            self.plan = None  # no camera is handed out with the previous test's settings
             log.error("ffsim: %s", exc)
             return
         users = getattr(self.environment.parsed_options, "num_users", None)
@@ -443,12 +480,24 @@ class Cluster:
                         users - len(plan))
 
     def claim_index(self) -> int | None:
-        if self.plan is None or self.handed >= len(self.plan):
+        if self.halted:  # a stop has begun: the users still spawning stay idle
+            return None
+        if self.returned:
+            index = self.returned.pop(0)
+        elif self.plan is None or self.next_index >= len(self.plan):
             self.refused += 1
             return None
-        index = self.handed
+        else:
+            index = self.next_index
+            self.next_index += 1
         self.handed += 1
         return index
+
+    def release_index(self, index: int) -> None:
+        """A camera handed out that will not run (its user had gone, or a stop came first)."""
+        if index not in self.returned and index not in self.summaries:
+            self.returned.append(index)
+            self.handed -= 1
 
     def on_summary(self, summary: dict[str, Any]) -> None:
         self.summaries[summary["index"]] = summary
@@ -473,6 +522,7 @@ class Cluster:
     def drain_workers(self) -> None:
         """A stop (on the master, before Locust tells its workers): every worker finishes its
         cameras' attempts on the wire and reports them before Locust collects the final stats."""
+        self.halted = True
         if self.plan is None:
             return
         clients = [c.id for c in self.runner.clients.all]
@@ -513,23 +563,58 @@ class Cluster:
 
     def write_summary(self) -> None:
         summary = getattr(self, "last_summary", None)
-        if summary is None or self.plan is None or not self.plan.settings.summary:
+        if summary is None or not self.summary_path:
             return
-        Path(self.plan.settings.summary).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+        Path(self.summary_path).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
 
     # -- the drivers' side ------------------------------------------------------------------------
     def claim(self) -> int | None:
         """A camera for a user that starts (a message to the master and its answer, from a worker)."""
         if not self.worker:
-            return self.claim_index()
+            index = self.claim_index()
+            if index is not None:
+                self.assigned.add(index)
+            return index
+        if self.halted:
+            return None
         uid = next(self.user_ids)
         answer = self.claims[uid] = AsyncResult()
         try:
             self.runner.send_message("ffsim_claim", {"user": uid})
             data = answer.get(timeout=CLAIM_TIMEOUT_S)
+        except gevent.Timeout:  # the master did not answer in time: this user stays idle (a late
+            return None          # answer finds no user waiting and hands its camera back)
         finally:
             self.claims.pop(uid, None)
-        return data.get("index")
+        index = data.get("index")
+        # a stop between the master's answer and now has handed the camera back already
+        return index if index in self.assigned else None
+
+    def on_camera(self, data: dict[str, Any]) -> None:
+        """A worker: the master's answer to a claim (in the worker's message loop, in order
+        with the master's ffsim_stop)."""
+        index = data.get("index")
+        answer = self.claims.get(data["user"])
+        if index is not None:
+            if answer is None or self.halted:  # its user is no longer waiting, or a stop came first
+                self.release(index)
+            else:
+                self.assigned.add(index)
+        if answer is not None:
+            answer.set(data)
+
+    def release(self, index: int) -> None:
+        self.assigned.discard(index)
+        if self.worker:
+            self.runner.send_message("ffsim_release", {"index": index})
+        else:
+            self.release_index(index)
+
+    def plan_failed(self, exc: BaseException) -> None:
+        """A worker that cannot read the fleet (the same path on every machine): once per error."""
+        if str(exc) != self.logged_error:
+            self.logged_error = str(exc)
+            log.error("ffsim: %s", exc)
 
     def driver(self, index: int) -> CameraDriver:
         plan = self.load_plan()
@@ -553,7 +638,14 @@ class Cluster:
             self.on_summary(summary)
 
     def stop_cameras(self) -> None:
-        """Stop every camera of this process, all at once, each within the grace."""
+        """Stop every camera of this process, all at once, each within the grace; hand back
+        the cameras not started yet."""
+        self.halted = True
+        for index in sorted(self.assigned):
+            driver = self.drivers.pop(index, None)
+            if driver is not None:
+                driver.state = "released"
+            self.release(index)
         running = [d for d in self.drivers.values() if d.state == "running"]
         if not running or self.plan is None:
             return
@@ -601,6 +693,8 @@ def _on_init(environment: Environment, **_kwargs: Any) -> None:
     if runner is None:
         return
     if not c.worker:
+        options = environment.parsed_options
+        c.summary_path = (getattr(options, "ffsim_summary", "") or None) if options is not None else None
         try:  # the master checks the fleet at once: a mistake ends the command before any worker starts
             c.load_plan()
         except (ValueError, ScenarioError, TargetError, OSError) as exc:
@@ -621,17 +715,22 @@ def _on_init(environment: Environment, **_kwargs: Any) -> None:
             c.stop_replies.add(msg.node_id)
             c.stopped_event.set()
 
+        def release(environment: Environment, msg: Any, **_kw: Any) -> None:
+            c.release_index(msg.data["index"])
+
         runner.register_message("ffsim_claim", claim)
+        runner.register_message("ffsim_release", release)
         runner.register_message("ffsim_done", done)
         runner.register_message("ffsim_stopped", stopped)
     elif c.worker:
         def camera(environment: Environment, msg: Any, **_kw: Any) -> None:
-            answer = c.claims.get(msg.data["user"])
-            if answer is not None:
-                answer.set(msg.data)
+            c.on_camera(msg.data)
 
         def stop_and_answer() -> None:
             c.stop_cameras()
+            # the attempts just reported, before the answer: the master collects its final
+            # statistics when every worker has answered, and the periodic report may come too late
+            runner._send_stats()
             runner.send_message("ffsim_stopped", None)
 
         def stop(environment: Environment, msg: Any, **_kw: Any) -> None:
@@ -649,7 +748,7 @@ def _on_test_start(environment: Environment, **_kwargs: Any) -> None:
         try:
             c.load_plan()
         except (ValueError, ScenarioError, TargetError, OSError) as exc:
-            log.error("ffsim: %s", exc)
+            c.plan_failed(exc)
 
 
 @events.test_stopping.add_listener
@@ -684,6 +783,11 @@ class CameraUser(User):
     def on_start(self) -> None:
         self.ffsim = cluster(self.environment)
         self.camera: CameraDriver | None = None
+        try:
+            self.ffsim.load_plan()
+        except (ValueError, ScenarioError, TargetError, OSError) as exc:
+            self.ffsim.plan_failed(exc)  # no camera claimed: this user stays idle
+            return
         index = self.ffsim.claim()
         if index is None:
             log.debug("ffsim: no camera left for this user: it stays idle")
@@ -693,13 +797,24 @@ class CameraUser(User):
     @task
     def drive(self) -> None:
         camera = self.camera
-        if camera is not None and camera.state == "new":
+        if camera is not None and camera.state == "new" and not self.ffsim.halted:
+            self.ffsim.assigned.discard(camera.camera.index)
             camera.run()
             self.ffsim.ended_camera(camera)  # its own end (a stop reports it where it is stopped)
         # ended (or none to drive): idle until Locust stops the user; the task must not end, or
         # Locust would run it again
         while self._state != LOCUST_STATE_STOPPING:
             gevent.sleep(IDLE_POLL_S)
+
+    def stop(self, force: bool = False) -> bool:
+        """Locust stops this user (a ramp-down, or the end): a graceful stop ends its camera too
+        (its producer may be waiting long for its next packet), within the grace."""
+        camera = getattr(self, "camera", None)
+        killed = super().stop(force)
+        if not killed and camera is not None and camera.state == "running":
+            plan = self.ffsim.plan
+            gevent.spawn(camera.stop, plan.settings.stop_grace_s if plan is not None else 0.0)
+        return killed
 
     def on_stop(self) -> None:
         camera = getattr(self, "camera", None)
