@@ -13,7 +13,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -249,14 +248,11 @@ class _LongRun(LoadStats):
         return self._synthetic
 
 
-def test_a_ten_minute_run_renders_fast() -> None:
+def test_a_ten_minute_run_of_four_groups_renders_every_figure_in_a_bounded_page() -> None:
+    # (how fast: about 0.4 s; measured by hand, not asserted: no timed assertions in tests)
     stats = _LongRun(["gate", "lane", "exit", "staff"], seconds=600)
-    render_report(_stats(seconds=2), {})  # matplotlib imported and warmed up
-    start = time.perf_counter()
     page = render_report(stats, {"duration_s": 600.0})
-    elapsed = time.perf_counter() - start
     assert page.count("<svg ") == len(FIGURE_IDS) and "600 intervals of 1 s" in page
-    assert elapsed < 5.0, f"{elapsed:.2f} s"  # about 0.4 s on a CI runner
     assert len(page) < 1_000_000
 
 
@@ -268,6 +264,8 @@ def _chromium() -> str:
         found = shutil.which(name) if name else None
         if found:
             return found
+    if os.environ.get("CI"):  # CI installs it (.ci/run): there a missing browser is a failure, not a skip
+        pytest.fail("no chromium binary found; .ci/run installs Debian's chromium")
     pytest.skip("no chromium binary found (Debian/Ubuntu: apt-get install chromium; or set FFSIM_CHROMIUM)")
 
 
