@@ -115,12 +115,10 @@ def test_fleet_on_master_and_two_workers(tmp_path: Path) -> None:
     """Six cameras of a scenario that ends, at speed max: every camera runs once over the
     cluster, Locust counts every delivery the receiver got, and the test ends by itself."""
     with Receiver(http="127.0.0.1:0", max_records=None) as rx:
-        began = time.monotonic()
         master, summary, aggregated = run_cluster(tmp_path, [
             "--ffsim-fleet", str(SCENARIOS / "parking-gate.yaml"), "--ffsim-cameras", "6",
             "--ffsim-http", f"{rx.http_url}listener.php"], users=6, run_time="60s")
-        assert time.monotonic() - began < 40
-        assert "every camera has ended" in master.stderr, master.stderr
+        assert "every camera has ended" in master.stderr, master.stderr  # it ended by itself, not at -t
         expected = 6 * 12  # the scenario's 12 events per camera
         assert rx.wait(count=expected, timeout=10)
         records = rx.records
@@ -182,12 +180,10 @@ def test_a_dead_receiver_at_speed_max(tmp_path: Path) -> None:
     """Speed max against a receiver that is down: the camera waits the drain once (not once per
     profile), then buffers and drops like a camera, and ends by itself after its drain."""
     dead = f"http://127.0.0.1:{free_port()}/listener.php"
-    began = time.monotonic()
     master, summary, aggregated = run_cluster(tmp_path, [
         "--ffsim-fleet", str(road_with_three_profiles(tmp_path)), "--ffsim-until", "2m", "--ffsim-drain", "1s",
         "--ffsim-http", dead, "--exit-code-on-error", "0"], users=1, run_time="60s")
-    assert "every camera has ended" in master.stderr, master.stderr
-    assert time.monotonic() - began < 30  # a generous bound: the run ends by itself, far before -t
+    assert "every camera has ended" in master.stderr, master.stderr  # by itself after its drain, not at -t
     assert summary["states"] == {"finished": 1} and summary["totals"]["sent"] == 0, summary
     assert summary["totals"]["dropped"] + summary["totals"]["buffered"] > 0, summary
     assert int(aggregated["Request Count"]) == int(aggregated["Failure Count"]) > 0
