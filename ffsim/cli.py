@@ -212,11 +212,7 @@ def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, 
         from .junit import JUnitReport
 
         report = JUnitReport(scenario.name or Path(file).stem)
-        try:
-            report.check_writable(junit_file)
-        except OSError as exc:
-            click.echo(f"ffsim: error: cannot write {junit_file}: {exc.strerror or exc}", err=True)
-            sys.exit(1)
+        _writable_or_exit(junit_file)
 
     def on_attempt(attempt) -> None:
         printer.attempt(attempt)

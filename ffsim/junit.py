@@ -117,12 +117,6 @@ class JUnitReport:
         ET.indent(root)
         return ET.ElementTree(root)
 
-    @staticmethod
-    def check_writable(path: str) -> None:
-        """Create (or empty) the report's file now, so that a path that cannot be written is an
-        error before the run rather than after it; OSError."""
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
-
     def write(self, path: str, summary: Summary, violations: list[str] | None = None) -> None:
         """Write the report (owner-only: it names plates). Call buffered() first."""
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

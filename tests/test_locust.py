@@ -234,7 +234,8 @@ out["refused"] = curl.send(HttpTransport(json_profile, dead), messages[1]).detai
 # a greenlet killed in the middle of a send: the transfer is aborted, the exception goes on
 slow = HttpTransport(json_profile, slow_url)
 g = gevent.spawn(curl.send, slow, messages[1])
-gevent.sleep(0.05)
+while curl.in_flight == 0:  # the transfer is under way
+    gevent.sleep(0.001)
 g.kill(block=True)
 out["killed"] = type(g.exception).__name__ if g.exception else repr(g.value)
 out["in_flight"] = curl.in_flight

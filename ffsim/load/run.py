@@ -54,7 +54,7 @@ from ..transport.tcp import TcpTransport, check_tcp_target
 from .camera import Lane, LoadCamera, attempt_kind
 from .recorded import Recording, RecordedCamera
 from .stats import LoadStats
-from .verify import StoreCheck
+from .verify import StoreCheck, payload_key
 
 LOOKAHEAD = 2  # speed max: events waiting in a lane beyond which its producer waits
 TICK_S = 0.25  # the ticker: measurements' intervals closed, live snapshot published
@@ -302,7 +302,7 @@ class LoadRun:
         """The built-in receiver's worker: one packet stored (or refused)."""
         if record.payload is None or (record.status is not None and not 200 <= record.status < 300):
             return
-        key = hash(json.dumps(record.payload, sort_keys=True))
+        key = payload_key(record.payload)
         with self._stored_lock:
             self._stored_records += 1
             self._stored.add(key)

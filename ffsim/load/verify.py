@@ -36,6 +36,12 @@ def _device(payload: dict[str, Any]) -> object:
     return alpv.get("device_ID") if isinstance(alpv, dict) else None
 
 
+def payload_key(payload: object) -> int:
+    """One stored packet's identity: its payload, whatever the order of its keys (a retried
+    event is the same payload again; two events never are: counter and times differ)."""
+    return hash(json.dumps(payload, sort_keys=True))
+
+
 class StoreCheck:
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         """folder: the --out of the `ffsim receive` that receives (its packets.jsonl appears with
@@ -103,7 +109,7 @@ class StoreCheck:
         if isinstance(status, int) and not 200 <= status < 300:
             return  # refused: it comes again
         self._accepted += 1
-        self._stored.add(hash(json.dumps(payload, sort_keys=True)))
+        self._stored.add(payload_key(payload))
         violations = entry.get("violations")
         if isinstance(violations, list):
             self._violations += len(violations)
