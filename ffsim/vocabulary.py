@@ -49,3 +49,35 @@ MISREAD_KINDS = ("substitution", "growing", "regression")
 # -- firmware generations (section 10) ------------------------------------------------------
 GENERATIONS = ("2019", "2021-lpv", "2021-cammra", "2024-lpv", "2024-cammra", "documented")
 DEFAULT_GENERATION = "2024-lpv"
+
+# -- faults on purpose (issue 11; ffsim.faults) ------------------------------------------------
+# type -> family, in catalogue order
+FAULT_FAMILIES = {
+    "duplicate": "duplicate",
+    "reorder": "reorder",
+    "burst": "burst",
+    "restart": "restart",
+    "clock_jump": "clock",
+    "clock_drift": "clock",
+    "wrong_timezone": "clock",
+    "reset_mid_body": "wire",
+    "truncated_multipart": "wire",
+    "trickle": "wire",
+    "tcp_split": "wire",
+    "tcp_coalesce": "wire",
+    "missing_image": "payload",
+    "empty_image": "payload",
+    "undecodable_image": "payload",
+    "oversized_image": "payload",
+    "missing_field": "payload",
+    "wrong_type": "payload",
+    "invalid_utf8_plate": "payload",
+}
+FAULT_TYPES = tuple(FAULT_FAMILIES)
+FAULT_FAMILY_NAMES = ("duplicate", "reorder", "burst", "restart", "clock", "wire", "payload")
+# faults of the whole camera: not per profile, and they touch heartbeats too
+CAMERA_FAULTS = ("restart", "clock_jump", "clock_drift", "wrong_timezone")
+HTTP_WIRE_FAULTS = ("reset_mid_body", "truncated_multipart", "trickle")
+TCP_WIRE_FAULTS = ("tcp_split", "tcp_coalesce")
+IMAGE_FAULTS = ("missing_image", "empty_image", "undecodable_image", "oversized_image")
+JSON_TYPES = ("null", "number", "string", "object", "array", "bool")  # wrong_type's `as`

@@ -28,12 +28,23 @@ from ..engine.plates import GENERATORS, Rng
 from ..generations import generation
 from ..terminal import printable
 from ..transport.targets import target_problem
+from .. import vocabulary as V
 from ..vocabulary import DEFAULT_EVENTS, RELIABLE
 from ..units import camera_zone, parse_duration, parse_rate, parse_start, zone_names
 from . import schema as S
 from .model import (
     Auth,
+    Burst,
     Camera,
+    ClockFault,
+    Duplicate,
+    Fault,
+    FaultSpec,
+    PayloadFault,
+    Reorder,
+    Restart,
+    Timing,
+    WireFault,
     Flow,
     Heartbeat,
     ListEntry,
@@ -52,6 +63,33 @@ MAX_FILE_BYTES = 10_000_000
 MAX_PROBLEMS = 100  # listed for one file; the rest are counted (a list of 100,000 bad entries is not read)
 MIN_TIMEOUT_US, MAX_TIMEOUT_US = 1_000, 86_400_000_000
 MAX_RATE_PER_S = 100  # vehicles per second of one flow; more only floods the output
+MAX_OVERSIZED = 64 * 1024 * 1024  # an oversized_image's size
+_SIGNED = re.compile(r"^\s*([+-]?)\s*(.*)$")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|KiB|MiB)\s*$")
+_SIZE_FACTOR = {"B": 1, "KB": 1000, "MB": 1000_000, "KiB": 1024, "MiB": 1024 * 1024}
+
+
+def parse_signed_duration(value: object) -> int:
+    """Microseconds for '+1h', '-30s', '2m' or a signed number of seconds."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return -parse_duration(-value) if value < 0 else parse_duration(value)
+    if not isinstance(value, str):
+        raise ValueError("expected a signed duration such as +1h or -30s")
+    match = _SIGNED.match(value)
+    assert match is not None  # the pattern matches any text
+    sign, rest = match.groups()
+    us = parse_duration(rest)
+    return -us if sign == "-" else us
+
+
+def parse_size(value: object) -> int:
+    """Bytes for '8MB', '512KiB' or a number of bytes."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        raise ValueError(f"expected a size such as 8MB, got {value!r}")
+    return int(float(match.group(1)) * _SIZE_FACTOR[match.group(2)])
 # a whole number is an int: JSON Schema's integer also admits 5.0, which `seed`, counters and sizes cannot use
 _Validator = jsonschema.validators.extend(
     jsonschema.Draft202012Validator,
@@ -291,6 +329,7 @@ class _Builder:
         profiles = self.profiles(data.get("profiles"), camera)
         heartbeat = self.heartbeat(data["heartbeat"]) if "heartbeat" in data else None
         photos = self.photos(data["images"]["photos"], file) if "photos" in data.get("images", {}) else ()
+        faults = self.faults(data.get("faults", []), camera, profiles, recognition, data.get("seed", 0))
         return Scenario(
             name=data.get("name", FsPath(file).stem),
             seed=data.get("seed", 0),
@@ -305,6 +344,7 @@ class _Builder:
             heartbeat=heartbeat,
             photos=photos,
             image_seed=data.get("images", {}).get("seed"),
+            faults=faults,
             source=file,
         )
 
@@ -521,6 +561,189 @@ class _Builder:
             misread=self.misread(d.get("misread", 0.0), path),
             lateral=(float(lateral[0]), float(lateral[1])),
         )
+
+    # -- faults on purpose ----------------------------------------------------------------
+    def faults(self, items: list, camera: Camera, profiles: tuple[Profile, ...], recognition: Recognition,
+               seed: int) -> tuple[Fault, ...]:
+        out = [self.fault(d, ("faults", i), i, camera, profiles, seed) for i, d in enumerate(items)]
+        built = tuple(f for f in out if f is not None)
+        self._restarts_apart(built, camera)
+        return built
+
+    def _timing(self, d: dict, path, kind: str) -> Timing:
+        where = show_path(path)
+        given = [k for k in ("at", "during", "rate", "share") if k in d]
+        whole_run = kind in ("clock_drift", "wrong_timezone")
+        if len(given) > 1:
+            self.c.add(path + (given[1],), f"{where}: give one of at, during, rate or share, not both "
+                                           f"`{given[0]}` and `{given[1]}`", key=True)
+        elif not given and not whole_run:
+            self.c.add(path, f"{where}: say when with one of at, during, rate or share")
+        allowed = {"burst": ("during",), "clock_jump": ("at",), "clock_drift": ("during",),
+                   "wrong_timezone": ("during",), "restart": ("at", "during", "rate")}.get(kind)
+        if given and allowed is not None and given[0] not in allowed:
+            self.c.add(path + (given[0],), f"{where}: a {kind} is timed by {' or '.join(allowed)}, not "
+                                           f"`{given[0]}`", key=True)
+        for key in ("from", "until"):
+            if key in d and not ({"rate", "share"} & set(d)):
+                self.c.add(path + (key,), f"{where}.{key} bounds a rate or a share; with at or during it "
+                                          "says nothing", key=True)
+        during = None
+        if "during" in d:
+            try:
+                start, end = parse_duration(d["during"][0]), parse_duration(d["during"][1])
+            except ValueError as exc:
+                self.c.add(path + ("during",), f"{where}.during: {exc}")
+                start, end = 0, 1
+            if end <= start:
+                self.c.add(path + ("during",), f"{where}.during must be [start, end] with start before end")
+            during = (start, end)
+        rate = None
+        if "rate" in d:
+            rate = parse_rate(d["rate"])
+            if not 0 < rate <= MAX_RATE_PER_S:
+                self.c.add(path + ("rate",), f"{where}.rate must be more than 0 and at most {MAX_RATE_PER_S}/s, "
+                                             f"got {d['rate']!r}")
+        start_us = self.duration_or(d, "from", path, 0)
+        until_us = self.duration(d, "until", path)
+        if until_us is not None and until_us <= start_us:
+            self.c.add(path + ("until",), f"{where}.until must be later than from")
+        return Timing(at_us=self.duration(d, "at", path), during_us=during, rate_per_s=rate,
+                      share=float(d["share"]) if "share" in d else None, from_us=start_us, until_us=until_us)
+
+    def fault(self, d: dict, path, index: int, camera: Camera, profiles: tuple[Profile, ...],
+              seed: int) -> Fault | None:
+        kind = d["type"]
+        where = show_path(path)
+        timing = self._timing(d, path, kind)
+        defined = {p.id: p for p in profiles}
+        chosen = list(defined.values())
+        if kind in V.CAMERA_FAULTS:
+            for key in ("profiles", "events"):
+                if key in d:
+                    self.c.add(path + (key,), f"{where}: a {kind} is a fault of the whole camera; it takes no "
+                                              f"`{key}`", key=True)
+        elif "profiles" in d:
+            for i, pid in enumerate(d["profiles"]):
+                if pid not in defined:
+                    self.c.add(path + ("profiles", i), f"{where}.profiles: profile {pid} is not defined "
+                                                       f"(profiles: {', '.join(str(p) for p in sorted(defined))})")
+            chosen = [defined[p] for p in d["profiles"] if p in defined]
+        spec = self._fault_spec(d, path, kind, camera, chosen)
+        if spec is None:
+            return None
+        events = frozenset(d["events"]) if "events" in d else None
+        fault_seed = d["seed"] if "seed" in d else Rng(seed, "fault", index).index(2**31)
+        return Fault(index=index, type=kind, name=d.get("name", kind), timing=timing, spec=spec,
+                     profiles=frozenset(d["profiles"]) if "profiles" in d and kind not in V.CAMERA_FAULTS else None,
+                     events=events, seed=fault_seed)
+
+    def _needs(self, path, kind: str, chosen: list[Profile], test, what: str) -> None:
+        if not any(test(p) for p in chosen):
+            self.c.add(path, f"{show_path(path)}: a {kind} needs {what} among the profiles it applies to")
+
+    def _fault_spec(self, d: dict, path, kind: str, camera: Camera, chosen: list[Profile]) -> FaultSpec | None:
+        where = show_path(path)
+        if kind == "duplicate":
+            return Duplicate(delay_us=self.duration_or(d, "delay", path, 0), copies=d.get("copies", 1))
+        if kind == "reorder":
+            return Reorder(window=d.get("window", 3))
+        if kind == "burst":
+            return Burst(coalesce=d.get("coalesce", False))
+        if kind == "restart":
+            down = self.duration_or(d, "down", path, Restart().down_us)
+            if "during" in d and "down" in d:
+                self.c.add(path + ("down",), f"{where}: `during` already says how long the camera is down; "
+                                             "leave out `down`", key=True)
+            frame_us = math.ceil(Fraction(1_000_000) / camera.fps)
+            if down < frame_us:
+                self.c.add(path + ("down",), f"{where}.down must be at least one frame "
+                                             f"({frame_us / 1000:g}ms), got {d.get('down')!r}")
+            return Restart(down_us=down, counters=d.get("counters", "restart"),
+                           first_packet_counter=d.get("first_packet_counter"), car_ids=d.get("car_ids", "restart"),
+                           first_car_id=d.get("first_car_id"))
+        if kind == "clock_jump":
+            try:
+                by = parse_signed_duration(d.get("by", "+1h"))
+            except ValueError as exc:
+                self.c.add(path + ("by",), f"{where}.by: {exc}")
+                by = 0
+            if by == 0 and "by" in d:
+                self.c.add(path + ("by",), f"{where}.by must not be 0 (a jump of nothing)")
+            return ClockFault(kind, by_us=by)
+        if kind == "clock_drift":
+            return ClockFault(kind, ppm=float(d.get("ppm", 50)))
+        if kind == "wrong_timezone":
+            zone = d.get("timezone", "UTC")
+            if camera_zone(zone) is None:
+                self.c.add(path + ("timezone",), f"{where}.timezone: unknown time zone {zone!r}"
+                                                 f"{_did_you_mean(zone, sorted(zone_names()))}")
+            elif zone == camera.timezone:
+                self.c.add(path + ("timezone",), f"{where}.timezone is the camera's own ({zone}): no fault")
+            return ClockFault(kind, timezone=zone)
+        if kind in V.HTTP_WIRE_FAULTS:
+            self._needs(path, kind, chosen, lambda p: p.protocol == "http", "an http profile")
+            for p in chosen:
+                if p.protocol == "http" and p.auth is not None and p.auth.type == "digest":
+                    self.c.add(path, f"{where}: a {kind} cannot be sent with Digest authentication "
+                                     f"(profile {p.id}); ffsim writes the cut request itself")
+                if p.protocol == "http" and (p.url or "").lower().startswith("https://"):
+                    self.c.add(path, f"{where}: a {kind} is written over plain HTTP; profile {p.id} sends to "
+                                     "https://")
+            cut = d.get("cut")
+            if "cut" in d and "cut_after" in d:
+                self.c.add(path + ("cut_after",), f"{where}: give cut or cut_after, not both", key=True)
+            if kind == "truncated_multipart":
+                self._needs(path, kind, chosen, lambda p: p.protocol == "http" and p.format == "multipart",
+                            "a multipart http profile")
+            return WireFault(kind, cut=None if cut in (None, "image") else float(cut), cut_after=d.get("cut_after"),
+                             cut_image=kind == "truncated_multipart" and "cut_after" not in d and cut in (None, "image"),
+                             chunk=d.get("chunk", 64), every_us=self.duration_or(d, "every", path, 100_000),
+                             head=d.get("head", "normal"))
+        if kind in V.TCP_WIRE_FAULTS:
+            self._needs(path, kind, chosen, lambda p: p.protocol == "tcp", "a tcp profile")
+            return WireFault(kind, pieces=d.get("pieces", 8), pause_us=self.duration_or(d, "pause", path, 20_000),
+                             documents=d.get("documents", 3))
+        if kind in V.IMAGE_FAULTS:
+            self._needs(path, kind, chosen, lambda p: p.image_kind != "none", "a profile that sends an image")
+            size = 0
+            if kind == "oversized_image":
+                size = parse_size(d.get("size", "8MB"))
+                if not 0 < size <= MAX_OVERSIZED:
+                    self.c.add(path + ("size",), f"{where}.size must be more than 0 and at most 64MB, "
+                                                 f"got {d.get('size')!r}")
+            return PayloadFault(kind, size=size, how=d.get("how", "garbage"))
+        keys = generation(camera.firmware).keys
+        if kind == "invalid_utf8_plate":
+            name = d.get("field", "plateUTF8")
+            if name not in keys:
+                self.c.add(path + ("field",), f"{where}.field: firmware {camera.firmware} has no {name!r}")
+            return PayloadFault(kind, field=name, data=bytes.fromhex(d.get("bytes", "ff")))
+        name = d.get("field", "plateUTF8" if kind == "missing_field" else "carID")
+        top = name.split(".", 1)[0]
+        if top not in keys:
+            self.c.add(path + ("field",), f"{where}.field: firmware {camera.firmware} payloads have no "
+                                          f"{top!r}{_did_you_mean(top, keys)}")
+        return PayloadFault(kind, field=name, as_type=d.get("as", "number" if kind == "wrong_type" else ""))
+
+    def _restarts_apart(self, faults: tuple[Fault, ...], camera: Camera) -> None:
+        """Restart windows given by at or during must not overlap (a camera cannot go dark twice at once)."""
+        windows = []
+        for f in faults:
+            if f.type != "restart" or f.timing.rate_per_s is not None:
+                continue
+            assert isinstance(f.spec, Restart)
+            if f.timing.during_us is not None:
+                start, end = f.timing.during_us
+            else:
+                start = f.timing.at_us or 0
+                end = start + f.spec.down_us
+            windows.append((start, end, f.index))
+        windows.sort()
+        for (_, end, _), (start, _, index) in zip(windows, windows[1:]):
+            if start < end:
+                self.c.add(("faults", index), f"{show_path(('faults', index))}: this restart begins while the "
+                                              "camera is still down from an earlier one")
 
     def misread(self, value, path) -> tuple[tuple[str, float], ...]:
         """Shares of misread kinds; a bare number is the share of substitutions."""

@@ -210,6 +210,91 @@ class Heartbeat:
     insecure: bool = False
 
 
+# -- faults on purpose (ffsim.faults): one dataclass per kind, times in microseconds -----------
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """When a fault strikes: exactly one of at, during, rate or share (none: the whole run)."""
+
+    at_us: int | None = None  # the first eligible packet at or after it
+    during_us: tuple[int, int] | None = None  # [start, end): every eligible packet (or the interval itself)
+    rate_per_s: float | None = None  # seeded moments between from and until
+    share: float | None = None  # each eligible packet with this probability
+    from_us: int = 0
+    until_us: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    delay_us: int = 0  # the copy is handed over this long after the original
+    copies: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Reorder:
+    window: int = 3  # packets of one profile
+
+
+@dataclass(frozen=True, slots=True)
+class Burst:
+    coalesce: bool = False  # TCP: the held documents in one write
+
+
+@dataclass(frozen=True, slots=True)
+class Restart:
+    down_us: int = 30_000_000
+    counters: str = "restart"  # restart | keep
+    first_packet_counter: int | None = None  # None: the profile's
+    car_ids: str = "restart"  # restart | keep
+    first_car_id: int | None = None  # None: recognition.first_car_id
+
+
+@dataclass(frozen=True, slots=True)
+class ClockFault:
+    kind: str  # clock_jump | clock_drift | wrong_timezone
+    by_us: int = 0  # clock_jump: signed
+    ppm: float = 0.0  # clock_drift
+    timezone: str = ""  # wrong_timezone
+
+
+@dataclass(frozen=True, slots=True)
+class WireFault:
+    kind: str  # reset_mid_body | truncated_multipart | trickle | tcp_split | tcp_coalesce
+    cut: float | None = None  # fraction of the body; None with cut_after None: the kind's default
+    cut_after: int | None = None  # bytes of the body
+    cut_image: bool = False  # truncated_multipart: in the middle of the first image part
+    chunk: int = 64  # trickle
+    every_us: int = 100_000  # trickle: wall time between chunks
+    head: str = "normal"  # trickle: normal | trickle (the headers too)
+    pieces: int = 8  # tcp_split
+    pause_us: int = 20_000  # tcp_split
+    documents: int = 3  # tcp_coalesce
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadFault:
+    kind: str  # missing_image | empty_image | undecodable_image | oversized_image | missing_field | ...
+    field: str = ""  # missing_field, wrong_type, invalid_utf8_plate
+    as_type: str = ""  # wrong_type: null | number | string | object | array | bool
+    size: int = 0  # oversized_image: bytes
+    how: str = "garbage"  # undecodable_image: garbage | truncated
+    data: bytes = b"\xff"  # invalid_utf8_plate: the bytes put into the plate
+
+
+FaultSpec = Duplicate | Reorder | Burst | Restart | ClockFault | WireFault | PayloadFault
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    index: int  # position in faults: (a fleet group's come after the scenario's)
+    type: str  # catalogue name; its family: vocabulary.FAULT_FAMILIES[type]
+    name: str  # the label in ffsim events and the live line
+    timing: Timing
+    spec: FaultSpec
+    profiles: frozenset[int] | None = None  # None: every profile
+    events: frozenset[str] | None = None  # None: every carState
+    seed: int = 0  # given, or derived from the scenario's seed and the index
+
+
 @dataclass(frozen=True, slots=True)
 class Scenario:
     name: str
@@ -227,6 +312,7 @@ class Scenario:
     # the seed of the road drawn behind the vehicles (images.seed); None: the scenario's seed.
     # A fleet's cameras of one group share their scenario file's road (one texture to draw)
     image_seed: int | None = None
+    faults: tuple[Fault, ...] = ()  # faults on purpose (ffsim.faults), in file order
     source: str = "<scenario>"
 
     @property

@@ -308,6 +308,100 @@ HEARTBEAT = _obj(
     }
 )
 
+# -- faults on purpose (ffsim.faults) -----------------------------------------------------------
+INTERVAL = {
+    "type": "array",
+    "items": DURATION,
+    "minItems": 2,
+    "maxItems": 2,
+    "x-message": "must be an interval [start, end] of durations, e.g. [1m, 2m]",
+}
+SIGNED_DURATION = {
+    "anyOf": [
+        {"type": "string", "pattern": r"^\s*[+-]?\s*(\d+(\.\d+)?|\.\d+)\s*(ms|s|m|min|h)\s*$"},
+        {"type": "number"},
+    ],
+    "x-message": "must be a signed duration such as +1h or -30s",
+}
+SIZE = {
+    "anyOf": [
+        {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(B|KB|MB|KiB|MiB)\s*$"},
+        {"type": "integer", "minimum": 0},
+    ],
+    "x-message": "must be a size such as 512KB or 8MB (or a number of bytes)",
+}
+FRACTION = {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}
+MAX_FAULTS = 100
+_FAULT_COMMON: dict = {
+    "type": {"enum": list(V.FAULT_TYPES)},
+    "name": {"type": "string", "minLength": 1, "maxLength": 100},
+    "at": DURATION,
+    "during": INTERVAL,
+    "rate": RATE,
+    "share": PROBABILITY,
+    "from": DURATION,
+    "until": DURATION,
+    "profiles": {"type": "array", "items": {"enum": [1, 2, 3], "type": "integer"}, "minItems": 1,
+                 "uniqueItems": True},
+    "events": {"type": "array", "items": {"enum": EVENT_TYPES}, "minItems": 1, "uniqueItems": True},
+    "seed": {"type": "integer"},
+}
+_CUT = {"cut": FRACTION, "cut_after": {"type": "integer", "minimum": 0}}
+FAULT_KEYS: dict[str, dict] = {  # each fault type's own keys, besides the common ones
+    "duplicate": {"delay": DURATION, "copies": {"type": "integer", "minimum": 1, "maximum": 5}},
+    "reorder": {"window": {"type": "integer", "minimum": 2, "maximum": 32}},
+    "burst": {"coalesce": {"type": "boolean"}},
+    "restart": {
+        "down": DURATION,
+        "counters": {"enum": ["restart", "keep"]},
+        "first_packet_counter": {"type": "integer", "minimum": 1},
+        "car_ids": {"enum": ["restart", "keep"]},
+        "first_car_id": {"type": "integer", "minimum": 0},
+    },
+    "clock_jump": {"by": SIGNED_DURATION},
+    "clock_drift": {"ppm": {"type": "number", "minimum": -100_000, "maximum": 100_000}},
+    "wrong_timezone": {"timezone": {"type": "string", "minLength": 1}},
+    "reset_mid_body": dict(_CUT),
+    "truncated_multipart": {
+        "cut": {"anyOf": [{"const": "image"}, FRACTION],
+                "x-message": "must be image (the middle of the first image part) or a fraction of the body "
+                             "between 0 and 1"},
+        "cut_after": {"type": "integer", "minimum": 0},
+    },
+    "trickle": {"chunk": {"type": "integer", "minimum": 1, "maximum": 1 << 20}, "every": DURATION,
+                "head": {"enum": ["normal", "trickle"]}},
+    "tcp_split": {"pieces": {"type": "integer", "minimum": 2, "maximum": 1000}, "pause": DURATION},
+    "tcp_coalesce": {"documents": {"type": "integer", "minimum": 2, "maximum": 100}},
+    "missing_image": {},
+    "empty_image": {},
+    "undecodable_image": {"how": {"enum": ["garbage", "truncated"]}},
+    "oversized_image": {"size": SIZE},
+    "missing_field": {"field": {"type": "string", "minLength": 1}},
+    "wrong_type": {"field": {"type": "string", "minLength": 1}, "as": {"enum": list(V.JSON_TYPES)}},
+    "invalid_utf8_plate": {"field": {"enum": ["plateUTF8", "plateASCII", "plateText"]},
+                           "bytes": {"type": "string", "pattern": "^([0-9A-Fa-f]{2}){1,16}$",
+                                     "x-message": "must be 1 to 16 bytes in hex, e.g. ff or c328"}},
+}
+
+
+def _fault(kind: str, extra: dict | None = None) -> dict:
+    own = {**_FAULT_COMMON, **FAULT_KEYS[kind], **(extra or {})}
+    return {"if": {"properties": {"type": {"const": kind}}, "required": ["type"]}, "then": _obj(own)}
+
+
+def fault_schema(extra: dict | None = None) -> dict:
+    """One fault: the common keys and, chosen by `type`, that type's own."""
+    return {
+        "type": "object",
+        "required": ["type"],
+        "properties": {"type": _FAULT_COMMON["type"]},
+        "allOf": [_fault(kind, extra) for kind in V.FAULT_TYPES],
+    }
+
+
+FAULT = fault_schema()
+FAULTS = {"type": "array", "items": FAULT, "maxItems": MAX_FAULTS}
+
 SCENARIO = _obj(
     {
         "version": {"const": 1, "x-message": "must be 1 (the only scenario format version)"},
@@ -336,6 +430,7 @@ SCENARIO = _obj(
             "maxItems": 3,
             "x-message": "must list 1 to 3 profiles (the camera has at most 3)",
         },
+        "faults": FAULTS,
     },
     ("version", "zones"),
 )

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..scenario.model import WireFault
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -42,3 +44,5 @@ class Message:
     attachments: tuple  # of ffsim.protocol.payload.Attachment, for multipart
     json_filename: str
     counter: str = ""  # the packetCounter, for file name templates
+    # a byte-level fault for this packet's first attempt (ffsim.faults); None: libcurl sends it as is
+    wire: WireFault | None = None
