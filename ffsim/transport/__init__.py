@@ -46,3 +46,6 @@ class Message:
     counter: str = ""  # the packetCounter, for file name templates
     # a byte-level fault for this packet's first attempt (ffsim.faults); None: libcurl sends it as is
     wire: WireFault | None = None
+    # TCP: the JSON of the packets that follow this one in the same write (a tcp_coalesce or a
+    # burst with coalesce), each framed as the profile frames: one item, one attempt, many documents
+    coalesced: tuple[bytes, ...] = ()
