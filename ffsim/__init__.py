@@ -58,7 +58,7 @@ _EXPORTS = {
     "Receiver": "ffsim.receiver.server", "Record": "ffsim.receiver.server",
 }
 
-__all__ = sorted([*_EXPORTS, "scenario_of", "events", "bundled", "bundled_names", "__version__", "COMPILED"])
+__all__ = sorted([*_EXPORTS, "scenario_of", "events", "bundled", "bundled_names", "fault_scenarios", "__version__", "COMPILED"])
 
 
 def __getattr__(name: str):
@@ -87,6 +87,12 @@ def bundled(name: str) -> Path:
     if name not in bundled_names() and not path.is_file():
         raise ValueError(f"no bundled scenario {name!r}; there are: {', '.join(bundled_names())}")
     return path
+
+
+def fault_scenarios() -> dict[str, Path]:
+    """The bundled scenario of each fault family ("restart": .../scenarios/faults/restart.yaml);
+    ``bundled("faults/restart")`` gives one by name."""
+    return {p.stem: p for p in sorted((_HERE / "scenarios" / "faults").glob("*.yaml"))}
 
 
 def scenario_of(source):
@@ -119,7 +125,8 @@ def events(scenario, *, until=None, start=None, profile: int | None = None, http
     end; start: virtual t=0 (ISO 8601, datetime or epoch microseconds; default the scenario's,
     else now); profile: only that one's packets; http / tcp: the payloads `run` sends with
     that option; heartbeats: the heartbeat packets too. An iterator of Packet (time_us,
-    epoch_ms, profile, payload, json_bytes()) and HeartbeatPacket."""
+    epoch_ms, profile, payload, json_bytes(), fault) and HeartbeatPacket. With the scenario's
+    faults: copies, held packets, payload faults as sent; `fault` lists each packet's marks."""
     from .protocol import Camera
     from .options import duration_us, start_time
 
@@ -127,5 +134,11 @@ def events(scenario, *, until=None, start=None, profile: int | None = None, http
     until_us = duration_us(until, "until")
     if until_us is None and any(f.until_us is None for f in model.traffic):
         raise ValueError("a traffic flow of this scenario has no `until`: give until=")
+    from .faults.plan import FaultPlan
+
     camera = Camera(model, start_time(model, start), None if profile is None else [profile])
-    return camera.packets_and_heartbeats(until_us) if heartbeats else camera.packets(until_us)
+    stream = camera.packets_and_heartbeats(until_us) if heartbeats else camera.packets(until_us)
+    if not model.faults:
+        return stream
+    # as the faults have it: a faulted packet carries its marks in `fault` (a list), never in its payload
+    return (doc.labelled() for sent in FaultPlan(model, until_us=until_us).apply(stream) for doc in sent.documents())

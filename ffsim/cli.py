@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -11,7 +12,7 @@ import click
 from pathlib import Path
 
 from . import COMPILED, __version__
-from .protocol import Camera
+from .protocol import Camera, Packet
 from .scenario import Scenario, ScenarioError, load_scenario
 from .transport.targets import target_problem
 from .units import parse_duration, parse_start
@@ -92,13 +93,15 @@ def validate(files: tuple[str, ...], quiet: bool) -> None:
 @click.option("--payload-only", is_flag=True, help="Print each payload exactly as the camera's JSON bytes.")
 @click.option("--http", "http_url", metavar="URL", help="As `run --http URL` would send them (HTTP profiles).")
 @click.option("--tcp", "tcp_target", metavar="HOST:PORT", help="As `run --tcp HOST:PORT` would send them.")
+@click.option("--no-faults", is_flag=True, help="Leave out the scenario's faults (to compare with a good day).")
 def events(file: str, profile_id: int | None, until_us: int | None, start_us: str | None, payload_only: bool,
-           http_url: str | None, tcp_target: str | None) -> None:
+           http_url: str | None, tcp_target: str | None, no_faults: bool) -> None:
     """Print every event the camera would send, in send order, without sending.
 
     One JSON line per packet: {"time": <send time, epoch ms>, "profile": N, "payload": {...}}.
-    With --http or --tcp the payloads are those `ffsim run` sends with the same option
-    (a TCP profile carries no image by default, an HTTP one does).
+    A packet a fault touched has "fault": [{"type": ..., "name": ..., ...}] before its payload
+    (the mark is not in the payload). With --http or --tcp the payloads are those `ffsim run`
+    sends with the same option (a TCP profile carries no image by default, an HTTP one does).
     """
     if http_url and tcp_target:
         click.echo("ffsim: error: give --http or --tcp, not both", err=True)
@@ -109,6 +112,8 @@ def events(file: str, profile_id: int | None, until_us: int | None, start_us: st
             click.echo(f"ffsim: error: {problem}", err=True)
             sys.exit(1)
     scenario = _load_or_exit(file).retargeted(http_url, tcp_target)
+    if no_faults:
+        scenario = dataclasses.replace(scenario, faults=())
     if scenario.traffic and until_us is None and any(f.until_us is None for f in scenario.traffic):
         click.echo(f"{file}: a traffic flow has no `until`; the output never ends (use --until)", err=True)
     profiles = None
@@ -120,17 +125,25 @@ def events(file: str, profile_id: int | None, until_us: int | None, start_us: st
         profiles = [profile_id]
     from .options import start_time
 
+    from .faults.plan import FaultPlan
+
     camera = Camera(scenario, start_time(scenario, start_us), profiles)
     # a day of traffic is hundreds of MB of JSON: write it in large blocks
     out = open(sys.stdout.fileno(), "wb", buffering=1 << 20, closefd=False)
+    sent = (doc for s in FaultPlan(scenario, until_us=until_us).apply(camera.packets(until_us))
+            for doc in s.documents())
     try:
         if payload_only:
-            for packet in camera.packets(until_us):
-                out.write(packet.json_bytes())
+            for s in sent:
+                out.write(s.packet.json_bytes())
         else:
-            for packet in camera.packets(until_us):
-                line = '{"time": %d, "profile": %d, "payload": %s}\n' % (
-                    packet.epoch_ms, packet.profile, packet.payload.compact())
+            for s in sent:
+                packet = s.packet
+                assert isinstance(packet, Packet)
+                mark = ' "fault": %s,' % json.dumps(s.faults) if s.faults else ""
+                line = '{"time": %d, "profile": %d,%s "payload": %s}\n' % (
+                    packet.epoch_ms + (s.time_us - packet.time_us) // 1000, packet.profile, mark,
+                    packet.payload.compact())
                 out.write(line.encode("utf-8"))
         out.close()
     except BrokenPipeError:
@@ -140,6 +153,44 @@ def events(file: str, profile_id: int | None, until_us: int | None, start_us: st
         sys.exit(0)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="The catalogue as JSON.")
+def faults(name: str | None, as_json: bool) -> None:
+    """The catalogue of faults on purpose: each with a description and a `faults:` snippet.
+
+    With NAME, that fault's snippet alone (to paste into a scenario's faults: list). The
+    scenarios/faults/ folder of the package holds one scenario per family."""
+    from .faults import CATALOGUE, catalogue_json, entry
+
+    if name is not None:
+        found = entry(name)
+        if found is None:
+            import difflib
+
+            close = difflib.get_close_matches(name, [e.name for e in CATALOGUE], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            click.echo(f"ffsim: error: no fault {name!r}{hint} (`ffsim faults` lists them)", err=True)
+            sys.exit(1)
+        if as_json:
+            click.echo(json.dumps(next(e for e in catalogue_json() if e["name"] == name), indent=2))
+        else:
+            click.echo(f"faults:\n  - {found.yaml}")
+        return
+    if as_json:
+        click.echo(json.dumps(catalogue_json(), indent=2))
+        return
+    width = max(len(e.name) for e in CATALOGUE)
+    for e in CATALOGUE:
+        click.echo(f"{e.name:<{width}}  {e.family:<9}  {e.description}")
+        click.echo(f"{'':<{width}}  {'':<9}  faults: [{e.yaml}]")
+    from . import fault_scenarios
+
+    folder = next(iter(fault_scenarios().values())).parent
+    click.echo(f"\n{len(CATALOGUE)} faults in {len(set(e.family for e in CATALOGUE))} families; a scenario per "
+               f"family: {folder}/FAMILY.yaml")
 
 
 class _Speed(click.ParamType):

@@ -58,19 +58,16 @@ def bundled_scenarios() -> list[Path]:
     return [bundled(name) for name in bundled_names()]
 
 
-def with_firmware(source, firmware: str | None = None):
-    """A Scenario of source, its camera's firmware generation replaced (with that
-    generation's defaults, as when the scenario says it)."""
+def _scenario_data(source) -> dict:
+    """The scenario as data, to change before it is loaded."""
     from . import scenario_of
-    from .scenario import ScenarioBuilder, scenario_from_dict
+    from .scenario import ScenarioBuilder
 
-    if firmware is None:
-        return scenario_of(source)
     if isinstance(source, ScenarioBuilder):
-        data = source.to_dict()
-    elif isinstance(source, dict):
-        data = copy.deepcopy(source)
-    elif isinstance(source, (str, os.PathLike)):
+        return source.to_dict()
+    if isinstance(source, dict):
+        return copy.deepcopy(source)
+    if isinstance(source, (str, os.PathLike)):
         import yaml
 
         scenario_of(source)  # problems (an unreadable file too) with their lines, before the data is changed
@@ -78,12 +75,66 @@ def with_firmware(source, firmware: str | None = None):
 
         text = source if isinstance(source, str) and "\n" in source else \
             read_bounded(os.fsdecode(os.fspath(source))).decode("utf-8-sig")
-        data = yaml.safe_load(text)
-    else:
-        raise TypeError("firmware= needs the scenario as a path, YAML text, a dict or a ScenarioBuilder")
-    camera = data.setdefault("camera", {})
-    camera["firmware"] = firmware
-    return scenario_from_dict(data)
+        return yaml.safe_load(text)
+    raise TypeError("firmware= and faults= need the scenario as a path, YAML text, a dict or a ScenarioBuilder")
+
+
+def with_firmware(source, firmware: str | None = None):
+    """A Scenario of source, its camera's firmware generation replaced (with that
+    generation's defaults, as when the scenario says it)."""
+    return with_changes(source, firmware=firmware)
+
+
+def fault_data(fault) -> list[dict]:
+    """faults= items as `faults:` entries: a catalogue name ("restart"), an ffsim.faults.Entry,
+    a dict, or YAML text (one entry or a list). A catalogue fault applies to every profile it
+    fits (its snippet's `profiles` is left out)."""
+    import yaml
+
+    from .faults import Entry, entry
+
+    if isinstance(fault, str) and entry(fault) is not None:
+        fault = entry(fault)
+    if isinstance(fault, Entry):
+        data = yaml.safe_load(fault.yaml)
+        data.pop("profiles", None)
+        return [data]
+    if isinstance(fault, dict):
+        return [copy.deepcopy(fault)]
+    if isinstance(fault, str):
+        data = yaml.safe_load(fault)
+        if isinstance(data, dict) and "faults" in data:
+            data = data["faults"]
+        if isinstance(data, dict):
+            return [data]
+        if isinstance(data, list) and all(isinstance(d, dict) for d in data):
+            return data
+        from .faults import CATALOGUE
+
+        raise ValueError(f"faults=: {fault!r} is no fault of the catalogue ({', '.join(e.name for e in CATALOGUE)}) "
+                         "and no faults: entry in YAML")
+    raise TypeError(f"faults= takes catalogue names, ffsim.faults.Entry, dicts or YAML text, not {type(fault).__name__}")
+
+
+def with_faults(source, faults) -> object:
+    """A Scenario of source with these faults added to its own (see fault_data)."""
+    return with_changes(source, faults=faults)
+
+
+def with_changes(source, firmware: str | None = None, faults=None):
+    from . import scenario_of
+    from .scenario import scenario_from_dict
+
+    if firmware is None and not faults:
+        return scenario_of(source)
+    data = _scenario_data(source)
+    if firmware is not None:
+        data.setdefault("camera", {})["firmware"] = firmware
+    if faults:
+        items = [faults] if isinstance(faults, (str, dict)) or not hasattr(faults, "__iter__") else list(faults)
+        data["faults"] = list(data.get("faults") or []) + [d for f in items for d in fault_data(f)]
+    named = isinstance(source, os.PathLike) or (isinstance(source, str) and "\n" not in source)
+    return scenario_from_dict(data, os.fsdecode(os.fspath(source)) if named else "<dict>")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -106,6 +157,8 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "over ffsim's bundled scenarios")
     config.addinivalue_line("markers", "ffsim_firmware: parametrize the test's ffsim_firmware argument over "
                                        "every firmware generation ffsim simulates")
+    config.addinivalue_line("markers", "ffsim_faults(*names, families=None): parametrize the test's ffsim_fault "
+                                       "argument over ffsim's catalogue of faults (or those named)")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -115,6 +168,34 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("ffsim_bundled_scenario", paths, ids=[p.stem for p in paths])
     if metafunc.definition.get_closest_marker("ffsim_firmware") and "ffsim_firmware" in metafunc.fixturenames:
         metafunc.parametrize("ffsim_firmware", GENERATIONS, ids=list(GENERATIONS))
+    marker = metafunc.definition.get_closest_marker("ffsim_faults")
+    if marker and "ffsim_fault" in metafunc.fixturenames:
+        metafunc.parametrize("ffsim_fault", faults_of_marker(*marker.args, **marker.kwargs),
+                             ids=lambda e: e.name)
+
+
+def faults_of_marker(*names: str, families=None) -> list:
+    """The catalogue entries a ffsim_faults marker names (all of them by default)."""
+    from .faults import CATALOGUE, FAMILIES, entry
+
+    unknown = [n for n in names if entry(n) is None] + [f for f in families or () if f not in FAMILIES]
+    if unknown:
+        raise pytest.UsageError(f"ffsim_faults: unknown {', '.join(map(repr, unknown))} (faults: "
+                                f"{', '.join(e.name for e in CATALOGUE)}; families: {', '.join(FAMILIES)})")
+    return [e for e in CATALOGUE if (not names or e.name in names) and (families is None or e.family in families)]
+
+
+def _skip_unfit(faults, exc: Exception) -> None:
+    """A catalogue fault (from the ffsim_faults marker) that does not fit the scenario (a TCP fault
+    and no TCP profile...) skips the test, saying why; the user's own faults fail it."""
+    from .faults import Entry, entry
+    from .scenario import ScenarioError
+    from .transport import TargetError
+
+    items = [faults] if isinstance(faults, (str, dict, Entry)) else list(faults or ())
+    if items and all(isinstance(f, Entry) or (isinstance(f, str) and entry(f) is not None) for f in items):
+        if isinstance(exc, (ScenarioError, TargetError)) and ("needs" in str(exc) or "applies to no" in str(exc)):
+            pytest.skip(f"the fault does not fit this scenario: {exc}")
 
 
 @pytest.fixture(scope="session")
@@ -144,16 +225,25 @@ def ffsim_camera(request: pytest.FixtureRequest):
     started = []
 
     def play(scenario, *, http: str | None = None, tcp: str | None = None, speed=None, firmware: str | None = None,
-             background: bool = False, drain=DRAIN_S, **options):
+             faults=None, background: bool = False, drain=DRAIN_S, **options):
         from . import Run
 
-        model = with_firmware(scenario, firmware)
+        try:
+            model = with_changes(scenario, firmware, faults)
+        except Exception as exc:
+            _skip_unfit(faults, exc)
+            raise
         if http is None and tcp is None and "receiver" not in options:
             from .runner import embedded_needed
 
             if embedded_needed(model):  # no target anywhere: the session's receiver receives
                 options["receiver"] = request.getfixturevalue("ffsim_receiver")
-        run = Run(model, http=http, tcp=tcp, speed=default_speed if speed is None else speed, drain=drain, **options)
+        try:
+            run = Run(model, http=http, tcp=tcp, speed=default_speed if speed is None else speed, drain=drain,
+                      **options)
+        except Exception as exc:
+            _skip_unfit(faults, exc)
+            raise
         if background:
             started.append(run)
             return run.start()

@@ -13,6 +13,7 @@ import threading
 from datetime import datetime
 from collections.abc import Callable
 
+from .faults.plan import FaultPlan, unfit
 from .protocol import Camera, HeartbeatPacket, Packet
 from .scenario.model import Heartbeat, Profile, Scenario
 from .terminal import printable
@@ -66,7 +67,7 @@ def make_transport(profile: Profile):
 
 
 def message_of(packet: Packet, profile: Profile) -> Message:
-    counter = str(packet.payload["packetCounter"])
+    counter = packet.payload.counter
     name = profile.json_filename.replace("{packetCounter}", counter)
     return Message(packet.payload.camera_json(), packet.payload.attachments, name, counter)
 
@@ -91,8 +92,11 @@ def sending_profiles(scenario: Scenario) -> dict[int, Profile]:
 
 
 def schedule(camera: Camera, profiles: dict[int, Profile], until_us: int | None):
-    """(virtual seconds, delivery name, Item) for every packet of the camera, in send order."""
-    for packet in camera.packets_and_heartbeats(until_us):
+    """(virtual seconds, delivery name, Item) for every packet of the camera, in send order,
+    as the scenario's faults have it (ffsim.faults: copies, held packets, wire faults)."""
+    plan = FaultPlan(camera.scenario, profiles, until_us)
+    for sent in plan.apply(camera.packets_and_heartbeats(until_us)):
+        packet = sent.packet
         if isinstance(packet, HeartbeatPacket):
             name = "heartbeat"
             item = Item(Message(packet.json_bytes(), (), ""), {
@@ -100,8 +104,14 @@ def schedule(camera: Camera, profiles: dict[int, Profile], until_us: int | None)
                 "plate": "-", "direction": "-"})
         else:
             name = str(packet.profile)
-            item = Item(message_of(packet, profiles[packet.profile]), label_of(packet))
-        yield packet.time_us / 1e6, name, item
+            message = message_of(packet, profiles[packet.profile])
+            if sent.wire is not None or sent.coalesced:
+                message = dataclasses.replace(message, wire=sent.wire, coalesced=tuple(
+                    c.packet.json_bytes() for c in sent.coalesced))
+            item = Item(message, label_of(packet))
+        if sent.faults:
+            item.label["fault"] = sent.faults
+        yield sent.time_us / 1e6, name, item
 
 
 class LivePrinter:
@@ -144,6 +154,9 @@ class Runner:
         self.speed = speed
         self.pacer = Pacer(speed)
         self.profiles = sending_profiles(scenario)
+        problems = unfit(scenario, self.profiles)
+        if problems:  # a fault asked for and never sent would pass a test it should fail
+            raise TargetError("; ".join(problems))
         transports = {pid: make_transport(p) for pid, p in self.profiles.items()}  # raises TargetError first
         self.deliveries: dict[int, Delivery] = {
             pid: Delivery(pid, transports[pid], p.buffer, p.buffer_size, report, backoff, p.retry_on, self.pacer)
@@ -165,7 +178,9 @@ class Runner:
             return None
         total = dict.fromkeys(self.deliveries, 0)
         give_up = self.pacer.now() + COUNT_BUDGET_S
-        for n, packet in enumerate(Camera(self.scenario, self.camera.start_us).packets_and_heartbeats(until_us)):
+        stream = Camera(self.scenario, self.camera.start_us).packets_and_heartbeats(until_us)
+        for n, sent in enumerate(FaultPlan(self.scenario, self.profiles, until_us).apply(stream)):
+            packet = sent.packet
             total[HEARTBEAT_ID if isinstance(packet, HeartbeatPacket) else packet.profile] += 1
             if n % 512 == 511 and self.pacer.now() > give_up:
                 return None

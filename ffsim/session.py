@@ -46,17 +46,19 @@ class Attempt:
     detail: str  # "200", "refused", "503 rejected", "dropped: buffer full"...
     latency_s: float | None  # from the start of the attempt to its outcome
     body: bytes = field(repr=False)  # the packet's JSON text as sent
+    # the faults on purpose this packet carries (ffsim.faults): their marks, as `ffsim events` shows them
+    faults: tuple[dict, ...] = ()
 
     @classmethod
     def of(cls, profile_id: int, item: Item, outcome: Outcome) -> Attempt:
         label = item.label
         return cls(profile_id, str(label.get("state", "")), str(label.get("carID", "")), str(label.get("plate", "")),
                    str(label.get("direction", "")), int(label.get("time", 0)), item.message.counter, item.attempts, outcome.ok,
-                   outcome.status, outcome.detail, outcome.latency_s, item.message.json)
+                   outcome.status, outcome.detail, outcome.latency_s, item.message.json, tuple(label.get("fault", ())))
 
     @cached_property
     def payload(self) -> dict:
-        """The packet's JSON, parsed."""
+        """The packet's JSON, parsed (a payload fault may make it unparsable: json raises)."""
         return json.loads(self.body)
 
     @property
