@@ -93,3 +93,13 @@ def test_a_dict_scenario_names_the_key_path():
     with pytest.raises(ScenarioError) as caught:
         scenario_from_dict(data)
     assert [str(p) for p in caught.value.problems] == ["<dict>: faults[0].copies must be <= 5, got 9"]
+
+
+def test_the_builder_writes_faults_as_the_yaml_would():
+    from ffsim import ScenarioBuilder
+
+    builder = (ScenarioBuilder(seed=1).zone(1, [(0, 0), (1920, 0), (1920, 1080)], direction=180)
+               .fault("wrong_type", at="0s", field="carID", as_="number").fault("duplicate", share=0.5, from_="1s"))
+    assert builder.to_dict()["faults"] == [{"type": "wrong_type", "at": "0s", "field": "carID", "as": "number"},
+                                           {"type": "duplicate", "share": 0.5, "from": "1s"}]
+    assert builder.build().faults == scenario_from_text(builder.to_yaml()).faults

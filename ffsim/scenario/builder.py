@@ -88,6 +88,11 @@ class ScenarioBuilder:
         """profiles[]: id (1 to 3); protocol, url, events, device_id, format, image, ..."""
         return self._append("profiles", {"id": id, **keys})
 
+    def fault(self, type: str, **keys) -> ScenarioBuilder:
+        """faults[]: type (`ffsim faults` lists them) and one of at, during, rate or share; from_,
+        until, profiles, events, seed, name and the type's own keys (as_ for wrong_type's `as`)."""
+        return self._append("faults", {"type": type, **keys})
+
     # -- results -------------------------------------------------------------------------------
     def build(self, source: str = "<builder>") -> Scenario:
         """The validated Scenario; ScenarioError names the key of each problem. source names the
