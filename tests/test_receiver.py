@@ -346,14 +346,15 @@ def test_sequence_rules_over_plain_http():
 
     with Receiver(speed=None) as rx:
         assert send(rx, new) == []
-        assert send(rx, lost) == ["counter: profile 1: packetCounter 3 after 1"]
-        assert send(rx, payload("2024-lpv", "new", 4, 2)) == []
-        assert send(rx, payload("2024-lpv", "lost", 5, 2, frame_timestamp="1718373875705442")) == [
+        assert send(rx, dict(lost, packetCounter="2")) == []
+        assert send(rx, payload("2024-lpv", "new", 3, 2)) == []
+        assert send(rx, payload("2024-lpv", "lost", 4, 2, frame_timestamp="1718373875705442")) == [
             'timestamps: a Lost has frame_timestamp "0", got \'1718373875705442\'']
-        assert send(rx, dict(update, packetCounter="6")) == ["lifecycle: carID 1: update after its Lost"]
-        assert send(rx, payload("2024-lpv", "new", 7, 9)) == []
-    # car 9's Lost may be yet to come: the receiver stopped first
-    assert rx.summary()["open_passages"] == [] and rx.summary()["open_passage_notices"] == 1
+        assert send(rx, dict(update, packetCounter="5")) == ["lifecycle: carID 1: update after its Lost"]
+        assert send(rx, payload("2024-lpv", "new", 7, 9)) == []  # 6 may come yet (out of order)
+    # car 9's Lost may be yet to come: the receiver stopped first; packet 6 never came
+    assert rx.summary()["open_passages"] == ["counter: sender 127.0.0.1|PRG-82: profile 1: packet 6 never arrived"]
+    assert rx.summary()["open_passage_notices"] == 1
     with Receiver(speed=1.0, lost_timeout_s=5) as rx:  # real time, said: a Lost right after the last event is early
         send(rx, new)
         found = send(rx, dict(lost, packetCounter="2"))
@@ -433,12 +434,13 @@ def test_a_receiver_started_mid_traffic_gives_notices_and_keeps_violations_apart
                   payload("2024-lpv", "new", 11890302, 412371),
                   payload("2024-lpv", "update", 11890304, 412371)):  # a real gap
             assert post(rx.http_url + "x", wire(p), "application/json") == 200
-    assert rx.violations == ["counter: profile 1: packetCounter 11890304 after 11890302"]
+    assert rx.violations == []  # 11890303 may come yet (out of order): told at the end
     assert len(rx.notices) == 2 and all(n.startswith("lifecycle: carID 4123") for n in rx.notices)
     assert [r.notices != [] for r in rx.records] == [True, True, False, False]
     summary = rx.summary()
     assert summary["violations"] == 1 and summary["notices"] == 2 + 2  # two passages still open at the end
-    assert summary["open_passages"] == [] and summary["open_passage_notices"] == 2
+    assert summary["open_passages"] == ["counter: sender 127.0.0.1|PRG-82: profile 1: packet 11890303 never arrived"]
+    assert summary["open_passage_notices"] == 2
     assert summary["rules"] == {"violations": {"counter": 1}, "notices": {"lifecycle": 4}}
     (sender,) = summary["senders"].values()
     assert sender["violations"] == 1 and sender["notices"] == 2 + 2 and sender["open_passages"] == 2
@@ -464,14 +466,17 @@ def test_a_camera_that_gives_up_waiting_and_sends_again_is_a_duplicate_notice():
             rx.wait(3, timeout=20, raise_on_timeout=True)
         rx.delay_s = 0
     assert rx.violations == []
-    assert rx.notices == ["duplicate: profile 1: packet 7000 received again (a re-send after a timeout?)"]
+    assert len(rx.notices) == 1 and re.fullmatch(r"duplicate: profile 1: packet 7000 received again, the same bytes "
+                                                 r"as packet #1 \(\d+\.\d s earlier\): a re-send after a timeout\?",
+                                                 rx.notices[0]), rx.notices
+    assert [r.duplicate_of for r in rx.records] == [None, 1, None]
     assert rx.summary()["rules"]["notices"] == {"duplicate": 1, "lifecycle": 1}  # + the passage left open
     assert rx.summary()["senders"]["127.0.0.1|PRG-82"]["notices"] == 2  # as in the totals: + the open passage
 
 
 def test_records_and_finding_lines_in_memory_are_bounded(tmp_path):
     with Receiver(out=tmp_path, max_records=5) as rx:
-        for n in range(1, 13):  # every second one leaves a gap: a violation each
+        for n in range(1, 13):  # every second one leaves a gap: a violation each (at the end: none came late)
             assert post(rx.http_url + "x", wire(payload("2024-lpv", "new", 2 * n - 1, n)), "application/json") == 200
     assert len(rx.records) == 5 and rx.records[-1].payload["packetCounter"] == "23"
     assert rx.summary()["packets"] == 12 and rx.summary()["violations"] == 11  # the gaps

@@ -135,22 +135,23 @@ def test_check_names_the_violation_and_its_packet_and_passes_good_traffic(rx):
     assert lines[0] == "2 violation(s) received:"
     assert lines[1].startswith('packet 3 (http /bad from 127.0.0.1, carState "new", carID "3", packetCounter "3"): '
                                "format: plateConfidence")
-    assert re.fullmatch(r'packet 5 \(tcp from 127\.0\.0\.1:\d+, carState "new", carID "2", packetCounter "5"\): '
-                        "counter: profile 1: packetCounter 5 after 1", lines[2]), lines[2]
+    # the skipped counters might have come late (out of order): a violation once none did, here at the end
+    assert lines[2] == "at the end: counter: sender 127.0.0.1|TCP-1: profile 1: packets 2-4 never arrived", lines[2]
     assert len(lines) == 3
 
 
 def test_check_counts_violations_of_packets_no_longer_kept():
     with Receiver(http="127.0.0.1:0", max_records=2) as rx:
-        for n in (1, 3, 5, 6):  # two gaps: packets 2 and 3 have a violation each
-            assert post(rx, payload("2024-lpv", "new", n, n)) == 200
+        for n in (1, 2, 3, 4):  # packets 2 and 3 have a violation each
+            bad = {"plateConfidence": "high"} if n in (2, 3) else {}
+            assert post(rx, payload("2024-lpv", "new", n, n, **bad)) == 200
         assert rx.wait(4, timeout=10) and rx.packets == 4 and rx.forgotten_records == 2
-        assert [r.payload["packetCounter"] for r in rx.records] == ["5", "6"]  # the latest kept
+        assert [r.payload["packetCounter"] for r in rx.records] == ["3", "4"]  # the latest kept
         with pytest.raises(AssertionError) as failed:
             rx.check()
     lines = str(failed.value).splitlines()
     assert lines[0] == "2 violation(s) received:"
-    assert lines[1].startswith("packet 3 (") and lines[1].endswith("packetCounter 5 after 3")
+    assert lines[1].startswith("packet 3 (") and "format: plateConfidence" in lines[1]
     assert lines[2] == "... and 1 in 2 older packet(s) no longer kept (max_records)"
 
 
@@ -269,9 +270,9 @@ def test_the_validator_gets_the_time_a_packet_arrived_not_the_time_it_was_checke
     arrivals: list[float] = []
 
     class Recording(Validator):
-        def check(self, payload, sender, raw=None, images=None, arrival_s=None):
+        def check(self, payload, sender, raw=None, images=None, arrival_s=None, number=None):
             arrivals.append(arrival_s)
-            return super().check(payload, sender, raw, images, arrival_s)
+            return super().check(payload, sender, raw, images, arrival_s, number)
 
     rx.validator = Recording(5.0)
     handed = threading.Semaphore(0)

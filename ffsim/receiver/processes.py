@@ -119,6 +119,7 @@ def serve(conn, config: dict, descriptors: dict) -> None:
                   max_body=config["max_body"], max_parts=config["max_parts"], max_records=1,
                   capture_secrets=config["capture_secrets"], on_record=produced.append)
     rx.secret_headers = config["secret_headers"]
+    rx._numbering = False  # the parent numbers the packets as they arrive (and what it records itself)
     rx._t0 = config["t0"]
     rx._seq_step, rx._seq_first = config["count"], config["index"] + 1
     if not config.get("store_threads"):
@@ -179,13 +180,14 @@ def serve(conn, config: dict, descriptors: dict) -> None:
                             continue
                         replies.append(("ans", number, ("ok", answer)))
                     elif kind == "tcp":
-                        # the documents of one TCP read for this shard's cameras, in order: one
-                        # hand-off and one answer per read, however many documents it holds
+                        # the documents of one TCP read for this shard's cameras, in order, each with
+                        # its number: one hand-off and one answer per read, however many it holds
                         arrival, documents, sender, peer = item[2:]
                         failure: StorageError | None = None
-                        for n, data in enumerate(documents, 1):
+                        for n, (packet_number, data) in enumerate(documents, 1):
                             try:
-                                rx._packet(arrival, data, sender, "tcp", peer, "", [], None)
+                                rx._packet(arrival._replace(number=packet_number), data, sender, "tcp", peer, "",
+                                           [], None)
                             except StorageError as exc:
                                 failure = failure or exc  # the others are stored all the same
                             if n % REPLY_EVERY == 0:

@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 from aiohttp import web
+from aiohttp.http_exceptions import PayloadEncodingError
 
 from ..vocabulary import STATES
 from . import multipart
@@ -109,6 +110,7 @@ class Arrival(NamedTuple):
 
     wall: float  # epoch seconds: Record.arrival
     clock: float  # time.monotonic(): the validator's arrival_s (never steps)
+    number: int | None = None  # the packet's number, when given before it reaches its worker (processes > 1)
 
     @staticmethod
     def now() -> Arrival:
@@ -131,6 +133,8 @@ class Record:
     notices: list[str] = field(default_factory=list)  # legal but worth knowing
     size: int = 0  # bytes of the payload's text, for the memory bound
     text: str | None = None  # the body as text when it is no JSON (invalid bytes as \x escapes)
+    number: int | None = None  # its number since the last clear() (check() and wait() name packets by it)
+    duplicate_of: int | None = None  # a re-send of the same bytes: the number of the packet it repeats
 
     def as_json(self, secret_headers: frozenset[str] = SECRET_HEADERS) -> str:
         """One line of packets.jsonl (strict JSON: NaN and Infinity as strings): UTF-8 text as
@@ -141,6 +145,8 @@ class Record:
                  "images": self.images, "status": self.status}
         if self.text is not None:
             entry["text"] = self.text
+        if self.duplicate_of is not None:
+            entry["duplicate_of"] = self.duplicate_of
         try:
             text = json.dumps(entry, ensure_ascii=False, allow_nan=False)
         except ValueError:  # NaN or Infinity in the payload (a violation): written as strings
@@ -212,6 +218,8 @@ class Receiver:
         self.counts: Counter = Counter()
         self._cameras: set[str] = set()
         self.packets = 0
+        self._numbered = 0  # packet numbers given since the last clear() (see _number)
+        self._numbering = True  # False in a worker process: the parent numbers what it did not number
         self.http_url: str | None = None
         self.tcp_address: str | None = None
         self._storage: Storage | None = None
@@ -435,6 +443,9 @@ class Receiver:
             self._record_bytes -= self._records.popleft().size
             self.forgotten_records += 1
         self.packets += 1
+        if record.number is None and self._numbering:
+            self._numbered += 1
+            record.number = self._numbered
         self._changes += 1
         for severity, lines, kept in (("violation", record.violations, self._violations),
                                       ("notice", record.notices, self._notices)):
@@ -470,6 +481,15 @@ class Receiver:
         except StorageError as exc:
             self._record(Record(arrival.wall, peer, protocol, path, headers or [], None, [], size=len(data)), exc)
 
+    def _number(self, count: int = 1) -> int:
+        """The first of count packet numbers, given as packets are handed to be checked (in the order
+        they arrived), so that a re-send's notice can name its original before either is stored; a
+        record that was no packet is numbered as it is recorded. Numbers count from 1 after clear()."""
+        with self._lock:
+            first = self._numbered + 1
+            self._numbered += count
+            return first
+
     def _image_name(self, name: str | None) -> str:
         with self._lock:
             self._seq += 1
@@ -488,6 +508,8 @@ class Receiver:
         violations: list[str] = list(extra or [])
         notices: list[str] = []
         payload = None
+        number = arrival.number if arrival.number is not None else self._number()
+        duplicate_of = None
         try:
             payload, found = decode(text)
             _sort(found, violations, notices)
@@ -503,15 +525,16 @@ class Receiver:
                 with self._lock:  # summary() reads the validator's tables from other threads
                     found = self.validator.check(payload, sender, text,
                                                  [(ct, data) for _, ct, data in images] if images is not None
-                                                 else None, arrival.clock)
+                                                 else None, arrival.clock, number)
                 _sort(found, violations, notices)
+                duplicate_of = next((f.original for f in found if f.original is not None), None)
         except Exception as exc:  # a defect of the checks, recorded as such; the packet is kept
             violations.append(f"receiver: the checks failed on this packet ({type(exc).__name__}: "
                               f"{str(exc)[:200]}); please report it")
         if payload is None and status is not None:
             status = 400  # the answer to a body that is no JSON
         record = Record(arrival.wall, peer, protocol, path, headers, payload, violations, [], status,
-                        notices, len(text))
+                        notices, len(text), number=number, duplicate_of=duplicate_of)
         if payload is None:  # kept as text up to MAX_KEPT_TEXT (capture.jsonl holds every byte)
             record.text = text[:MAX_KEPT_TEXT].decode("utf-8", "backslashreplace")
             record.size = len(record.text)
@@ -608,9 +631,24 @@ class Receiver:
             body = await asyncio.wait_for(self._read_body(request, slot), deadline)
         except _TooLarge:
             return await self._refuse(request, arrival, headers, 413, f"limit: body over {self.max_body} bytes")
-        except (asyncio.TimeoutError, ConnectionError) as exc:
-            why = f"not all there after {deadline:g} s" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
-            return await self._refuse(request, arrival, headers, 408, f"http: body not received ({why})")
+        except asyncio.TimeoutError:
+            return await self._refuse(request, arrival, headers, 408,
+                                      f"http: body not received (not all there after {deadline:g} s)")
+        except (ConnectionError, PayloadEncodingError) as exc:
+            # the sender closed (FIN: aiohttp's "Connection lost") or reset (RST: an errno) before
+            # the whole body came: one line, the part that came kept as text, nothing checked (the
+            # camera sends the packet again, whole)
+            how = "reset the connection" if getattr(exc, "errno", None) else "closed the connection"
+            try:  # what came before the close, read by aiohttp but not yet by us (readany raises first)
+                slot.body += b"".join(request.content._buffer)
+            except Exception:  # noqa: BLE001 - aiohttp's insides: the count is then of what we read
+                pass
+            length = request.content_length
+            of = f" of {length} bytes (Content-Length)" if length is not None else " bytes of a chunked body"
+            await self._work(self._http_cut, arrival, self._http_head(request, headers), bytes(slot.body),
+                             f"{request.remote}", request.path, headers,
+                             f"http: body cut short: {len(slot.body)}{of}, the sender {how}")
+            return web.Response(status=400)
         except asyncio.CancelledError:
             if not slot.evicted:
                 raise
@@ -624,7 +662,8 @@ class Receiver:
         if self.fail_rate and self.random.random() < self.fail_rate:
             status = 503
         content_type = request.headers.get("Content-Type", "")
-        if self._shards is not None:  # to the worker process of its camera
+        if self._shards is not None:  # to the worker process of its camera (numbered here, in arrival order)
+            arrival = arrival._replace(number=self._number())
             answer = await self._handed(self._shards.submit(
                 shard_of(body, request.remote or "?", self.processes),
                 ("http", arrival, content_type, self._http_head(request, headers), body, request.remote or "?",
@@ -655,7 +694,7 @@ class Receiver:
     async def _read_body(self, request: web.Request, slot: _Slot) -> bytes:
         if request.content_length is not None and request.content_length > self.max_body:
             raise _TooLarge
-        body = bytearray()
+        body = slot.body = bytearray()
         while chunk := await request.content.readany():
             body += chunk
             slot.received = len(body)
@@ -734,11 +773,19 @@ class Receiver:
         else:
             record = Record(arrival.wall, peer, "http", path, headers, None,
                             [f"http: Content-Type {mimetype!r} is neither multipart/form-data nor "
-                             "application/json"], status=415)
+                             "application/json"], status=415, number=arrival.number)
             record.text = body[:MAX_KEPT_TEXT].decode("utf-8", "backslashreplace")
             self._record(record)
             return 415, "expected multipart/form-data or application/json"
         return None
+
+    def _http_cut(self, arrival: Arrival, head: tuple[bytes, list[str]], part: bytes, peer: str, path: str,
+                  headers: list, violation: str) -> None:
+        """In a worker thread: capture and record a body cut short, what came of it kept as text."""
+        self._capture(arrival, "http", peer, head[0] + part, head[1], path, headers)
+        record = Record(arrival.wall, peer, "http", path, headers, None, [violation], status=400, size=len(part))
+        record.text = part[:MAX_KEPT_TEXT].decode("utf-8", "backslashreplace")
+        self._record(record)
 
     def _multipart(self, arrival: Arrival, content_type: str, body: bytes, sender: str, peer: str, path: str,
                    headers: list, status: int, deferred: list | None = None) -> bool:
@@ -746,7 +793,7 @@ class Receiver:
 
         def unreadable(violation: str) -> bool:
             record = Record(arrival.wall, peer, "http", path, headers, None, [violation], status=400,
-                            size=len(body))
+                            size=len(body), number=arrival.number)
             record.text = body[:MAX_KEPT_TEXT].decode("utf-8", "backslashreplace")
             self._record(record)
             return False
@@ -947,14 +994,15 @@ class Receiver:
         one was not stored, StorageError once all are done."""
         await self._work(self._capture, arrival, "tcp", peer, chunk)
         waiting = []
-        by_shard: dict[int, list[bytes]] = {}  # one hand-off per shard and read, however many documents
+        # one hand-off per shard and read, however many documents: (number, document)
+        by_shard: dict[int, list[tuple[int, bytes]]] = {}
         for kind, data in framer.feed(chunk):
-            if kind == DOCUMENT:
-                by_shard.setdefault(shard_of(data, sender, self.processes), []).append(data)
+            if kind == DOCUMENT:  # numbered here, in the order they arrived
+                by_shard.setdefault(shard_of(data, sender, self.processes), []).append((self._number(), data))
             else:
                 record = Record(arrival.wall, peer, "tcp", "", [], None,
                                 [f"tcp: {len(data)} byte(s) between documents that start none; skipped"],
-                                size=len(data))
+                                size=len(data), number=self._number())
                 record.text = data[:MAX_KEPT_TEXT].decode("utf-8", "backslashreplace")
                 waiting.append(self._work(self._record, record))
         for shard, documents in by_shard.items():
@@ -1088,6 +1136,7 @@ class Receiver:
             self.counts.clear()
             self._cameras.clear()
             self.packets = 0
+            self._numbered = 0
             self.validator.reset()
             self._changes += 1
             self._stored.notify_all()
@@ -1234,6 +1283,7 @@ class _Slot:
     idle_since: float | None = None  # TCP: waiting for a document to begin, since
     evicted: bool = False
     work: asyncio.Future | None = None  # TCP: the chunk being checked and stored
+    body: bytearray = field(default_factory=bytearray)  # HTTP: the body read so far
     finishing: bool = False  # TCP: cancelled, storing what was read before it closes
 
     def age(self) -> float:
@@ -1252,6 +1302,7 @@ class _TooLarge(Exception):
 
 def _which(number: int, record: Record) -> str:
     """A packet as check() names it: its number since the last clear(), how it came, what it is."""
+    number = record.number if record.number is not None else number
     words = [f"packet {number}", f"{record.protocol}{' ' + record.path if record.path else ''} from {record.peer}"]
     if isinstance(record.payload, dict):
         words += [f"{key} {_short(record.payload[key])}" for key in ("carState", "carID", "packetCounter")

@@ -84,7 +84,12 @@ FRAME_SLACK_MS = 2000  # the field once showed a frame_timestamp 666 ms before i
 MAX_SENDERS = 1024  # senders remembered (least recently heard from is forgotten first)
 MAX_PROFILES = 8  # profiles per sender (a camera has at most 3; more is hostile)
 MAX_PASSAGES = 100_000  # passages remembered over all senders (least recently active forgotten first)
-RECENT_PACKETS = 16  # per profile: (counter, digest) of the last packets, to recognise a re-send
+RECENT_PACKETS = 16  # per profile: (counter, digest, ...) of the last packets, to recognise a re-send
+# per profile: how many packets a missing counter may come late (out of order) before it is a packet
+# that never arrived, and how far a counter may go back and still be a late one (more: a restart);
+# ffsim's reorder fault holds a packet back for at most 31 others
+REORDER_PACKETS = 32
+MAX_GAPS = 16  # per profile: missing counter ranges followed at once (more: the oldest never arrived)
 MAX_MIX_NOTICES = 8  # per sender: "looks like another generation" notices, then only counted
 MAX_ID = 40  # longest carID / profileID followed (a real one has a few digits)
 MAX_NAME = 200  # longest sender name remembered
@@ -98,6 +103,7 @@ class Finding:
     rule: str
     message: str
     severity: str = VIOLATION
+    original: int | None = None  # a duplicate: the receiver's number of the packet it repeats
 
     def __str__(self) -> str:
         return f"{self.rule}: {self.message}"
@@ -656,7 +662,12 @@ class Clock:
     to that line (a sender "as fast as it can", or a buffer being emptied after an outage,
     scatters them: then there is no rate to speak of). A sender's time at an arrival is
     taken from the least delayed recent point, so network delays only make a Lost look
-    later, never earlier, than it was sent."""
+    later, never earlier, than it was sent.
+
+    A sender's clock may step (set by hand or by NTP after a wrong start, a camera's clock
+    fault): points that leave the line the others fit, and agree on a line of their own for
+    STEP_POINTS points over MIN_SPAN_S, are a step; the points are then the new ones only,
+    so that the rate and the sender's time are learnt again (``observe`` returns the step)."""
 
     POINTS = 128  # recent points kept
     MIN_GAP_S = 0.02  # points closer than this in arrival time are one point (the latest payload time)
@@ -665,19 +676,61 @@ class Clock:
     ENVELOPE_S = 30.0  # the points a sender time is taken from: the last half minute
     JITTER_S = 0.05  # arrival jitter assumed on any path: r x this is the uncertainty of a sender time
     TIMEABLE = 0.6  # a Lost is timed while that uncertainty is below this share of the lost timeout
+    STEP_S = 4 * SPREAD_S  # a point this far (arrival s) off the line the recent points fit: a step, maybe
+    STEP_POINTS = 3  # points off the line that agree with each other (over MIN_SPAN_S): the step is real
 
     def __init__(self, hint: float | None | str = INFER):
         self.hint = hint
         self.points: deque[tuple[float, int]] = deque(maxlen=self.POINTS)
         self._cache: tuple[float, str] | None = None
+        self.candidate: list[tuple[float, int]] = []  # points off the line, agreeing on another one
+        self.steps = 0  # steps seen: a passage whose events straddle one is not timed
 
-    def observe(self, arrival_s: float, payload_ms: int) -> None:
+    def observe(self, arrival_s: float, payload_ms: int) -> int | None:
+        """Take a point; the step (ms of the sender's time, + ahead) when it confirms that the
+        sender's clock stepped, else None. A buffer being emptied (points off the line, but
+        within a moment of arrival time) is no step: it does not last MIN_SPAN_S."""
+        fitted = self._fitted()
+        if fitted is not None:
+            rate, middle = fitted
+            off = arrival_s - payload_ms / 1000 / rate
+            if abs(off - middle) > self.STEP_S:
+                if self.candidate:
+                    a0, p0 = self.candidate[0]
+                    if abs(off - (a0 - p0 / 1000 / rate)) > self.SPREAD_S:
+                        self.candidate.clear()  # scattered, not one new line: no step (yet)
+                self.candidate.append((arrival_s, payload_ms))
+                self._cache = None
+                if len(self.candidate) < self.STEP_POINTS or arrival_s - self.candidate[0][0] < self.MIN_SPAN_S:
+                    return None
+                a0, p0 = self.candidate[0]
+                step_ms = round((middle - (a0 - p0 / 1000 / rate)) * rate * 1000)
+                self.points.clear()
+                self.points.extend(self.candidate)
+                self.candidate.clear()
+                self.steps += 1
+                return step_ms
+        self.candidate.clear()
         if self.points and arrival_s - self.points[-1][0] < self.MIN_GAP_S:
             if payload_ms >= self.points[-1][1]:  # one of a burst: keep the latest, as observed
                 self.points[-1] = (arrival_s, payload_ms)
         else:
             self.points.append((arrival_s, payload_ms))
         self._cache = None
+        return None
+
+    def _fitted(self) -> tuple[float, float] | None:
+        """(rate, the middle arrival offset) of the line the recent points fit, or None: no rate
+        (speed max, too few points), or points that scatter."""
+        if self.hint is None or len(self.points) < self.MIN_POINTS:
+            return None
+        rate, _ = self.rate()
+        if rate is None or rate <= 0:
+            return None
+        offsets = sorted(a - p / 1000 / rate for a, p in self.points)
+        if offsets[-1] - offsets[0] > self.SPREAD_S:
+            return None
+        return rate, offsets[len(offsets) // 2]
 
     def rate(self) -> tuple[float | None, str]:
         """(payload seconds per arrival second, how it is known) or (None, why not)."""
@@ -717,18 +770,28 @@ class _Passage:
     last_state: str
     last_payload_ms: int | None  # capture time of its latest event (New/Update/Reliable)
     mid: bool  # first seen after its New (the receiver started while it was in progress)
+    era: int = 0  # the sender's clock steps seen by its latest event (see Clock.steps)
 
 
 @dataclass
 class _Profile:
-    last: int | None = None  # last packetCounter
+    last: int | None = None  # highest packetCounter of the current run of counters
     first: int | None = None  # the first packetCounter seen: not 1 means the camera ran before
-    recent: deque = field(default_factory=lambda: deque(maxlen=RECENT_PACKETS))  # (counter, digest)
+    # (counter, digest, the receiver's number, arrival s, run) of the last packets
+    recent: deque = field(default_factory=lambda: deque(maxlen=RECENT_PACKETS))
     first_new_car: int | None = None  # the carID of the first New seen
     saw_new: bool = False
     in_progress: int = 0  # passages first seen after their New
     epoch: int = 0  # +1 when the camera restarts (counter back to 1): its carIDs start again too
     key: object = None  # its profileID, the one string every passage's key shares
+    seen: int = 0  # packets taken (re-sends not counted): the age of a missing counter
+    gaps: list = field(default_factory=list)  # [first, last, seen when it opened] of counters not yet received
+    run: int = 0  # +1 when the counter goes back (a restart, maybe): a counter again in a new run is no re-send
+    high_car: int | None = None  # highest carID of this epoch (digits)
+    back: tuple | None = None  # (counter before, counter after) of a counter back, until carIDs tell a restart
+    imaged: bool = False  # it sent an image part (multipart)
+    open: int = 0  # passages of this epoch with no Lost yet (remembered ones)
+    ended_below: int = 0  # passages of an epoch below this one ended with a restart (seen to be one)
 
 
 @dataclass
@@ -770,12 +833,15 @@ class Validator:
         self.forgotten = Counter()  # senders / open passages / ended passages dropped to bound memory
 
     def check(self, payload: object, sender: str, raw: bytes | None = None,
-              images: list[tuple[str, bytes]] | None = None, arrival_s: float | None = None) -> list[Finding]:
+              images: list[tuple[str, bytes]] | None = None, arrival_s: float | None = None,
+              number: int | None = None) -> list[Finding]:
         """Findings of one packet. raw: its JSON text as received; images: (Content-Type, bytes);
         arrival_s: when it arrived, in seconds of any clock that does not step (a receiver
         passes time.monotonic() read when the packet arrived; a test, made-up times). None:
         not known; the rules that need it (the clock rate, the Lost timing) pass this packet
-        by and say so in sender_summary(). The validator never reads a clock itself."""
+        by and say so in sender_summary(). The validator never reads a clock itself.
+        number: the receiver's number for the packet, named by a re-send's notice (Finding.original).
+        images is a list (empty too) for a multipart body, None for a JSON one."""
         out: list[Finding] = []
         if not isinstance(payload, dict):
             return [Finding("json", f"the payload is {_json_type(payload)}, not an object")]
@@ -792,9 +858,10 @@ class Validator:
             self._escapes(payload, raw, out)
         if images is not None:
             self._images(payload, images, out)
+            self._image_part(payload, state, images, out)
         if isinstance(payload.get("ImageArray"), list):
             self._image_array(payload, out)
-        self._sequence(payload, sender, state, arrival_s, raw, out)
+        self._sequence(payload, sender, state, arrival_s, raw, out, number)
         for finding in out:
             state.findings[finding.severity] += 1
         return out
@@ -806,7 +873,8 @@ class Validator:
         self.forgotten.clear()
 
     def open_passages(self) -> list[Finding]:
-        """Every passage with no Lost yet, to report when the receiver stops (see _open)."""
+        """Every passage with no Lost yet, to report when the receiver stops (see _open); and what
+        the counters leave open: packets that never arrived, a counter back with no carID since."""
         return [finding for _, finding in self._open()]
 
     def _open(self) -> list[tuple[str, Finding]]:
@@ -823,6 +891,8 @@ class Validator:
             s = self.senders.get(name)
             current = s.profiles.get(profile) if s is not None else None
             restarted = current is None or current.epoch != epoch
+            if current is not None and epoch < current.ended_below:
+                continue  # ended by a restart, told then
             quiet_ms = (s.latest_ms - p.last_payload_ms) if s is not None and s.latest_ms is not None \
                 and p.last_payload_ms is not None else 0
             first = "New" if not p.mid else p.last_state.capitalize()
@@ -836,15 +906,25 @@ class Validator:
                 found = Finding("lifecycle", words + f", though the sender went on for {quiet_ms / 60_000:.0f} "
                                                      "min of its time after its last event")
             out.append((name, found))
+        for name, s in self.senders.items():
+            for profile in s.profiles.values():
+                where = f"sender {name}: profile {_profile_name(profile.key)}"
+                for gap in profile.gaps:  # a reorder would have filled them by now
+                    out.append((name, Finding("counter", f"{where}: {_counters([gap], 'never arrived')}")))
+                if profile.back is not None:
+                    out.append((name, _notice("counter", f"{where}: packetCounter back to {profile.back[1]} after "
+                                                         f"{profile.back[0]}, and no new carID since to tell a "
+                                                         "restart by")))
         return out
 
     def sender_summary(self) -> dict:
         """Per sender: what it looks like and how it was judged."""
         out = {}
         rate_words = {"given": "given", "inferred": "inferred"}
-        open_by_sender = Counter(k[0] for k, p in self.passages.items() if p.last_state != LOST)
+        opened = self._open()
+        open_by_sender = Counter(name for name, f in opened if f.rule == "lifecycle")
         # the open passages' findings count with the sender's own, as they do in the totals
-        open_findings = Counter((name, f.severity) for name, f in self._open())
+        open_findings = Counter((name, f.severity) for name, f in opened)
         for name, s in self.senders.items():
             rate, how = s.clock.rate()
             if s.lost_checked and not s.lost_skipped:
@@ -899,8 +979,13 @@ class Validator:
         self.passages[key] = passage
         self.passages.move_to_end(key)
         while len(self.passages) > self.max_passages:
-            _, old = self.passages.popitem(last=False)
+            (name, profile_id, epoch, _), old = self.passages.popitem(last=False)
             self.forgotten["open passages" if old.last_state != LOST else "ended passages"] += 1
+            if old.last_state != LOST:
+                sender = self.senders.get(name)
+                profile = sender.profiles.get(profile_id) if sender is not None else None
+                if profile is not None and profile.epoch == epoch:
+                    profile.open -= 1
 
     # -- the rules -------------------------------------------------------------------------
     @staticmethod
@@ -1087,6 +1172,8 @@ class Validator:
     def _escapes(p: dict, raw: bytes, out: list) -> None:
         text = raw.decode("utf-8", "replace")
         utf8 = p.get("plateUTF8")
+        if isinstance(utf8, str) and "\ufffd" in utf8 and b"\xef\xbf\xbd" not in raw:
+            utf8 = None  # bytes that are not UTF-8 (decode() said so): nothing to compare with
         for key in ("plateText", "plateUnicode"):
             written = _escaped_values(text, key)
             if written is None:
@@ -1121,6 +1208,21 @@ class Validator:
         if images and size and size != len(images[0][1]):
             out.append(Finding("image", f"plateImageSize {size} but the image has {len(images[0][1])} bytes"))
 
+    def _image_part(self, p: dict, state: _Sender, images: list, out: list) -> None:
+        """A multipart body with no image where imageType names one: legal (a profile's "skip
+        image", FF-EVENTS.md section 10: receivers that fail on it exist), so a notice, given when
+        the profile sent images before (a profile that never does is set up so: not noted)."""
+        profile_id = p.get("profileID")
+        profile = self._profile(state, profile_id[:MAX_ID] if isinstance(profile_id, str) else None)
+        if images:
+            profile.imaged = True
+            return
+        kind = p.get("imageType")
+        if profile.imaged and isinstance(kind, str) and kind:
+            out.append(_notice("image", f"imageType {kind[:40]!r} names an image but no image part came, where "
+                                        f"profile {_profile_name(profile.key)} sent images before (the camera's "
+                                        "skip image?)"))
+
     @staticmethod
     def _image_array(p: dict, out: list) -> None:
         entries = p["ImageArray"]
@@ -1149,39 +1251,22 @@ class Validator:
 
     # -- sequence ---------------------------------------------------------------------------
     def _sequence(self, p: dict, name: str, state: _Sender, arrival_s: float | None, raw: bytes | None,
-                  out: list) -> None:
+                  out: list, number: int | None = None) -> None:
         profile_id = p.get("profileID")
         # absent (2019, 2021): one profile; cut, as every remembered key is, so that memory stays bounded
         profile_id = profile_id[:MAX_ID] if isinstance(profile_id, str) else None
         profile = self._profile(state, profile_id)
         profile_id = profile.key
         counter = _uint(p.get("packetCounter"))
+        late = None  # why a lifecycle complaint is a notice: the packets are out of order
         if counter is not None:
             digest = hashlib.blake2b(raw if raw is not None else _canonical(p), digest_size=12).digest()
-            if profile.first is None:
-                profile.first = counter
-                if counter != 1:
-                    state.mid_traffic = True  # the camera sent before the receiver listened
-            elif (counter, digest) in profile.recent:
-                # the same packet again: the camera re-sent it after a timeout (the receiver was slow
-                # to answer); it was taken the first time, so it changes no lifecycle
-                out.append(_notice("duplicate", f"profile {_profile_name(profile_id)}: packet {counter} received "
-                                                f"again (a re-send after a timeout?)"))
-                return
-            elif any(c == counter for c, _ in profile.recent):
-                out.append(Finding("counter", f"profile {_profile_name(profile_id)}: packetCounter {counter} "
-                                              "again, with another payload"))
-            elif counter == 1 and profile.last is not None and profile.last > 1:
-                out.append(_notice("counter", f"profile {_profile_name(profile_id)}: packetCounter starts again "
-                                              f"at 1 after {profile.last} (the camera restarted?)"))
-                # its carIDs start again too: the passages before stay apart (and age out of memory)
-                profile.epoch += 1
-                profile.first_new_car, profile.saw_new, profile.in_progress = None, False, 0
-            elif profile.last is not None and counter != profile.last + 1:
-                out.append(Finding("counter", f"profile {_profile_name(profile_id)}: packetCounter {counter} "
-                                              f"after {profile.last}"))
-            profile.recent.append((counter, digest))
-            profile.last = counter
+            taken, late = self._counter(profile, counter, digest, state, arrival_s, out)
+            if not taken:
+                return  # a re-send: it was taken the first time, so it changes no lifecycle
+            if late is None and profile.gaps:
+                late = f"out of order: {_counters(profile.gaps, 'not yet received')}"
+            profile.recent.append((counter, digest, number, arrival_s, profile.run))
         car, car_state = p.get("carID"), p.get("carState")
         if not isinstance(car, str) or len(car) > MAX_ID or car_state not in STATES:
             return  # no lifecycle to follow (the format rules have said what is wrong)
@@ -1190,30 +1275,152 @@ class Validator:
             parsed = parse_datetime(p["datetime"])
             payload_ms = parsed[0] if parsed else None
         if payload_ms is not None and car_state in (NEW, UPDATE) and arrival_s is not None:
-            state.clock.observe(arrival_s, payload_ms)
+            step_ms = state.clock.observe(arrival_s, payload_ms)
+            if step_ms is not None:
+                out.append(_notice("timestamps", f"the sender's clock stepped by about {_seconds(step_ms)} "
+                                                 "(its capture times against arrival times): the Lost timing "
+                                                 "learns its clock again"))
         if payload_ms is not None:
             state.latest_ms = max(payload_ms, state.latest_ms or 0)
         key = (name, profile_id, profile.epoch, car)
         passage = self.passages.get(key)
+        if profile.back is not None and (passage is None or car_state == NEW):
+            # a new passage after the counter went back (a New is one, even with an old carID): its
+            # carID tells whether the camera restarted
+            passage = self._restart(name, profile, car, out)
+            key = (name, profile_id, profile.epoch, car)
+        number_car = _uint(car)
+        if number_car is not None and (profile.high_car is None or number_car > profile.high_car):
+            profile.high_car = number_car
         if passage is None:
-            self._first_event(p, profile, profile_id, car, car_state, payload_ms, key, out)
+            self._first_event(p, profile, profile_id, car, car_state, payload_ms, key, out, late, state)
             return
         self.passages.move_to_end(key)
+
+        def complain(words: str) -> None:
+            out.append(_notice("lifecycle", f"{words} ({late})") if late else Finding("lifecycle", words))
+
         if passage.last_state == LOST:
-            out.append(Finding("lifecycle", f"carID {car}: {car_state} after its Lost"))
+            complain(f"carID {car}: {car_state} after its Lost")
             return  # the passage stays ended
         if car_state == NEW:
-            out.append(Finding("lifecycle", f"carID {car}: a second New"))
+            complain(f"carID {car}: a second New")
+            if late:
+                passage.mid = False  # its New came after all
+                return
         elif car_state == RELIABLE and passage.last_state == RELIABLE:
             out.append(Finding("lifecycle", f"carID {car}: a second Reliable (one per passage)"))
         elif car_state == LOST:
             self._lost_timing(state, passage, car, arrival_s, out)
+            if key[2] == profile.epoch:
+                profile.open -= 1
         passage.last_state = car_state if not (car_state == UPDATE and passage.last_state == RELIABLE) else RELIABLE
         if payload_ms is not None and car_state != LOST:
             passage.last_payload_ms = max(payload_ms, passage.last_payload_ms or 0)
+            passage.era = state.clock.steps
+
+    def _counter(self, profile: _Profile, counter: int, digest: bytes, state: _Sender, arrival_s: float | None,
+                 out: list) -> tuple[bool, str | None]:
+        """The counter rules: (False for a re-send, the same bytes again; what makes this packet
+        late, when it fills a gap: its lifecycle may be out of order)."""
+        late = None
+        shown = _profile_name(profile.key)
+        if profile.first is None:
+            profile.first = profile.last = counter
+            if counter != 1:
+                state.mid_traffic = True  # the camera sent before the receiver listened
+            profile.seen += 1
+            return True, None
+        last = profile.last if profile.last is not None else counter  # set with first
+        for seen_counter, seen_digest, seen_number, seen_s, _ in reversed(profile.recent):
+            if seen_counter == counter and seen_digest == digest:
+                # the same packet again: the camera re-sent it after a timeout (the receiver was slow
+                # to answer, or the answer was lost); it was taken the first time
+                which = f" as packet #{seen_number}" if seen_number is not None else ""
+                when = f" ({arrival_s - seen_s:.1f} s earlier)" if arrival_s is not None and seen_s is not None \
+                    else ""
+                out.append(Finding("duplicate", f"profile {shown}: packet {counter} received again, the same "
+                                                f"bytes{which}{when}: a re-send after a timeout?", NOTICE,
+                                   seen_number))
+                return False, None
+        gap = next((g for g in profile.gaps if g[0] <= counter <= g[1]), None)
+        if gap is not None:
+            out.append(_notice("counter", f"profile {shown}: packet {counter} arrived after {last} (out of order)"))
+            late = f"out of order: packet {counter} arrived after {last}"
+            index = profile.gaps.index(gap)
+            rest = [[lo, hi, gap[2]] for lo, hi in ((gap[0], counter - 1), (counter + 1, gap[1])) if lo <= hi]
+            profile.gaps[index:index + 1] = rest
+        elif counter < last and (counter <= 1 or last - counter > REORDER_PACKETS):
+            self._never_arrived(profile, profile.gaps, out)  # they will not come now
+            profile.gaps = []
+            profile.run += 1
+            if profile.back is None:
+                profile.back = (last, counter)
+            else:
+                profile.back = (profile.back[0], counter)
+            if profile.high_car is None:  # no carID to tell a restart by: taken as one, as it looks
+                profile.back = None
+                out.append(_notice("counter", f"profile {shown}: packetCounter starts again at {counter} after "
+                                              f"{last} (the camera restarted?)"))
+                self._new_epoch(profile)
+            profile.last = counter
+        elif any(c == counter and run == profile.run for c, _, _, _, run in profile.recent):
+            out.append(Finding("counter", f"profile {shown}: packetCounter {counter} again, with another payload"))
+        elif counter > last + 1:
+            profile.gaps.append([last + 1, counter - 1, profile.seen])  # late packets may fill it
+            profile.last = counter
+        elif counter <= last:
+            out.append(Finding("counter", f"profile {shown}: packetCounter {counter} after {last}"))
+        else:
+            profile.last = counter
+        profile.seen += 1
+        old = [g for g in profile.gaps if profile.seen - g[2] > REORDER_PACKETS]
+        if len(profile.gaps) - len(old) > MAX_GAPS:
+            old += profile.gaps[:len(profile.gaps) - len(old) - MAX_GAPS]
+        if old:
+            self._never_arrived(profile, old, out)
+            profile.gaps = [g for g in profile.gaps if not any(g is o for o in old)]
+        return True, late
+
+    @staticmethod
+    def _never_arrived(profile: _Profile, gaps: list, out: list) -> None:
+        for gap in gaps:
+            out.append(Finding("counter", f"profile {_profile_name(profile.key)}: "
+                                          f"{_counters([gap], 'never arrived')}"))
+
+    @staticmethod
+    def _new_epoch(profile: _Profile) -> None:
+        """The camera restarted: its carIDs start again, so its passages before stay apart."""
+        profile.epoch += 1
+        profile.first_new_car, profile.saw_new, profile.in_progress, profile.high_car = None, False, 0, None
+        profile.open = 0
+
+    def _restart(self, name: str, profile: _Profile, car: str, out: list) -> _Passage | None:
+        """The counter went back (profile.back), and car is a new passage: its carID tells whether
+        the camera restarted (carIDs start again too) or not. car's passage as remembered then."""
+        number, back, high = _uint(car), profile.back, profile.high_car
+        if number is None or back is None or high is None:
+            return self.passages.get((name, profile.key, profile.epoch, car))
+        before, after = back
+        profile.back = None
+        shown = _profile_name(profile.key)
+        if number > high:
+            out.append(Finding("counter", f"profile {shown}: packetCounter back to {after} after {before} but "
+                                          f"carIDs go on ({number} after {high}): not a restart"))
+            return self.passages.get((name, profile.key, profile.epoch, car))
+        # a restart: the passages it cut ended without a Lost (the camera forgot them); they stay in
+        # memory (their keys hold the old epoch) until they age out, no longer open
+        cut = profile.open
+        ended = f"{cut} passage{'s' if cut != 1 else ''} ended without a Lost" if cut else "no passage was under way"
+        out.append(_notice("counter", f"profile {shown}: restart: packetCounter back to {after} after {before} and "
+                                      f"carIDs back to {number} after {high}: {ended} (the camera restarted)"))
+        self._new_epoch(profile)
+        profile.ended_below = profile.epoch
+        return self.passages.get((name, profile.key, profile.epoch, car))
 
     def _first_event(self, p: dict, profile: _Profile, profile_id, car: str, car_state: str, payload_ms,
-                     key: tuple, out: list) -> None:
+                     key: tuple, out: list, late: str | None = None, state: _Sender | None = None) -> None:
+        era = state.clock.steps if state is not None else 0
         if car_state == NEW:
             if p.get("carMoveDirection") != "unknown":
                 out.append(Finding("lifecycle", f"carID {car}: New with direction "
@@ -1221,13 +1428,15 @@ class Validator:
             profile.saw_new = True
             if profile.first_new_car is None:
                 profile.first_new_car = _uint(car)
-            self._remember(key, _Passage(NEW, payload_ms, False))
+            profile.open += 1
+            self._remember(key, _Passage(NEW, payload_ms, False, era))
             return
         number = _uint(car)
         if profile.first_new_car is not None and number is not None and number > profile.first_new_car:
             # carIDs count up: this passage began after one whose New arrived, so its New should have too
-            out.append(Finding("lifecycle", f"carID {car}: first event is {car_state}, not new (carID "
-                                            f"{profile.first_new_car} had its New)"))
+            words = (f"carID {car}: first event is {car_state}, not new (carID {profile.first_new_car} had its "
+                     "New)")
+            out.append(_notice("lifecycle", f"{words} ({late})") if late else Finding("lifecycle", words))
         else:
             # begun before the receiver listened (or the profile does not send New): legal. A profile
             # that never sent a New is noted QUIET_AFTER times, then only counted: it may send no New.
@@ -1238,13 +1447,19 @@ class Validator:
                           "not send New; not noted again)")
             if profile.saw_new or profile.in_progress <= QUIET_AFTER:
                 out.append(_notice("lifecycle", words))
-        self._remember(key, _Passage(car_state, None if car_state == LOST else payload_ms, True))
+        if car_state != LOST:
+            profile.open += 1
+        self._remember(key, _Passage(car_state, None if car_state == LOST else payload_ms, True, era))
 
     def _lost_timing(self, state: _Sender, passage: _Passage, car: str, arrival_s: float | None,
                      out: list) -> None:
         """A Lost comes at least the lost timeout after the passage's last recognition, so after its
         last event: judged in the sender's time (its clock rate known or inferred)."""
         if passage.last_payload_ms is None:
+            return
+        if state.clock.candidate or passage.era != state.clock.steps:
+            state.lost_skipped += 1
+            state.skip_reason = "the sender's clock stepped: its time is being learnt again"
             return
         if arrival_s is None:
             state.lost_skipped += 1
@@ -1277,6 +1492,19 @@ def _canonical(p: dict) -> bytes:
         return json.dumps(p, sort_keys=True).encode()
     except (ValueError, TypeError, RecursionError):
         return os.urandom(16)
+
+
+def _counters(gaps: list, words: str) -> str:
+    """'packet 12 never arrived', 'packets 12-13, 15 not yet received': the counters of gaps."""
+    parts = [str(g[0]) if g[0] == g[1] else f"{g[0]}-{g[1]}" for g in gaps[:5]]
+    more = f" and {len(gaps) - 5} more ranges" if len(gaps) > 5 else ""
+    plural = len(gaps) > 1 or gaps[0][0] != gaps[0][1]
+    return f"packet{'s' if plural else ''} {', '.join(parts)}{more} {words}"
+
+
+def _seconds(ms: int) -> str:
+    """+3600 s, -30 s, +2.5 s."""
+    return f"{ms / 1000:+.0f} s" if abs(ms) >= 10_000 else f"{ms / 1000:+.1f} s"
 
 
 def _profile_name(profile: object) -> str:
