@@ -1,9 +1,13 @@
 """The engine's rules, applied frame by frame, as plainly as possible.
 
 This is the oracle the property tests hold the analytic engine to. It shares
-only the per-frame test (``Recogniser.state_at``: on the path, not hidden, in
-which zone) and the trajectory, and applies every other rule of the README's
-"Engine semantics" literally, one frame at a time.
+only the per-frame test (``Recogniser.state_at``: on the path, not hidden, not in
+a restart's dark window, in which zone) and the trajectory, and applies every other
+rule of the README's "Engine semantics" literally, one frame at a time.
+
+A restart (``rec.dark``: windows [start, end) in which the camera is down) forgets the
+passage under way on the first frame at or after its start: no Lost, and an Update or
+Reliable still pending is never sent, even when the camera is back within the lost timeout.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ def reference_events(rec: Recogniser, v: Vehicle) -> list[tuple]:
     k = k_lo
     while k <= k_hi or p is not None:
         t = clock.time(k)
+        if p is not None and any(clock.time(k - 1) < a <= t for a, _ in rec.dark):
+            p = None  # the camera restarted since the last frame: the passage is forgotten
         if p is not None and t - p["last_t"] > rec.lost_timeout_us:
             if p["pending"] is not None:
                 _send(p, k, clock, out)

@@ -21,13 +21,14 @@ from .cli import ffsim
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).resolve().parent / "golden.json"
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+FAULTS = sorted((ROOT / "scenarios" / "faults").glob("*.yaml"))  # keyed faults/<file>: their lines and images too
 UNTIL = {"busy-road.yaml": "30m"}
 
 
-def output(scenario: Path, pythonpath: str | None = None) -> bytes:
+def output(scenario: Path, pythonpath: str | None = None, payload_only: bool = True) -> bytes:
     """`ffsim events SCENARIO --payload-only`: in this process (compiled where it is built), or with
     pythonpath in a process of its own that imports ffsim from there."""
-    args = ["events", str(scenario), "--payload-only"]
+    args = ["events", str(scenario)] + (["--payload-only"] if payload_only else [])
     if scenario.name in UNTIL:
         args += ["--until", UNTIL[scenario.name]]
     if pythonpath is None:
@@ -50,13 +51,43 @@ def pure_python(tmp_path_factory) -> str:
     return str(target)
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.name)
+@pytest.mark.parametrize("scenario", SCENARIOS + FAULTS, ids=lambda p: p.name)
 def test_compiled_and_pure_python_give_the_same_bytes(scenario, pure_python):
     assert output(scenario) == output(scenario, pure_python)
+    if scenario in FAULTS:  # the fault marks of the lines, too
+        assert output(scenario, payload_only=False) == output(scenario, pure_python, payload_only=False)
+
+
+def images(scenario: Path) -> bytes:
+    """Every image sent, in order (the image faults change them)."""
+    import ffsim
+
+    return b"".join(a.data for p in ffsim.events(scenario) for a in p.payload.attachments)
+
+
+def digests() -> dict[str, str]:
+    found = {s.name: hashlib.sha256(output(s)).hexdigest() for s in SCENARIOS}
+    for s in FAULTS:
+        key = f"faults/{s.name}"
+        found[key] = hashlib.sha256(output(s)).hexdigest()
+        found[f"{key} lines"] = hashlib.sha256(output(s, payload_only=False)).hexdigest()
+        found[f"{key} images"] = hashlib.sha256(images(s)).hexdigest()
+    return found
 
 
 def test_bytes_match_the_golden_digests():
-    digests = {s.name: hashlib.sha256(output(s)).hexdigest() for s in SCENARIOS}
+    found = digests()
     if os.environ.get("FFSIM_UPDATE_GOLDEN"):
-        GOLDEN.write_text(json.dumps(digests, indent=2, sort_keys=True) + "\n")
-    assert digests == json.loads(GOLDEN.read_text())
+        old = json.loads(GOLDEN.read_text())
+        # faults on purpose must not change a scenario without faults: their digests stay, unless told
+        changed = [k for k in old if not k.startswith("faults/") and found.get(k) != old[k]]
+        assert not changed or os.environ["FFSIM_UPDATE_GOLDEN"] == "all", f"changed without faults: {changed}"
+        GOLDEN.write_text(json.dumps(found, indent=2, sort_keys=True) + "\n")
+    assert found == json.loads(GOLDEN.read_text())
+
+
+def test_an_empty_faults_list_is_no_fault_at_all(tmp_path):
+    gate = ROOT / "scenarios" / "parking-gate.yaml"
+    empty = tmp_path / "gate.yaml"
+    empty.write_text(gate.read_text() + "faults: []\n")
+    assert output(empty, payload_only=False) == output(gate, payload_only=False)

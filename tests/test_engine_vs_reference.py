@@ -54,6 +54,19 @@ def hidden_intervals(draw, at):
 
 
 @st.composite
+def dark_windows(draw):
+    """0 to 2 restarts' dark windows [start, end), in order and apart: a start within the first 6 s
+    (vehicles arrive in the first 2), 1 ms (often no frame in it) to 3 s long."""
+    windows: list[tuple[int, int]] = []
+    for _ in range(draw(st.integers(0, 2))):
+        start = draw(st.integers(0, 6_000_000))
+        length = draw(st.sampled_from([1_000, 40_000, 100_000]) | st.integers(1_000, 3_000_000))
+        windows.append((start, start + length))
+    windows.sort()
+    return [w for i, w in enumerate(windows) if i == 0 or w[0] >= windows[i - 1][1]]
+
+
+@st.composite
 def vehicles(draw):
     n_points = draw(st.integers(1, 4))
     points = []
@@ -85,7 +98,8 @@ def engine_events(rec, v):
 def check(rec, vehicle):
     got = engine_events(rec, vehicle)
     assert got == reference_events(rec, vehicle), (
-        f"pieces={vehicle.trajectory.pieces} hidden={vehicle.hidden} reads={vehicle.reads} runs={rec.runs(vehicle)}")
+        f"pieces={vehicle.trajectory.pieces} hidden={vehicle.hidden} dark={rec.dark} reads={vehicle.reads} "
+        f"runs={rec.runs(vehicle)}")
     return got
 
 
@@ -93,9 +107,12 @@ def check(rec, vehicle):
 # engine that these two reach with 1500 and 400 (the counts before the profiles), with fewer not all
 # (vehicle.py: a new text already read as often as the reported one; an Update due with nothing new)
 @settings(max_examples=9 * settings.default.max_examples)
-@given(zones(), vehicles(), FPS, LOST_TIMEOUTS, MIN_TRAVELS, INTERVALS, RELIABLE_CONFIDENCES, RELIABLE_TIMEOUTS)
-def test_engine_matches_reference(zone_list, vehicle, fps, timeout, travel, interval, reliable_conf, reliable_timeout):
-    rec = Recogniser(zone_list, FrameClock(fps), timeout, travel, interval, reliable_conf, reliable_timeout)
+@given(zones(), vehicles(), FPS, LOST_TIMEOUTS, MIN_TRAVELS, INTERVALS, RELIABLE_CONFIDENCES, RELIABLE_TIMEOUTS,
+       dark_windows())
+def test_engine_matches_reference(zone_list, vehicle, fps, timeout, travel, interval, reliable_conf, reliable_timeout,
+                                  dark):
+    rec = Recogniser(zone_list, FrameClock(fps), timeout, travel, interval, reliable_conf, reliable_timeout,
+                     dark=dark)
     check(rec, vehicle)
 
 
@@ -115,11 +132,13 @@ def generated_vehicles(draw, fps):
 
 
 @settings(max_examples=3 * settings.default.max_examples)  # see above
-@given(st.data(), FPS, LOST_TIMEOUTS, MIN_TRAVELS, INTERVALS, RELIABLE_CONFIDENCES, RELIABLE_TIMEOUTS)
+@given(st.data(), FPS, LOST_TIMEOUTS, MIN_TRAVELS, INTERVALS, RELIABLE_CONFIDENCES, RELIABLE_TIMEOUTS,
+       dark_windows())
 def test_engine_matches_reference_on_generated_traffic(data, fps, timeout, travel, interval, reliable_conf,
-                                                       reliable_timeout):
+                                                       reliable_timeout, dark):
     zone_list, vehicle = data.draw(generated_vehicles(fps))
-    rec = Recogniser(zone_list, FrameClock(fps), timeout, travel, interval, reliable_conf, reliable_timeout)
+    rec = Recogniser(zone_list, FrameClock(fps), timeout, travel, interval, reliable_conf, reliable_timeout,
+                     dark=dark)
     check(rec, vehicle)
 
 

@@ -5,6 +5,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ffsim.faults.timing import restart_windows
 from ffsim.protocol import Camera
 from ffsim.scenario import load_scenario
 from ffsim.vocabulary import STATE_RANK as RANK
@@ -99,6 +100,65 @@ def test_lifecycle_counters_and_order(tmp_path, doc):
         counters = [int(json.loads(raw)["packetCounter"]) for _, pr, raw in packets if pr == profile]
         assert counters == list(range(1, len(counters) + 1))
     assert run(tmp_path, doc) == packets  # same file and seed: same bytes
+
+
+@st.composite
+def restarts(draw):
+    """1 or 2 restarts within the first 25 s (vehicles arrive in the first 20), apart, some of them
+    taking carIDs or packetCounters from a value of their own."""
+    faults, end = [], 0
+    for _ in range(draw(st.integers(1, 2))):
+        start = end + draw(st.integers(0, 12_000))
+        down = draw(st.sampled_from([200, 1000, 3000]) | st.integers(200, 10_000))  # ms: at least a frame at 5 fps
+        fault = {"type": "restart", "at": f"{start}ms", "down": f"{down}ms"}
+        fault.update(draw(st.sampled_from([{}, {}, {"first_car_id": 100}, {"first_packet_counter": 7}])))
+        faults.append(fault)
+        end = start + down
+    return faults
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(scenarios(), restarts())
+def test_restarts_cut_passages_and_start_counters_and_car_ids_again(tmp_path, doc, faults):
+    doc["faults"] = faults
+    path = tmp_path / "s.yaml"
+    path.write_text(json.dumps(doc))
+    scenario = load_scenario(path)
+    windows = restart_windows(scenario)
+    packets = list(Camera(scenario, scenario.start_us).packets())
+    starts = [w.start_us for w in windows]
+
+    def epoch(t: int) -> int:
+        return sum(1 for s in starts if s <= t)
+
+    for w in windows:
+        assert not [p for p in packets if w.start_us <= p.time_us < w.end_us]
+    # no event of a passage begun before a restart at or after it
+    begun: dict[int, int] = {}
+    for p in packets:
+        begun.setdefault(id(p.event.passage), p.event.time_us)
+        assert epoch(begun[id(p.event.passage)]) == epoch(p.time_us)
+    by_epoch: dict[tuple[int, int], list[dict]] = {}
+    for p in packets:
+        by_epoch.setdefault((p.profile, epoch(p.time_us)), []).append(json.loads(p.json_bytes()))
+    for (profile, e), payloads in by_epoch.items():
+        restart = windows[e - 1].restart if e else None
+        # carIDs after a restart start at the first value, packetCounters at the profile's first
+        first_car = restart.first_car_id if restart is not None and restart.first_car_id is not None else 1
+        news = [int(p["carID"]) for p in payloads if p["carState"] == "new"]
+        assert news == list(range(first_car, first_car + len(news)))
+        first_counter = (restart.first_packet_counter if restart is not None and restart.first_packet_counter
+                         is not None else 1)
+        counters = [int(p["packetCounter"]) for p in payloads]
+        assert counters == list(range(first_counter, first_counter + len(counters)))
+        if profile != 1:
+            continue
+        # within an epoch each passage is whole but may be cut at its end: a New first, at most one Lost, last
+        states: dict[str, list[str]] = {}
+        for p in payloads:
+            states.setdefault(p["carID"], []).append(p["carState"])
+        for seq in states.values():
+            assert seq[0] == "new" and seq.count("new") == 1 and "lost" not in seq[:-1]
 
 
 def test_traffic_is_deterministic_and_seed_dependent(tmp_path):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ..scenario.model import Scenario
 from ..vocabulary import NEW, STATE_RANK
@@ -23,6 +24,9 @@ from .frames import FrameClock
 from .lists import ListMatcher
 from .traffic import FlowGenerator, make_normaliser, vehicle_from_spec
 from .vehicle import Event, Recogniser
+
+if TYPE_CHECKING:  # imported when needed: ffsim.faults.timing imports the engine's Rng
+    from ..faults.timing import Window
 
 _ARRIVAL, _EVENT = 0, 1
 _RUNNING, _STARTING = 0, 1
@@ -38,12 +42,26 @@ class Engine:
             scenario.zones, self.clock, rec.lost_timeout_us, rec.direction_min_travel, rec.update_interval_us,
             rec.reliable_confidence, rec.reliable_timeout_us, reliable,
         )
+        self.windows: tuple[Window, ...] = ()
+        if scenario.faults:
+            self._dark(None)
         self.normalise = make_normaliser(rec.keep_separators)
         self.lists = ListMatcher(scenario.lists, self.normalise)
+
+    def _dark(self, until_us: int | None) -> None:
+        """The restarts' dark windows up to until_us (restart_windows), given to the recogniser."""
+        from ..faults.timing import restart_windows
+
+        self.windows = restart_windows(self.scenario, until_us)
+        self.recogniser.set_dark([(w.start_us, w.end_us) for w in self.windows])
 
     def events(self, until_us: int | None = None) -> Iterator[Event]:
         """Every event the camera sends, in send order, up to virtual time until_us (inclusive)."""
         scenario = self.scenario
+        if scenario.faults:
+            self._dark(until_us)
+        # restarts still to come: a New after one's start takes the first carID again
+        windows = list(reversed(self.windows))
         heap: list[tuple] = []
         tick = 0  # insertion order, so entries never compare their payloads
 
@@ -91,6 +109,11 @@ class Engine:
             pending, index = item
             ev = pending[index]
             if ev.state == NEW:
+                while windows and windows[-1].start_us <= ev.time_us:
+                    restart = windows.pop().restart
+                    if restart.car_ids != "keep":
+                        first = restart.first_car_id
+                        next_car_id = first if first is not None else scenario.recognition.first_car_id
                 ev.passage.car_id = next_car_id
                 next_car_id += 1
             pending[index] = None  # the vehicle's list is the only other holder; let it go

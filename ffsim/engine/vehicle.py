@@ -152,7 +152,9 @@ class Recogniser:
     """The scenario-wide parts of recognition: zones, frames and settings."""
 
     def __init__(self, zones, clock: FrameClock, lost_timeout_us: int, min_travel: float, update_interval_us: int,
-                 reliable_confidence: float = 0.9, reliable_timeout_us: int = 1_000_000, reliable: bool = True):
+                 reliable_confidence: float = 0.9, reliable_timeout_us: int = 1_000_000, reliable: bool = True,
+                 dark: Sequence[tuple[int, int]] = ()):
+        """dark: sorted, non-overlapping [start, end) windows in which the camera is down (restarts)."""
         self.zones = [(z.id, z.polygon, z.arrow) for z in zones]
         self._arrows = {z.id: z.arrow for z in zones}
         eps = geometry.EDGE_EPS
@@ -168,6 +170,17 @@ class Recogniser:
         self.reliable_confidence = reliable_confidence
         self.reliable_timeout_us = reliable_timeout_us
         self.reliable = reliable  # False when no profile sends Reliable events: none is made
+        self.dark: tuple[tuple[int, int], ...] = ()
+        self._dark_starts: list[int] = []
+        self._dark_ends: list[int] = []
+        self.set_dark(dark)
+
+    def set_dark(self, dark: Sequence[tuple[int, int]]) -> None:
+        """The camera sees nothing in each window [start, end), and a passage under way when one
+        begins is forgotten (a restart: no Lost, no later event of it), however short the window."""
+        self.dark = tuple((int(a), int(b)) for a, b in dark)
+        self._dark_starts = [a for a, _ in self.dark]
+        self._dark_ends = [b for _, b in self.dark]
 
     # -- the exact per-frame test ----------------------------------------------------
     def state_at(self, v: Vehicle, k: int) -> int | None:
@@ -179,6 +192,10 @@ class Recogniser:
         for a, b in v.hidden:
             if a <= t < b:
                 return None
+        if self._dark_starts:
+            i = bisect_right(self._dark_starts, t) - 1
+            if i >= 0 and t < self._dark_ends[i]:
+                return None
         x, y = traj.position(t)
         for zone_id, polygon, x0, x1, y0, y1 in self._boxes:
             if x0 <= x <= x1 and y0 <= y <= y1 and geometry.contains(polygon, x, y):
@@ -189,8 +206,9 @@ class Recogniser:
     def runs(self, v: Vehicle) -> list[list[int]]:
         """Maximal runs [first frame, last frame, zone] of frames on which v is recognised.
 
-        The state can change only at a boundary: a zone edge crossing or a hidden
-        interval's end (the path is continuous, so its pieces are no boundary).
+        The state can change only at a boundary: a zone edge crossing, a hidden
+        interval's or a dark window's start or end (the path is continuous, so its pieces are
+        no boundary). Runs are parted at a dark window's start even when no frame falls in it.
         The frames on either side of each boundary are tested exactly; every
         frame after a tested one, up to the next tested one, lies in the same
         gap between boundaries and so shares its state.
@@ -208,6 +226,15 @@ class Recogniser:
             k = ((b + 1) * num - 1) // den_us
             special.add(k)
             special.add(k + 1)
+        if self._dark_starts:  # as hidden intervals, for the windows the path's time overlaps
+            i = bisect_right(self._dark_ends, traj.start)
+            n_dark = len(self._dark_starts)
+            while i < n_dark and self._dark_starts[i] <= traj.end:
+                for edge in (self._dark_starts[i], self._dark_ends[i]):
+                    k = ((edge + 1) * num - 1) // den_us
+                    special.add(k)
+                    special.add(k + 1)
+                i += 1
         for t0, t1, x0, y0, x1, y1 in traj.pieces:
             if x0 == x1 and y0 == y1:
                 continue
@@ -224,13 +251,16 @@ class Recogniser:
         marks.append(k_hi + 1)
         out: list[list[int]] = []
         state_at = self.state_at
+        dark = len(self._dark_starts) > 0
         for i in range(len(marks) - 1):
             k = marks[i]
             zone = state_at(v, k)
             if zone is None:
                 continue
             last = marks[i + 1] - 1
-            if out and out[-1][2] == zone and out[-1][1] == k - 1:
+            # a restart between two frames (a window too short to hold one) parts them all the same
+            if out and out[-1][2] == zone and out[-1][1] == k - 1 and not (
+                    dark and self._dark_start_in(clock.time(k - 1), clock.time(k)) is not None):
                 out[-1][1] = last
             else:
                 out.append([k, last, zone])
@@ -252,14 +282,23 @@ class Recogniser:
             read_frames.append(self.clock.ceil(first_us + elapsed))
         out: list[Event] = []
         group = [runs[0]]
+        dark = len(self._dark_starts) > 0
         for run in runs[1:]:
-            if time(run[0]) - time(group[-1][1]) > timeout:
+            t_last, t_next = time(group[-1][1]), time(run[0])
+            if t_next - t_last > timeout or (dark and self._dark_start_in(t_last, t_next) is not None):
                 self._passage(v, group, read_frames, out)
                 group = [run]
             else:
                 group.append(run)
         self._passage(v, group, read_frames, out)
         return out
+
+    def _dark_start_in(self, after_us: int, until_us: int | None) -> int | None:
+        """The first dark window's start in (after_us, until_us] (until_us None: no end), or None."""
+        i = bisect_right(self._dark_starts, after_us)
+        if i < len(self._dark_starts) and (until_us is None or self._dark_starts[i] <= until_us):
+            return self._dark_starts[i]
+        return None
 
     def _changes(self, v: Vehicle, group, read_frames) -> list[tuple]:
         """(frame, kind, value) of each change of the zone, confidence or reported text after
@@ -301,6 +340,17 @@ class Recogniser:
         return changes
 
     def _passage(self, v: Vehicle, group, read_frames, events: list[Event]) -> None:
+        if self._dark_starts:
+            # a restart during the passage forgets it: its events from the restart on are never sent
+            n_before = len(events)
+            self._events_of_passage(v, group, read_frames, events)
+            cut = self._dark_start_in(self.clock.time(group[0][0]), None)
+            if cut is not None:
+                events[n_before:] = [ev for ev in events[n_before:] if ev.time_us < cut]
+            return
+        self._events_of_passage(v, group, read_frames, events)
+
+    def _events_of_passage(self, v: Vehicle, group, read_frames, events: list[Event]) -> None:
         clock = self.clock
         time = clock.time
         position = v.trajectory.position

@@ -71,29 +71,40 @@ class FaultedPayload:
 
 
 def _wrong(value: object, as_type: str) -> object:
-    """The value as another JSON type (never the same one)."""
+    """The value as another JSON type, saying what it said where it can: "3" as a number is 3, 3 as
+    a string is "3" (a value already of that type stays as it is)."""
     if as_type == "null":
         return None
     if as_type == "number":
-        return 0 if isinstance(value, str) or value is None else (len(str(value)) if not isinstance(
-            value, (int, float)) or isinstance(value, bool) else float(value) + 0.5)
+        if isinstance(value, bool) or value is None:
+            return int(bool(value))
+        if isinstance(value, (int, float)):
+            return value
+        if isinstance(value, str):
+            for kind in (int, float):
+                try:
+                    return kind(value)
+                except ValueError:
+                    pass
+            return 0
+        return len(value) if isinstance(value, (list, dict)) else 0
     if as_type == "string":
-        return str(value) if not isinstance(value, str) else value + "?"
+        return value if isinstance(value, str) else json.dumps(value)
     if as_type == "object":
         return {"value": value}
     if as_type == "array":
         return [value]
-    return not value if isinstance(value, bool) else True
+    return value not in ("", "0", 0, None, False, [], {})  # bool
 
 
 def _field(data: dict, path: str) -> tuple[dict, str] | None:
     """The dict holding a dotted key (vehicle_info.color), and the last key; None if absent."""
     *parents, last = path.split(".")
-    node = data
+    node: object = data
     for key in parents:
-        node = node.get(key)
-        if not isinstance(node, dict):
-            return None
+        node = node.get(key) if isinstance(node, dict) else None
+    if not isinstance(node, dict):
+        return None
     return (node, last) if last in node else None
 
 

@@ -28,8 +28,9 @@ from operator import itemgetter
 from ..engine.lists import ListMatcher
 from ..engine.plates import ascii_fold
 from ..engine.vehicle import LOST, Event, Vehicle
+from ..faults.clock import CameraClock
 from ..render import ImageRenderer
-from ..scenario.model import Profile, Scenario
+from ..scenario.model import Profile, Restart, Scenario
 from .crops import Box, crop_box, plate_box, relative_box
 from ..units import camera_zone
 from ..generations import STORAGE_PREFIX, URI_PREFIX, format_mac, generation
@@ -306,7 +307,8 @@ class PayloadBuilder:
     """Numbers the packets of one profile and writes each event's payload."""
 
     def __init__(self, scenario: Scenario, profile: Profile, start_us: int, lists: ListMatcher,
-                 renderer: ImageRenderer | None = None):
+                 renderer: ImageRenderer | None = None, clock: CameraClock | None = None):
+        """clock: the camera's clock when a clock fault is on (ffsim.faults.clock); None: true time."""
         cam = scenario.camera
         gen = self.generation = generation(cam.firmware)
         self.camera = cam
@@ -355,7 +357,24 @@ class PayloadBuilder:
         self._images: dict[object, dict[object, str]] = {}
         self._stamps = _Stamps(cam.timezone)
         self._name_stamps = _Stamps(cam.timezone if gen.local_names else "UTC")
+        self.local_names = gen.local_names
+        self.clock = clock
+        self._zones: dict[str, _Stamps] = {}  # a wrong_timezone's stamps, by zone
         self.layout = _Layout(self)
+
+    def restart(self, restart: Restart) -> None:
+        """The camera restarted: the packetCounter starts again (unless the restart keeps it), and
+        the images of the passages it cut are forgotten (their Lost, which would drop them, never comes)."""
+        if restart.counters != "keep":
+            first = restart.first_packet_counter
+            self.counter = (first if first is not None else self.profile.first_packet_counter) - 1
+        self._images.clear()
+
+    def _zone_stamps(self, zone: str) -> _Stamps:
+        found = self._zones.get(zone)
+        if found is None:
+            found = self._zones[zone] = _Stamps(zone)
+        return found
 
     def build(self, ev: Event) -> Payload | None:
         """The payload of ev for this profile, or None if the profile does not send its type."""
@@ -369,6 +388,13 @@ class PayloadBuilder:
         v = passage.vehicle
         start_us = self.start_us
         cap_us = start_us + ev.capture_us
+        stamps = self._stamps
+        clock = self.clock
+        if clock is not None:  # what the camera writes: its own clock's time of the capture
+            cap_us += clock.offset_us(ev.capture_us)
+            zone = clock.zone_at(ev.capture_us)
+            if zone is not None:
+                stamps = self._zone_stamps(zone)
         cap_ms = cap_us // 1000
         # images of this passage: plate images by shot, the vehicle image under None
         images = self._images.pop(passage, None) if state == LOST else self._images.get(passage)
@@ -389,7 +415,7 @@ class PayloadBuilder:
                 found = images[None] = self.vehicle_dir + self._name(v, shot[0], "vehicle", shot[1], counter)
             roi = found
         seconds, ms = divmod(cap_ms, 1000)
-        day, clock = self._stamps(seconds)
+        day, hms = stamps(seconds)
         box = plate_box(ev.x, ev.y, v.plate_w, v.plate_h, self.frame_w, self.frame_h)
         attachments = self._attachments(ev, v, lp, roi, counter) if self.attach else ()
         if self.relative != "crop":
@@ -399,7 +425,7 @@ class PayloadBuilder:
         size = str(len(attachments[0].data)) if self.actual_size and attachments else "0"
         values = (
             str(counter), str(cap_ms), "0" if state == LOST else str(cap_us), "%d000000" % cap_ms,
-            "%s %s%03d" % (day, clock, ms), "%.6f" % ev.confidence, state, str(ev.zone), size, ev.direction,
+            "%s %s%03d" % (day, hms, ms), "%.6f" % ev.confidence, state, str(ev.zone), size, ev.direction,
             str(box[0]), str(box[1]), str(box[2]), str(box[3]), str(rel[0]), str(rel[1]), str(rel[2]), str(rel[3]),
             str(passage.car_id), lp, roi,
         )
@@ -414,14 +440,20 @@ class PayloadBuilder:
         (the same for every profile)."""
         low, high = self.save_delay
         saved_us = self.start_us + capture_us
+        stamps = self._name_stamps
+        clock = self.clock
+        if clock is not None:  # named by the camera's own clock (and zone, where names are local)
+            saved_us += clock.offset_us(capture_us)
+            zone = clock.zone_at(capture_us) if self.local_names else None
+            if zone is not None:
+                stamps = self._zone_stamps(zone)
         if high > 0:
             salt = _NAME_KINDS[kind][1]
             saved_us += low + _mix(self.seed_key ^ (v.seq << 40) ^ (capture_us << 2) ^ salt) % (high - low + 1)
         if self.cammra_names:
-            return cammra_2021_name(saved_us, _NAME_KINDS[kind][0], v, _safe(v, text), self.extension,
-                                    self._name_stamps)
+            return cammra_2021_name(saved_us, _NAME_KINDS[kind][0], v, _safe(v, text), self.extension, stamps)
         name_kind = self.plate_kind if kind == "plate" else _NAME_KINDS[kind][0]
-        return image_name(saved_us, name_kind, _safe(v, text), counter, self.extension, self._name_stamps)
+        return image_name(saved_us, name_kind, _safe(v, text), counter, self.extension, stamps)
 
     def vehicle_info(self, v: Vehicle, vehicle_box: Box | None = None) -> dict:
         """vehicle_info as this generation writes it, with the keys of what the camera recognises."""
