@@ -14,6 +14,7 @@ from datetime import datetime
 from collections.abc import Callable
 
 from .faults.plan import FaultPlan, unfit
+from .vocabulary import HTTP_WIRE_FAULTS
 from .protocol import Camera, HeartbeatPacket, Packet
 from .scenario.model import Heartbeat, Profile, Scenario
 from .terminal import printable
@@ -53,6 +54,22 @@ def heartbeat_profile(hb: Heartbeat) -> Profile:
         raise TargetError("the heartbeat has no url: give heartbeat.url in the scenario, or --http URL")
     return Profile(id=HEARTBEAT_ID, protocol="http", url=hb.url, format="json", image="none", auth=hb.auth,
                    auth_header=hb.auth_header, ca_file=hb.ca_file, insecure=hb.insecure)
+
+
+def wire_problems(scenario: Scenario, profiles: dict[int, Profile]) -> list[str]:
+    """HTTP wire faults for a profile the raw path cannot send to (https, digest), as the run
+    sends (after --http): one line each, before anything is sent."""
+    from .faults.plan import targets_of
+    from .transport.rawhttp import wire_problem
+
+    out = []
+    for fault in scenario.faults:
+        if fault.type in HTTP_WIRE_FAULTS:
+            for pid in sorted(targets_of(fault, profiles)):
+                problem = wire_problem(profiles[pid].url or "", profiles[pid])
+                if problem:
+                    out.append(f"faults[{fault.index}] ({fault.type}): {problem}")
+    return out
 
 
 def make_transport(profile: Profile):
@@ -154,7 +171,7 @@ class Runner:
         self.speed = speed
         self.pacer = Pacer(speed)
         self.profiles = sending_profiles(scenario)
-        problems = unfit(scenario, self.profiles)
+        problems = unfit(scenario, self.profiles) + wire_problems(scenario, self.profiles)
         if problems:  # a fault asked for and never sent would pass a test it should fail
             raise TargetError("; ".join(problems))
         transports = {pid: make_transport(p) for pid, p in self.profiles.items()}  # raises TargetError first

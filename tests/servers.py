@@ -295,3 +295,107 @@ class NotHttpFirst(RawRecorder):
             conn.sendall(self.garbage_answer)
             return False
         return super().answer(conn, request)
+
+
+class ReadRecorder(LoopbackServer):
+    """TCP: each connection's reads, one entry per recv() as the data came, to its end (for
+    tcp_split: several reads for one document; tcp_coalesce: one read for several)."""
+
+    def __init__(self):
+        super().__init__()
+        self.connections: list[list[bytes]] = []
+        self.ended = 0  # connections read to their end
+
+    def handle(self, conn):
+        reads: list[bytes] = []
+        self.connections.append(reads)
+        threading.Thread(target=self._read, args=(conn, reads), daemon=True).start()
+
+    def _read(self, conn, reads):
+        with conn:
+            try:
+                while chunk := conn.recv(65536):
+                    reads.append(chunk)
+            except OSError:
+                pass
+        self.ended += 1
+
+
+class HttpConnectionRecorder(LoopbackServer):
+    """HTTP, per connection: every byte as read (and the reads), the requests that came whole
+    (answered ``status``, 200 by default), and how the connection ended: "eof" (the sender's
+    FIN: a request cut short gets a 400 on the half-closed connection) or "reset". With
+    ``deadline_s``, a request not whole that long after its first byte is answered 408 and
+    the connection closed (a receiver that gives up on a slow sender)."""
+
+    def __init__(self, status: int = 200, deadline_s: float | None = None):
+        super().__init__()
+        self.status, self.deadline_s = status, deadline_s
+        self.connections: list[dict] = []
+
+    @property
+    def requests(self) -> list[bytes]:
+        """The whole requests (head and body) of every connection, in order."""
+        return [r for c in self.connections for r in c["requests"]]
+
+    @property
+    def finished(self) -> list[dict]:
+        """The connections that ended."""
+        return [c for c in self.connections if c["end"] is not None]
+
+    def handle(self, conn):
+        entry = {"data": bytearray(), "reads": [], "requests": [], "answers": [], "end": None}
+        self.connections.append(entry)
+        threading.Thread(target=self._connection, args=(conn, entry), daemon=True).start()
+
+    def _recv(self, conn, entry, started):
+        if self.deadline_s is not None and started is not None:
+            conn.settimeout(max(0.001, started + self.deadline_s - time.monotonic()))
+        chunk = conn.recv(65536)
+        entry["reads"].append(chunk)
+        entry["data"].extend(chunk)
+        return chunk
+
+    def _answer(self, conn, entry, status: int, close: bool = False):
+        entry["answers"].append(status)
+        extra = "Connection: close\r\n" if close else ""
+        conn.sendall(f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\n{extra}\r\n".encode())
+
+    def _connection(self, conn, entry):
+        buf, started, end = b"", None, "eof"
+        try:
+            with conn:
+                while True:
+                    try:
+                        while b"\r\n\r\n" not in buf:
+                            chunk = self._recv(conn, entry, started)
+                            if not chunk:
+                                if buf:
+                                    self._answer(conn, entry, 400, close=True)
+                                return
+                            started = started or time.monotonic()
+                            buf += chunk
+                        head, _, rest = buf.partition(b"\r\n\r\n")
+                        lines = head.decode("latin-1").split("\r\n")
+                        headers = {k.lower(): v for k, _, v in (line.partition(": ") for line in lines[1:])}
+                        length = int(headers.get("content-length", "0"))
+                        if headers.get("expect", "").lower() == "100-continue" and len(rest) < length:
+                            conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                        while len(rest) < length:
+                            chunk = self._recv(conn, entry, started)
+                            if not chunk:
+                                self._answer(conn, entry, 400, close=True)
+                                return
+                            rest += chunk
+                    except (socket.timeout, TimeoutError):
+                        self._answer(conn, entry, 408, close=True)
+                        return
+                    entry["requests"].append(head + b"\r\n\r\n" + rest[:length])
+                    buf, started = rest[length:], None
+                    self._answer(conn, entry, self.status)
+        except ConnectionResetError:
+            end = "reset"
+        except OSError:
+            end = "error"
+        finally:
+            entry["end"] = end

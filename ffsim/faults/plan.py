@@ -101,6 +101,11 @@ class _Trigger:
         return True
 
 
+def targets_of(fault: Fault, profiles: dict[int, Profile]) -> set[int]:
+    """The profiles (ids) a fault can strike."""
+    return _Trigger(fault, profiles, None).profiles
+
+
 def unfit(scenario: Scenario, profiles: dict[int, Profile] | None = None) -> list[str]:
     """The faults that can strike no packet of this scenario as it is sent (after --http or --tcp
     changed its profiles' protocol): one line each."""

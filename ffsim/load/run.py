@@ -499,13 +499,14 @@ class LoadRun:
                         pass
                 continue
             started = wall()
+            message = item.message_for_attempt()
             try:
                 if mode == "curl":
-                    outcome = await self._curl.send(transport, item.message)
+                    outcome = await self._curl.send(transport, message)
                 elif mode == "tcp":
-                    outcome = await aio_tcp.send(transport, item.message)
+                    outcome = await aio_tcp.send(transport, message)
                 else:
-                    outcome = await asyncio.shield(loop.run_in_executor(self._senders, transport.send, item.message))
+                    outcome = await asyncio.shield(loop.run_in_executor(self._senders, transport.send, message))
             except asyncio.CancelledError:
                 if mode == "blocking":
                     transport.abort()  # the worker thread's send ends within a slice

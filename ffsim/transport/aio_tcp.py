@@ -23,7 +23,7 @@ import socket
 from . import Message, Outcome
 from .pacer import wall
 from .tcp import (CANCELLED, CLOSE_WAIT_S, TcpTransport, _peer_state, close_outcome, connect_error, eof_state,
-                  framed, kept_failure, kept_sent, one_connect_failure, one_outcome, one_write_failure)
+                  documents, framed_all, kept_failure, kept_sent, one_connect_failure, one_outcome, one_write_failure)
 
 
 async def send(transport: TcpTransport, message: Message) -> Outcome:
@@ -31,11 +31,11 @@ async def send(transport: TcpTransport, message: Message) -> Outcome:
     if transport.aborted.is_set():
         return CANCELLED
     try:
-        data = framed(transport.profile.framing, message)
+        data = framed_all(transport.profile.framing, message)  # with the documents coalesced with it
         if transport.profile.framing == "per-connection":
             outcome = await _send_one(transport, data)
         else:
-            outcome = await _send_kept(transport, data)
+            outcome = await _send_kept(transport, data, documents(message))
     except asyncio.CancelledError:
         transport._forget()  # a stop: the kept connection (if any) is closed and forgotten
         raise
@@ -84,7 +84,7 @@ async def _send_one(transport: TcpTransport, data: bytes) -> Outcome:
     return one_outcome(state, transport.timeout_s)
 
 
-async def _send_kept(transport: TcpTransport, data: bytes) -> Outcome:
+async def _send_kept(transport: TcpTransport, data: bytes, count: int = 1) -> Outcome:
     loop = asyncio.get_running_loop()
     lost = 0
     if transport.sock is not None:
@@ -101,7 +101,7 @@ async def _send_kept(transport: TcpTransport, data: bytes) -> Outcome:
         if not isinstance(exc, ConnectionRefusedError):
             lost += transport._forget()
         return kept_failure(exc, lost)
-    transport.written += 1
+    transport.written += count
     return kept_sent(lost)
 
 

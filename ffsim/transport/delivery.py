@@ -135,7 +135,7 @@ class Delivery:
                     self._cond.wait(None if due is None else due - now)
             started = self.pacer.now()
             try:
-                outcome = self.transport.send(item.message)
+                outcome = self.transport.send(item.message_for_attempt())
             except Exception as exc:  # noqa: BLE001 - a dead thread would leave the run waiting for its drain
                 outcome = Outcome(False, f"internal error: {exc!r}", fatal=True)
             ended = self.pacer.now()

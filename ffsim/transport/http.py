@@ -10,6 +10,11 @@ The handle is driven through libcurl's multi interface (one transfer at a time, 
 same bytes as ``perform()`` on the easy handle, which libcurl implements the same
 way), so that the driver can look up between slices of at most ``STOP_SLICE_S``: a
 stop aborts a request that waits on a receiver in the middle of its answer.
+
+A message with an HTTP wire fault (``Message.wire``: reset_mid_body, truncated_multipart,
+trickle) goes through ``rawhttp`` instead: libcurl writes the request on a second handle set up
+the same way (``configure``, ``prepare_on``) to a loopback recorder, and those bytes are put on
+the wire the fault's way.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import pycurl
 from urllib3 import encode_multipart_formdata
 
 from ..scenario.model import Profile
+from ..vocabulary import HTTP_WIRE_FAULTS
 from . import Message, Outcome, TargetError
 from .pacer import STOP_SLICE_S, wall
 from .targets import http_url_problem, shown_url
@@ -52,6 +58,9 @@ FATAL = {
 }
 
 
+# the wire faults the raw path (rawhttp) sends, and its test-only "none" (libcurl's bytes as they are)
+RAW_KINDS = frozenset((*HTTP_WIRE_FAULTS, "none"))
+
 ABORTED = object()
 CANCELLED = Outcome(False, "stopped", cancelled=True)
 
@@ -81,8 +90,19 @@ class HttpTransport:
         # of its own (libcurl's wake-up pair), and a fleet on one loop (transport.multi) needs none
         self._multi: pycurl.CurlMulti | None = None
         self.aborted = threading.Event()
-        c = self.curl
-        c.setopt(pycurl.URL, url)
+        # pycurl sets a User-Agent of its own; an empty "User-Agent:" removes it, so
+        # that, like the camera's libcurl, none is sent unless one is configured
+        self.base_headers = [] if profile.user_agent else ["User-Agent:"]
+        if profile.auth_header is not None:
+            self.base_headers.append(f"{profile.auth_header.name}: {profile.auth_header.secret}")
+        self._raw_transport = None  # rawhttp.RawHttpTransport, made for the first wire fault
+        self.configure(self.curl)
+
+    def configure(self, c: pycurl.Curl) -> None:
+        """Set the profile's options on handle c: the transport's own, or a second handle that is
+        to write the same bytes (rawhttp.capture)."""
+        profile = self.profile
+        c.setopt(pycurl.URL, self.url)
         c.setopt(pycurl.NOSIGNAL, 1)
         c.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, profile.connect_timeout_us // 1000))
         c.setopt(pycurl.TIMEOUT_MS, max(1, profile.timeout_us // 1000))
@@ -99,11 +119,6 @@ class HttpTransport:
         if profile.insecure:
             c.setopt(pycurl.SSL_VERIFYPEER, 0)
             c.setopt(pycurl.SSL_VERIFYHOST, 0)
-        # pycurl sets a User-Agent of its own; an empty "User-Agent:" removes it, so
-        # that, like the camera's libcurl, none is sent unless one is configured
-        self.base_headers = [] if profile.user_agent else ["User-Agent:"]
-        if profile.auth_header is not None:
-            self.base_headers.append(f"{profile.auth_header.name}: {profile.auth_header.secret}")
 
     def _headers(self, body_size: int, extra: list[str]) -> list[str]:
         # With a Content-Type of ours libcurl would put it before Content-Length; giving
@@ -117,7 +132,10 @@ class HttpTransport:
                 .replace("{packetCounter}", message.counter))
 
     def send(self, message: Message) -> Outcome:
-        """Put message on the wire and wait for the answer (in the calling thread)."""
+        """Put message on the wire and wait for the answer (in the calling thread). A message
+        with a wire fault goes through rawhttp: libcurl's bytes, written the fault's way."""
+        if message.wire is not None and message.wire.kind in RAW_KINDS:
+            return self._raw().send(message)
         cancelled = self.prepare(message)
         if cancelled is not None:
             return cancelled
@@ -126,7 +144,10 @@ class HttpTransport:
     def prepare(self, message: Message) -> Outcome | None:
         """Set the handle up for message (a driver then runs the transfer: _perform here, or a
         shared multi handle, see transport.multi). CANCELLED when a stop came first."""
-        c = self.curl
+        return self.prepare_on(self.curl, message)
+
+    def prepare_on(self, c: pycurl.Curl, message: Message) -> Outcome | None:
+        """prepare on handle c (configured by configure): the body and headers of message."""
         if self.profile.format == "json":
             c.setopt(pycurl.POSTFIELDS, message.json)
             c.setopt(pycurl.HTTPHEADER, self._headers(len(message.json), [
@@ -200,9 +221,18 @@ class HttpTransport:
             # removing a handle whose transfer is unfinished aborts it and closes its connection
             multi.remove_handle(self.curl)
 
+    def _raw(self):
+        if self._raw_transport is None:
+            from .rawhttp import RawHttpTransport
+
+            self._raw_transport = RawHttpTransport(self)
+        return self._raw_transport
+
     def abort(self) -> None:
         """From any thread: the send in progress ends within STOP_SLICE_S, cancelled."""
         self.aborted.set()
+        if self._raw_transport is not None:
+            self._raw_transport.abort()
 
     def _failure(self, code: int, text: str) -> Outcome:
         if code == pycurl.E_UNSUPPORTED_PROTOCOL and self.scheme_ok and not text.startswith("Protocol"):
@@ -214,6 +244,8 @@ class HttpTransport:
         return Outcome(False, RETRYABLE.get(code, f"curl error {code}: {text}"))
 
     def close(self) -> None:
+        if self._raw_transport is not None:
+            self._raw_transport.close()
         if self._multi is not None:
             self._multi.close()
         self.curl.close()

@@ -42,6 +42,14 @@ class Item:
     label: dict  # time, state, carID, plate, direction: for the live line and reports
     attempts: int = 0
 
+    def message_for_attempt(self) -> Message:
+        """What the attempt under way (counted in attempts) sends: a wire fault hits the first
+        attempt only; the retries send the packet intact, as the camera's libcurl would (the
+        documents coalesced with it stay: they are what this item is)."""
+        if self.attempts <= 1 or self.message.wire is None:
+            return self.message
+        return dataclasses.replace(self.message, wire=None)
+
 
 @dataclass(slots=True)
 class Counters:

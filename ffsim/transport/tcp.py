@@ -21,6 +21,12 @@ Framing is not documented, so it is a setting (FF-EVENTS.md section 6):
     does not resend them, which would duplicate the ones read and could loop forever on
     a receiver that reads one event per connection).
 
+Faults on purpose (ffsim.faults): a message may carry ``coalesced`` documents, written after its
+own, each framed, in the same sendall (one connection with per-connection framing): one item,
+one attempt, many events. A ``tcp_split`` wire fault writes the attempt's bytes in
+``pieces`` slices at seeded offsets (the packet's counter: the same cut every run), with
+TCP_NODELAY and ``pause`` between them, which a stop ends.
+
 A stop (``abort()`` from another thread) shuts the socket in use down, which wakes a
 blocked write or read at once; a connect is made in slices of ``STOP_SLICE_S`` for the
 same reason. The event in progress is then reported cancelled (still buffered).
@@ -29,6 +35,7 @@ same reason. The event in progress is then reported cancelled (still buffered).
 from __future__ import annotations
 
 import errno
+import random
 import select
 import socket
 import threading
@@ -107,7 +114,33 @@ def _unconfirmed(count: int) -> str:
 def framed(framing: str, message: Message) -> bytes:
     """The bytes written for one event: the camera's JSON text, which ``none`` writes without
     its final newline."""
-    return message.json if framing in ("per-connection", "newline") else message.json.rstrip(b"\n")
+    return frame(framing, message.json)
+
+
+def frame(framing: str, json: bytes) -> bytes:
+    """One document as the framing writes it (framed's, for a document's JSON)."""
+    return json if framing in ("per-connection", "newline") else json.rstrip(b"\n")
+
+
+def framed_all(framing: str, message: Message) -> bytes:
+    """What one attempt writes: the event's document and those coalesced with it (a tcp_coalesce
+    or a coalescing burst), each framed, back to back: one sendall (per-connection: on one
+    connection)."""
+    if not message.coalesced:
+        return framed(framing, message)
+    return framed(framing, message) + b"".join(frame(framing, json) for json in message.coalesced)
+
+
+def documents(message: Message) -> int:
+    """How many events one attempt of message writes."""
+    return 1 + len(message.coalesced)
+
+
+def split_points(size: int, pieces: int, seed: object) -> list[int]:
+    """tcp_split: the offsets where data of size bytes is cut into pieces (at most size) slices,
+    drawn from seed (the packet's counter: the same packet is cut the same way every run)."""
+    pieces = max(1, min(pieces, size))
+    return sorted(random.Random(f"tcp_split/{seed}").sample(range(1, size), pieces - 1)) if pieces > 1 else []
 
 
 # The outcomes, shared by TcpTransport and the asyncio driver (aio_tcp), whose attempts
@@ -244,11 +277,11 @@ class TcpTransport:
         if self.aborted.is_set():
             return CANCELLED
         try:
-            data = framed(self.profile.framing, message)
+            data = framed_all(self.profile.framing, message)
             if self.profile.framing == "per-connection":
-                outcome = self._send_one(data)
+                outcome = self._send_one(data, message)
             else:
-                outcome = self._send_kept(data)
+                outcome = self._send_kept(data, message)
         except Aborted:
             return CANCELLED
         finally:
@@ -256,7 +289,22 @@ class TcpTransport:
         # after an abort the socket was shut down by us: what it said proves nothing
         return CANCELLED if self.aborted.is_set() else outcome
 
-    def _send_one(self, data: bytes) -> Outcome:
+    def _write(self, sock: socket.socket, data: bytes, message: Message) -> None:
+        """sendall, or (a tcp_split on this attempt) the data in wire.pieces slices at seeded
+        offsets, TCP_NODELAY so that each goes in its own segment, wire.pause_us apart (a stop
+        ends the pause: Aborted)."""
+        wire = message.wire
+        if wire is None or wire.kind != "tcp_split":
+            sock.sendall(data)
+            return
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        cuts = [0, *split_points(len(data), wire.pieces, message.counter or message.json), len(data)]
+        for n, (start, end) in enumerate(zip(cuts, cuts[1:])):
+            if n and self.aborted.wait(wire.pause_us / 1e6):
+                raise Aborted
+            sock.sendall(data[start:end])
+
+    def _send_one(self, data: bytes, message: Message) -> Outcome:
         try:
             sock = self._connect()
         except OSError as exc:
@@ -264,7 +312,7 @@ class TcpTransport:
         deadline = wall() + self.timeout_s
         with sock:
             try:
-                sock.sendall(data)
+                self._write(sock, data, message)
                 sock.shutdown(socket.SHUT_WR)
             except OSError as exc:
                 return one_write_failure(exc)
@@ -279,7 +327,7 @@ class TcpTransport:
             self.sock = None
         return written
 
-    def _send_kept(self, data: bytes) -> Outcome:
+    def _send_kept(self, data: bytes, message: Message) -> Outcome:
         lost = 0
         if self.sock is not None:
             state = _peer_state(self.sock)
@@ -289,12 +337,12 @@ class TcpTransport:
         try:
             if self.sock is None:
                 self.sock = self._connect()
-            self.sock.sendall(data)
+            self._write(self.sock, data, message)
         except OSError as exc:
             if not isinstance(exc, ConnectionRefusedError):
                 lost += self._forget()
             return kept_failure(exc, lost)
-        self.written += 1
+        self.written += documents(message)
         return kept_sent(lost)
 
     def close(self) -> Outcome | None:
