@@ -226,3 +226,49 @@ def test_images_seed_is_the_road_s_and_is_validated_with_a_position():
     assert scenario_from_text(text).road_seed == scenario_from_text(text).seed
     with pytest.raises(ScenarioError, match=r":\d+:\d+: images.seed"):
         scenario_from_text(text + "\nimages: {seed: soon}\n")
+
+
+GATE_FLEET = """\
+version: 1
+fleet: true
+seed: 1
+groups:
+  - scenario: gate.yaml
+    count: 3
+    faults:
+      - {type: burst, during: [3s, 26s]}
+      - {type: duplicate, at: 18s, cameras: [2, 3]}
+"""
+
+
+def gate_fleet(tmp_path: Path, text: str) -> Path:
+    shutil.copy(ffsim.bundled("parking-gate"), tmp_path / "gate.yaml")
+    path = tmp_path / "fleet.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_a_group_s_faults_join_each_camera_s_or_the_cameras_it_names(tmp_path):
+    fleet = load_fleet(gate_fleet(tmp_path, GATE_FLEET))
+    assert [[f.type for f in c.scenario.faults] for c in fleet.cameras] == [
+        ["burst"], ["burst", "duplicate"], ["burst", "duplicate"]]
+    seeds = [c.scenario.faults[0].seed for c in fleet.cameras]
+    assert len(set(seeds)) == 3  # derived from each camera's seed: the cameras differ
+    # camera 2 sends the Lost at 18.5 s twice, camera 1 once
+    lost = [sum(1 for p in ffsim.events(c.scenario) if p.payload.counter == "8") for c in fleet.cameras]
+    assert lost == [1, 2, 2]
+
+
+@pytest.mark.parametrize("fault, expected", [
+    ("{type: duplicate, at: 18s, copis: 2}", "fleet.yaml:8:36: groups[0].faults[0]: unknown key 'copis'; "
+                                             "did you mean 'copies'?"),
+    ("{type: duplicate, at: 18s, profiles: [2]}", "fleet.yaml:8:47: groups[0].faults[0].profiles: profile 2 is "
+                                                  "not defined (profiles: 1)"),
+    ("{type: duplicate, at: 18s, profiles: [2], cameras: [3]}", "fleet.yaml:8:47: groups[0].faults[0].profiles: "
+                                                                "profile 2 is not defined (profiles: 1) (camera n=3)"),
+    ("{type: duplicate, at: 18s, cameras: [0]}", "fleet.yaml:8:46: groups[0].faults[0].cameras[0] must be >= 1"),
+])
+def test_a_group_fault_s_problem_points_at_the_fleet_file(tmp_path, fault, expected):
+    text = GATE_FLEET.split("    faults:")[0] + f"    faults:\n      - {fault}\n"
+    found = problems(gate_fleet(tmp_path, text))
+    assert len(found) == 1 and found[0].split("/")[-1].startswith(expected), found

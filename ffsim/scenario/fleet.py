@@ -26,6 +26,9 @@ A fleet file is YAML, validated like a scenario (the same machinery: every probl
         timezone: Europe/Prague # optional: camera.timezone for every camera of the group
         firmware: 2021-lpv      # optional: camera.firmware (the generation's defaults apply, as if the
                                 # scenario said it)
+        faults:                 # optional: added to each camera's own faults (ffsim faults lists them);
+          - {type: burst, during: [10m, 12m]}        # every camera of the group flushes at 12m
+          - {type: restart, at: 5m, cameras: [1, 7]} # cameras: only these (n within the group)
 
 Patterns are Python format strings over three names: ``n`` (1..count within the group), ``i``
 (0-based index of the camera in the whole fleet) and ``group`` (the group's name); format specs
@@ -461,7 +464,9 @@ class _Expander:
         for key in ("timezone", "firmware"):
             if key in group:
                 overrides[key] = group[key]
-        cache_key = (base.file, seed, tuple(sorted(overrides.items())))
+        # the group's faults for this camera (all, or those whose `cameras` name its n)
+        faults = [i for i, f in enumerate(group.get("faults", [])) if n in f.get("cameras", [n])]
+        cache_key = (base.file, seed, tuple(sorted(overrides.items())), tuple(faults))
         found = self.cache.get(cache_key)
         if found is not None:
             return found
@@ -483,20 +488,32 @@ class _Expander:
         if isinstance(profiles, list):  # the fleet's device id is every profile's: cameras must differ
             data["profiles"] = [{**p, "device_id": values["device_id"]} if isinstance(p, dict) and "device_id" in p
                                 else p for p in profiles]
+        own = data.get("faults")
+        own = list(own) if isinstance(own, list) else []
+        if faults:
+            data["faults"] = own + [{k: v for k, v in group["faults"][i].items() if k != "cameras"} for i in faults]
         try:
             scenario = _from_located(base.file, Located(data, base.located.root, base.located.origin))
         except ScenarioError as exc:
-            self.remap(g, group, exc, n, seed)
+            self.remap(g, group, exc, n, seed, len(own), faults)
             return None
         self.cache[cache_key] = scenario
         return scenario
 
-    def remap(self, g: int, group: dict[str, Any], error: ScenarioError, n: int, seed: int) -> None:
-        """A camera's scenario problems: those of a replaced value at the fleet's key, the rest at the
-        scenario file's position followed by the referencing line."""
+    def remap(self, g: int, group: dict[str, Any], error: ScenarioError, n: int, seed: int, own_faults: int = 0,
+              faults: list[int] | None = None) -> None:
+        """A camera's scenario problems: those of a replaced value or a group's fault at the fleet's key,
+        the rest at the scenario file's position followed by the referencing line."""
         rest = []
         for problem in error.problems:
             path = problem.path
+            if faults and len(path) >= 2 and path[0] == "faults" and isinstance(path[1], int) \
+                    and path[1] >= own_faults:
+                at = ("groups", g, "faults", faults[path[1] - own_faults]) + tuple(path[2:])
+                message = problem.message.replace(f"faults[{path[1]}]", show_path(at[:4]), 1)
+                self.c.add(at, message if len(faults) == group.get("count", 1) or "cameras" not in
+                           group["faults"][at[3]] else f"{message} (camera n={n})")
+                continue
             key: str | None = None
             if len(path) >= 2 and path[0] == "camera" and path[1] in ("device_id", "serial", "mac", "timezone",
                                                                       "firmware"):

@@ -463,6 +463,9 @@ FLEET_GROUP = _obj(
         "timezone": {"type": "string", "minLength": 1},
         "firmware": {"type": "string", "enum": list(V.GENERATIONS)},
         "ramp": DURATION,
+        # added to each camera's own faults; `cameras` (n within the group) picks some of them
+        "faults": {"type": "array", "maxItems": MAX_FAULTS, "items": fault_schema({"cameras": {
+            "type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1, "uniqueItems": True}})},
     },
     ("scenario",),
 )
