@@ -332,10 +332,11 @@ class HttpConnectionRecorder(LoopbackServer):
         super().__init__()
         self.status, self.deadline_s = status, deadline_s
         self.connections: list[dict] = []
+        self.arrived: list[bytes] = []  # the whole requests of all connections, in the order they came
 
     @property
     def requests(self) -> list[bytes]:
-        """The whole requests (head and body) of every connection, in order."""
+        """The whole requests (head and body) of every connection, connection by connection."""
         return [r for c in self.connections for r in c["requests"]]
 
     @property
@@ -391,6 +392,7 @@ class HttpConnectionRecorder(LoopbackServer):
                         self._answer(conn, entry, 408, close=True)
                         return
                     entry["requests"].append(head + b"\r\n\r\n" + rest[:length])
+                    self.arrived.append(entry["requests"][-1])
                     buf, started = rest[length:], None
                     self._answer(conn, entry, self.status)
         except ConnectionResetError:
