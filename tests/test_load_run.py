@@ -176,3 +176,27 @@ def test_a_target_that_cannot_work_ends_the_load_with_one_clear_reason(tmp_path)
     assert summary.fatal and "certificate" in summary.fatal[0]
     assert not summary.interrupted and not summary.ok
     assert summary.total["delivered"] == 0 and summary.accounted
+
+
+def test_faults_in_a_fleet_are_sent_and_the_end_to_end_check_counts_copies_on_purpose(tmp_path):
+    gate = bundled("parking-gate")
+    text = (f"version: 1\nfleet: true\ngroups:\n  - scenario: {gate}\n    count: 3\n    faults:\n"
+            "      - {type: duplicate, at: 18s, cameras: [2, 3]}\n      - {type: burst, during: [3s, 26s]}\n")
+    fleet = fleet_from_text(text, str(tmp_path / "fleet.yaml"))
+    summary = LoadRun(fleet, speed="max").play()
+    e2e = summary.end_to_end
+    assert (e2e["delivered"], e2e["stored"], e2e["planned_duplicates"], e2e["duplicates"], e2e["lost"]) == \
+        (38, 36, 2, 0, 0)
+    assert summary.delivered_all
+
+
+def test_coalesced_tcp_documents_are_counted_one_by_one_end_to_end(tmp_path):
+    gate = tmp_path / "gate.yaml"
+    gate.write_text(bundled("parking-gate").read_text() + "profiles: [{id: 1, protocol: tcp, framing: newline}]\n")
+    text = (f"version: 1\nfleet: true\ngroups:\n  - scenario: {gate}\n    count: 2\n    faults:\n"
+            "      - {type: tcp_coalesce, at: 4s, documents: 3}\n")
+    summary = LoadRun(fleet_from_text(text, str(tmp_path / "fleet.yaml")), speed="max").play()
+    e2e = summary.end_to_end
+    assert summary.total["delivered"] == 2 * 10  # two writes of three: an attempt each
+    assert (e2e["delivered"], e2e["stored"], e2e["duplicates"], e2e["lost"]) == (24, 24, 0, 0)
+    assert summary.delivered_all

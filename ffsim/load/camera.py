@@ -57,7 +57,7 @@ def unsent_wire_fault(scenario: Scenario, device_id: str) -> str | None:
 class Lane:
     """One delivery of one camera: a profile's, or the heartbeat's."""
 
-    __slots__ = ("camera", "name", "profile", "queue", "transport", "handed", "driver")
+    __slots__ = ("camera", "name", "profile", "queue", "transport", "handed", "driver", "documents", "copies")
 
     def __init__(self, camera: LoadCamera, name: str, profile: Profile, transport: Any,
                  backoff: tuple[float, float]) -> None:
@@ -68,13 +68,22 @@ class Lane:
         self.transport = transport
         self.handed = 0  # events handed to the queue
         self.driver: Any = None  # what the driver keeps per lane (its wake-up signal)
+        # delivered documents (a coalesced TCP write holds several) and, of them, the copies a
+        # `duplicate` fault sent on purpose: what the end-to-end check expects the receiver to store
+        self.documents = 0
+        self.copies = 0
 
     def offer(self, item: Item) -> Reports:
         self.handed += 1
         return self.queue.offer(item)
 
     def outcome(self, outcome: Outcome, now: float) -> Reports:
-        return self.queue.on_outcome(outcome, now)
+        reports = self.queue.on_outcome(outcome, now)
+        if outcome.ok:
+            for item, _ in reports:
+                self.documents += 1 + len(item.message.coalesced)
+                self.copies += sum(1 for f in item.label.get("fault", ()) if f.get("type") == "duplicate")
+        return reports
 
     @property
     def kept_connection(self) -> bool:

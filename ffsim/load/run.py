@@ -518,7 +518,7 @@ class LoadRun:
                 queue.on_cancel()
                 return
             ended = wall()
-            reports = queue.on_outcome(dataclasses.replace(outcome, latency_s=ended - started), ended)
+            reports = lane.outcome(dataclasses.replace(outcome, latency_s=ended - started), ended)
             self._record_attempts(lane, reports)
             signals.room.set()
 
@@ -605,9 +605,9 @@ class LoadRun:
                         f" {lane.queue.fatal.detail}" for lane in self.lanes if lane.queue.fatal is not None})
         end_to_end: dict[str, Any] | None = self._end_to_end() if self.embedded else None
         if self._store_check is not None:
-            delivered = sum(lane.queue.counters.sent for lane in self.lanes)
+            delivered, planned = self._delivered_documents()
             end_to_end = {"checked": str(self._store_check.path),
-                          **self._store_check.check(delivered, {cam.device_id for cam in self.cameras})}
+                          **self._store_check.check(delivered, {cam.device_id for cam in self.cameras}, planned)}
         if end_to_end is not None:
             self.stats.set_lost(end_to_end["lost"])
         return LoadSummary(fleet=self.name, cameras=self.camera_count, groups=dict(self.group_sizes), speed=self.speed,
@@ -619,13 +619,19 @@ class LoadRun:
     def _end_to_end(self) -> dict[str, Any]:
         """Delivered (the cameras' count) against stored (what the built-in receiver kept), once
         the receiver has worked through what arrived."""
-        delivered = sum(lane.queue.counters.sent for lane in self.lanes)
+        delivered, planned = self._delivered_documents()
         self.receiver.wait(until=lambda _records: self._stored_records >= delivered, timeout=RECEIPT_WAIT_S)
         with self._stored_lock:
             stored, records = len(self._stored), self._stored_records
         summary = self.receiver_summary = self.receiver.summary()
-        return {"checked": "built-in receiver", "delivered": delivered, "stored": stored, "duplicates": records - stored,
-                "lost": max(0, delivered - stored), "violations": int(summary.get("violations", 0))}
+        return {"checked": "built-in receiver", "delivered": delivered, "stored": stored,
+                "duplicates": max(0, records - stored - planned), "planned_duplicates": planned,
+                "lost": max(0, delivered - planned - stored), "violations": int(summary.get("violations", 0))}
+
+    def _delivered_documents(self) -> tuple[int, int]:
+        """Documents delivered (a coalesced write holds several), and the copies of a `duplicate`
+        fault among them: the receiver is expected to store delivered - copies distinct ones."""
+        return (sum(lane.documents for lane in self.lanes), sum(lane.copies for lane in self.lanes))
 
     def _close_receiver(self) -> None:
         if self._own_receiver and self.receiver is not None:

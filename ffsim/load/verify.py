@@ -62,8 +62,10 @@ class StoreCheck:
         self._unreadable = 0
         self._devices: set[str] | None = None
 
-    def check(self, delivered: int, devices: set[str]) -> dict[str, int]:
-        """Wait (bounded) for the receiver, then: delivered, stored, duplicates, lost, violations."""
+    def check(self, delivered: int, devices: set[str], planned: int = 0) -> dict[str, int]:
+        """Wait (bounded) for the receiver, then: delivered, stored, duplicates, lost, violations.
+        delivered counts documents (a coalesced TCP write holds several); planned of them are
+        copies a `duplicate` fault sent on purpose: not counted as duplicates, nor as lost."""
         self._devices = devices
         deadline = time.monotonic() + WAIT_S
         quiet_since = time.monotonic()
@@ -75,8 +77,9 @@ class StoreCheck:
                 break
             time.sleep(POLL_S)
         stored = len(self._stored)
-        return {"delivered": delivered, "stored": stored, "duplicates": self._accepted - stored,
-                "lost": max(0, delivered - stored), "violations": self._violations, "unreadable": self._unreadable}
+        return {"delivered": delivered, "stored": stored, "duplicates": max(0, self._accepted - stored - planned),
+                "planned_duplicates": planned, "lost": max(0, delivered - planned - stored),
+                "violations": self._violations, "unreadable": self._unreadable}
 
     def _read(self) -> bool:
         """Read the whole lines appended since the last pass; True when there were any."""

@@ -137,7 +137,9 @@ def summary_lines(summary: Any) -> list[str]:
         verdict = "nothing lost, nothing duplicated" if not e2e["lost"] and not e2e["duplicates"] else "MISMATCH"
         lines.append(f"{printable(e2e.get('checked', 'built-in receiver'))}: {e2e['delivered']:,} delivered, "
                      f"{e2e['stored']:,} stored, "
-                     f"{e2e['duplicates']:,} duplicate(s), {e2e['lost']:,} lost, {e2e['violations']:,} "
+                     f"{e2e['duplicates']:,} duplicate(s)"
+                     + (f" (and {e2e['planned_duplicates']:,} sent on purpose)" if e2e.get("planned_duplicates") else "")
+                     + f", {e2e['lost']:,} lost, {e2e['violations']:,} "
                      f"violation(s): {verdict}")
     for fatal in summary.fatal[:10]:
         lines.append(f"stopped: {printable(fatal)}")
