@@ -159,11 +159,19 @@ def test_image_faults_act_on_the_image_array_of_json_payloads():
     assert [base64.b64decode(e["BinaryImage"]) for e in data["ImageArray"]] == [b""]
 
 
-def test_payload_faults_rewrite_every_generation_byte_for_byte_but_for_the_fault():
+@pytest.mark.parametrize("profile", ["{id: 1}", "{id: 1, format: json}", "{id: 1, protocol: tcp}"])
+def test_payload_faults_rewrite_every_generation_byte_for_byte_but_for_the_fault(profile):
     for firmware in ffsim.vocabulary.GENERATIONS:
-        text = GATE.replace("fps: 10}", f"fps: 10, firmware: {firmware}}}")
-        for p in ffsim.events(scenario_from_text(text)):
+        text = GATE.replace("fps: 10}", f"fps: 10, firmware: {firmware}}}") + f"profiles: [{profile}]\n"
+        for p in ffsim.events(scenario_from_text(text)):  # the writer the faults use is the camera's own
             assert camera_json(p.payload.as_dict()) == p.json_bytes(), firmware
+        key = "carState"  # in every generation, never the last key
+        faulted = scenario_from_text(text + f"faults: [{{type: missing_field, share: 1, field: {key}}}]\n")
+        for good, bad in zip(ffsim.events(scenario_from_text(text)), ffsim.events(faulted)):
+            before, after = good.json_bytes().splitlines(), bad.json_bytes().splitlines()
+            assert [line for line in before if line not in after] == [b'  "%s": "%s",' % (
+                key.encode(), good.payload[key].encode())], firmware
+            assert [line for line in after if line not in before] == [], firmware
 
 
 def test_events_lines_carry_the_marks_and_payload_only_the_bytes(tmp_path):
@@ -181,3 +189,57 @@ def test_events_lines_carry_the_marks_and_payload_only_the_bytes(tmp_path):
     assert [list(m) for m in marked] == [["time", "profile", "fault", "payload"]]
     assert marked[0]["fault"] == [{"type": "duplicate", "name": "duplicate", "of": 8, "copy": 1}]
     assert [line for line in lines if '"fault"' not in line] == plain_lines
+
+
+# -- faults on the same packets: every packet once, in time order, every fault done ----------------------
+TWO = "profiles: [{id: 1}, {id: 2, protocol: tcp, framing: newline}]\n"
+
+
+def in_time_order(items) -> bool:
+    return [s.time_us for s in items] == sorted(s.time_us for s in items)
+
+
+def every_packet_once(scenario, items) -> bool:
+    flat = sorted((d.packet.profile, int(d.packet.payload.counter)) for s in items for d in s.documents()
+                  if not any(f["type"] == "duplicate" for f in d.faults))
+    return flat == sorted(plain(scenario))
+
+
+@pytest.mark.parametrize("faults", [
+    "  - {type: reorder, during: [0s, 5s], window: 4, profiles: [1], seed: 1}\n",
+    "  - {type: reorder, during: [0s, 25s], window: 5, events: [new], seed: 1}\n",
+    "  - {type: tcp_coalesce, at: 2s, documents: 3, profiles: [2]}\n  - {type: burst, during: [3s, 26s]}\n",
+    "  - {type: tcp_coalesce, at: 4s, documents: 3, profiles: [2]}\n  - {type: reorder, at: 6s, window: 2}\n"
+    "  - {type: duplicate, share: 0.5, seed: 2}\n  - {type: burst, during: [20s, 31s], profiles: [1]}\n",
+    "  - {type: reorder, at: 42s, window: 3}\n  - {type: tcp_coalesce, at: 40s, documents: 5, profiles: [2]}\n",
+], ids=["block-left-open", "block-closed-by-time", "coalesce-then-burst", "everything", "at-the-end"])
+def test_combined_faults_keep_time_order_and_every_packet(faults):
+    scenario = gate(faults, TWO)
+    items = sent(scenario)
+    assert in_time_order(items)
+    assert every_packet_once(scenario, items)
+    kinds = {f["type"] for s in items for d in s.documents() for f in d.faults}
+    assert kinds == {f.type for f in scenario.faults}  # each fault struck and left its mark
+
+
+def test_a_burst_holds_a_packet_a_coalesce_was_gathering_for():
+    items = sent(gate("  - {type: tcp_coalesce, at: 2s, documents: 3, profiles: [2]}\n"
+                      "  - {type: burst, during: [3s, 26s], profiles: [2]}\n", TWO))
+    for s in items:
+        for d in s.documents():
+            if d.packet.profile == 2 and 3_000_000 <= d.packet.time_us < 26_000_000:
+                assert s.time_us == 26_000_000
+
+
+def test_a_duplicate_of_a_coalesced_document_copies_that_document():
+    items = sent(gate("  - {type: tcp_coalesce, at: 4s, documents: 3, profiles: [2]}\n"
+                      "  - {type: duplicate, at: 6s, profiles: [2]}\n", TWO))
+    (copy,) = [s for s in items if any(f["type"] == "duplicate" for f in s.faults)]
+    assert copy.faults[0]["of"] == int(copy.packet.payload.counter) == 5
+
+
+def test_a_tcp_split_of_a_coalesced_document_splits_the_write():
+    items = sent(gate("  - {type: tcp_coalesce, at: 4s, documents: 3, profiles: [2]}\n"
+                      "  - {type: tcp_split, at: 6s, profiles: [2]}\n", TWO))
+    (write,) = [s for s in items if s.coalesced]
+    assert write.wire is not None and write.wire.kind == "tcp_split"

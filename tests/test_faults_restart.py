@@ -6,6 +6,8 @@ against what it sends without it (the same scenario, no faults).
 
 import json
 
+import ffsim
+
 import pytest
 
 from ffsim import scenario_from_text
@@ -170,7 +172,7 @@ def test_what_a_restart_keeps_and_where_it_starts_again(keys, counters, car_ids)
 
 
 def test_restarts_at_a_rate_keep_every_window_dark_and_are_the_same_each_run():
-    text = BASE + "faults: [{type: restart, rate: 2/min, down: 5s, seed: 1}]\n"
+    text = BASE + "faults: [{type: restart, rate: 1/min, down: 5s, seed: 1}]\n"
     scenario = scenario_from_text(text)
     windows = restart_windows(scenario, UNTIL)
     assert len(windows) >= 2
@@ -200,3 +202,13 @@ def test_no_fault_of_the_camera_itself_leaves_its_bytes_alone(faults):
     assert [(p.time_us, p.json_bytes(), p.fault) for p in plain] == [
         (p.time_us, p.json_bytes(), p.fault) for p in other]
     assert all(p.fault is None for p in other)
+
+
+def test_restarts_at_a_rate_go_on_in_traffic_without_end():
+    from ffsim.faults.timing import restart_windows
+
+    text = ffsim.bundled("busy-road").read_text().replace("until: 24h, ", "")
+    scenario = ffsim.scenario_from_text(text + "faults:\n  - {type: restart, rate: 6/h, down: 20s, seed: 3}\n")
+    assert all(f.until_us is None for f in scenario.traffic)
+    windows = restart_windows(scenario, None)
+    assert windows[-1].start_us > 29 * 86_400_000_000  # drawn for the first 30 days, not the first hour

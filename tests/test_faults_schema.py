@@ -72,6 +72,7 @@ def test_no_faults_key_and_an_empty_list_are_the_same_scenario():
                                                      "most 64MB"),
     ("{type: missing_image, at: 1s, profiles: [2]}", "f.yaml:5:5: faults[0]: a missing_image needs a profile "
                                                      "that sends an image"),
+    ("{type: restart, rate: 2/min}", "f.yaml:5:27: faults[0].rate: a camera restarts at most once a minute"),
     ("{type: wrong_type, at: 1s, as: float}", "f.yaml:5:36: faults[0].as must be one of: null, number"),
 ])
 def test_each_mistake_is_one_positioned_line(fault, expected):
@@ -103,3 +104,14 @@ def test_the_builder_writes_faults_as_the_yaml_would():
     assert builder.to_dict()["faults"] == [{"type": "wrong_type", "at": "0s", "field": "carID", "as": "number"},
                                            {"type": "duplicate", "share": 0.5, "from": "1s"}]
     assert builder.build().faults == scenario_from_text(builder.to_yaml()).faults
+
+
+@pytest.mark.parametrize("field, expected", [
+    ("vehicle_info.colour", "f.yaml:5:42: faults[0].field: firmware 2024-lpv's vehicle_info has no 'colour'; did "
+                            "you mean 'color'? (it has: view, type, color)"),
+    ("vehicle_info.color.x", "f.yaml:5:42: faults[0].field: firmware 2024-lpv's vehicle_info has no 'color.x'"),
+    ("plateUTF8.x", "f.yaml:5:42: faults[0].field: firmware 2024-lpv's plateUTF8 has no 'x' (it holds no keys)"),
+])
+def test_a_nested_field_must_exist_in_the_generation(field, expected):
+    found = problems(f"  - {{type: missing_field, at: 1s, field: {field}}}\n")
+    assert len(found) == 1 and found[0].startswith(expected), found

@@ -285,3 +285,17 @@ def test_load_refuses_the_wire_faults_it_cannot_send(kind):
     assert unsent_wire_fault(dataclasses.replace(scenario, faults=(coalesce,)), "CAM-1") is None
     with pytest.raises(TargetError, match="ffsim load does not send"):
         LoadRun(fleet_from_scenario(faulty, cameras=2), http="http://127.0.0.1:9/x")
+
+
+def test_a_trickle_longer_than_the_profile_s_timeout_times_out_as_libcurl_would():
+    profile = Profile(boundary=BOUNDARY, timeout_us=300_000)
+    message = http_message(kind="trickle", chunk=64, every_us=50_000)  # the body takes far longer than 0.3 s
+    with HttpConnectionRecorder() as rx:
+        transport = HttpTransport(profile, rx.url)
+        try:
+            outcome = transport.send(message)
+        finally:
+            transport.close()
+        wait_for(lambda: rx.finished)
+    assert (outcome.ok, outcome.detail, outcome.status) == (False, "timeout", None)
+    assert rx.requests == []  # the request never came whole

@@ -267,6 +267,8 @@ def test_a_group_s_faults_join_each_camera_s_or_the_cameras_it_names(tmp_path):
     ("{type: duplicate, at: 18s, profiles: [2], cameras: [3]}", "fleet.yaml:8:47: groups[0].faults[0].profiles: "
                                                                 "profile 2 is not defined (profiles: 1) (camera n=3)"),
     ("{type: duplicate, at: 18s, cameras: [0]}", "fleet.yaml:8:46: groups[0].faults[0].cameras[0] must be >= 1"),
+    ("{type: duplicate, at: 18s, cameras: [2, 7]}", "fleet.yaml:8:49: groups[0].faults[0].cameras[1] names camera 7, "
+                                                    "but the group has 3 (n is 1 to count)"),
 ])
 def test_a_group_fault_s_problem_points_at_the_fleet_file(tmp_path, fault, expected):
     text = GATE_FLEET.split("    faults:")[0] + f"    faults:\n      - {fault}\n"

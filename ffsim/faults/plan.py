@@ -35,8 +35,8 @@ class Sent:
     faults: list[dict] = field(default_factory=list)  # the labels: never inside the payload
     wire: WireFault | None = None  # a byte-level fault for its first attempt
     coalesced: tuple[Sent, ...] = ()  # TCP: packets written in the same write after this one
-    # duplicates to hand over after this one goes out: (delay, label) each
-    copies: list[tuple[int, dict]] = field(default_factory=list)
+    # duplicates to hand over after this one goes out: (delay, label, the packet copied) each
+    copies: list[tuple[int, dict, Packet]] = field(default_factory=list)
 
     def documents(self) -> Iterator[Sent]:
         """This and the packets coalesced into its write, one by one."""
@@ -156,8 +156,8 @@ class _Applier:
         heapq.heappush(self.heap, (time_us, self.seq, sent))
         self.seq += 1
         copies, sent.copies = sent.copies, []
-        for delay_us, label in copies:  # a duplicate follows its original, however late that went out
-            self.push(time_us + delay_us, Sent(time_us, sent.packet, [label]))
+        for delay_us, label, packet in copies:  # a duplicate follows its original, however late that went out
+            self.push(time_us + delay_us, Sent(time_us, packet, [label]))
 
     def due(self, time_us: int | None) -> Iterator[Sent]:
         while self.heap and (time_us is None or self.heap[0][0] <= time_us):
@@ -199,10 +199,14 @@ class _Applier:
             spec = tr.fault.spec
             if isinstance(spec, Duplicate):
                 assert isinstance(packet, Packet)
-                sent.copies.extend((spec.delay_us, self._label(tr.fault, of=int(packet.payload.counter), copy=n + 1))
-                                   for n in range(spec.copies))
-        if isinstance(packet, Packet) and self._coalesced_into(sent):
-            return
+                sent.copies.extend((spec.delay_us, self._label(tr.fault, of=int(packet.payload.counter), copy=n + 1),
+                                    packet) for n in range(spec.copies))
+        holds = [tr for tr in hit if isinstance(tr.fault.spec, (Burst, Reorder)) or tr.fault.type == "tcp_coalesce"]
+        if isinstance(packet, Packet):
+            if holds:  # a fault holds this packet back: a coalesce being gathered ends before it
+                self._end_coalesce(packet.profile, sent.time_us)
+            elif self._coalesced_into(sent):
+                return
         for tr in hit:  # faults that hold the packet back
             fault, spec = tr.fault, tr.fault.spec
             profile_id = packet.profile if isinstance(packet, Packet) else 0
@@ -247,6 +251,12 @@ class _Applier:
             return True
         return False
 
+    def _end_coalesce(self, profile: int, time_us: int) -> None:
+        """A coalesce of this profile still gathering documents goes out now, with those it has."""
+        for key in [k for k in self.waiting if k[1] == profile and isinstance(self._fault(k[0]).spec, WireFault)]:
+            held, _ = self.waiting.pop(key)
+            self._flush_held(key[0], held, time_us)
+
     def _count_for_reorders(self, profile: int, time_us: int) -> None:
         """A packet of this profile went out: a reorder's held packet follows after window-1 of them."""
         for key in [k for k in self.waiting if k[1] == profile]:
@@ -277,17 +287,20 @@ class _Applier:
             s.faults.append(self._label(fault, written_with=counter))
             first.copies.extend(s.copies)  # their duplicates follow the write
             s.copies = []
+            if first.wire is None and s.wire is not None:  # a tcp_split of any document splits the write
+                first.wire = s.wire
         first.coalesced = tuple(held[1:])
         self.push(time_us, first)
 
     def _close_blocks(self, time_us: int) -> None:
-        """A reorder's block whose interval has ended goes out as it is (shuffled)."""
+        """A reorder's block whose interval has ended goes out as it is (shuffled), at the interval's
+        end (after the last packet handed over, before this one)."""
         for key in [k for k in self.waiting if k[1] < 0]:
             fault = self._fault(key[0])
             assert fault.timing.during_us is not None
             if time_us >= fault.timing.during_us[1]:
                 held, _ = self.waiting.pop(key)
-                self._flush_held(key[0], held, held[-1].time_us)
+                self._flush_held(key[0], held, max(fault.timing.during_us[1], held[-1].time_us))
 
     def _reorder(self, fault: Fault, spec: Reorder, sent: Sent) -> None:
         packet = sent.packet

@@ -56,7 +56,8 @@ def restart_windows(scenario: Scenario, until_us: int | None = None) -> tuple[Wi
 
     The loader refuses overlapping `at`/`during` restarts; a `rate` restart that would begin while
     the camera is still down is skipped (the camera cannot lose power twice at once). An open
-    rate is expanded up to until_us, or to the last vehicle's time plus an hour when no end is known.
+    rate is expanded up to until_us, or to the last vehicle's time plus an hour when no end is known
+    (30 days for traffic without end).
     """
     found: list[Window] = []
     for fault in scenario.faults:
@@ -82,7 +83,12 @@ def restart_windows(scenario: Scenario, until_us: int | None = None) -> tuple[Wi
     return tuple(out)
 
 
+ENDLESS_HORIZON_US = 30 * 86_400 * US_PER_S  # restarts at a rate in traffic without end: its first 30 days
+
+
 def _horizon(scenario: Scenario) -> int:
+    if any(f.until_us is None for f in scenario.traffic):
+        return ENDLESS_HORIZON_US  # at most one restart a minute (the loader's bound): 43,200 windows
     last = max((v.at_us for v in scenario.vehicles), default=0)
     last = max([last] + [f.until_us for f in scenario.traffic if f.until_us is not None])
     return last + 3600 * US_PER_S

@@ -678,6 +678,7 @@ class Clock:
     TIMEABLE = 0.6  # a Lost is timed while that uncertainty is below this share of the lost timeout
     STEP_S = 4 * SPREAD_S  # a point this far (arrival s) off the line the recent points fit: a step, maybe
     STEP_POINTS = 3  # points off the line that agree with each other (over MIN_SPAN_S): the step is real
+    REFIT = 16  # the line a step is told from is fitted again after this many points (it moves slowly)
 
     def __init__(self, hint: float | None | str = INFER):
         self.hint = hint
@@ -685,12 +686,18 @@ class Clock:
         self._cache: tuple[float, str] | None = None
         self.candidate: list[tuple[float, int]] = []  # points off the line, agreeing on another one
         self.steps = 0  # steps seen: a passage whose events straddle one is not timed
+        self._line: tuple[float, float] | None = None  # the last fit (see _fitted), and points since
+        self._since_fit = self.REFIT
 
     def observe(self, arrival_s: float, payload_ms: int) -> int | None:
         """Take a point; the step (ms of the sender's time, + ahead) when it confirms that the
         sender's clock stepped, else None. A buffer being emptied (points off the line, but
         within a moment of arrival time) is no step: it does not last MIN_SPAN_S."""
-        fitted = self._fitted()
+        # fitting is O(POINTS log POINTS): on every point while there are few, then every REFIT points
+        if self._since_fit >= (1 if len(self.points) < 2 * self.REFIT else self.REFIT):
+            self._line, self._since_fit = self._fitted(), 0
+        self._since_fit += 1
+        fitted = self._line
         if fitted is not None:
             rate, middle = fitted
             off = arrival_s - payload_ms / 1000 / rate
@@ -709,6 +716,7 @@ class Clock:
                 self.points.extend(self.candidate)
                 self.candidate.clear()
                 self.steps += 1
+                self._line, self._since_fit = None, self.REFIT  # learnt again from the new points
                 return step_ms
         self.candidate.clear()
         if self.points and arrival_s - self.points[-1][0] < self.MIN_GAP_S:

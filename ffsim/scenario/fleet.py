@@ -389,6 +389,11 @@ class _Expander:
                     self.at(gpath + ("offset",), "must be [min, max] with min <= max")
             else:
                 low = high = self.duration(offset, gpath + ("offset",))
+        for f, fault in enumerate(group.get("faults", [])):
+            for j, n in enumerate(fault.get("cameras", [])):
+                if n > count:
+                    self.at(gpath + ("faults", f, "cameras", j), f"names camera {n}, but the group has {count} "
+                                                                 f"(n is 1 to count)")
         if not self.patterns(g, group) or self.c.problems:
             return
         base = self.base_of(g, group["scenario"])

@@ -659,6 +659,9 @@ class _Builder:
             if down < frame_us:
                 self.c.add(path + ("down",), f"{where}.down must be at least one frame "
                                              f"({frame_us / 1000:g}ms), got {d.get('down')!r}")
+            if "rate" in d and parse_rate(d["rate"]) > 1 / 60:
+                self.c.add(path + ("rate",), f"{where}.rate: a camera restarts at most once a minute (60/h), "
+                                             f"got {d['rate']!r}")
             return Restart(down_us=down, counters=d.get("counters", "restart"),
                            first_packet_counter=d.get("first_packet_counter"), car_ids=d.get("car_ids", "restart"),
                            first_car_id=d.get("first_car_id"))
@@ -720,10 +723,18 @@ class _Builder:
                 self.c.add(path + ("field",), f"{where}.field: firmware {camera.firmware} has no {name!r}")
             return PayloadFault(kind, field=name, data=bytes.fromhex(d.get("bytes", "ff")))
         name = d.get("field", "plateUTF8" if kind == "missing_field" else "carID")
-        top = name.split(".", 1)[0]
+        top, _, inner = name.partition(".")
+        gen = generation(camera.firmware)
+        nested = {"vehicle_info": gen.vehicle_info_keys(camera.recognises, camera.make_key),
+                  "camera_info": tuple(k for k in gen.camera_info if k)}
         if top not in keys:
             self.c.add(path + ("field",), f"{where}.field: firmware {camera.firmware} payloads have no "
                                           f"{top!r}{_did_you_mean(top, keys)}")
+        elif inner and (top not in nested or inner not in nested[top]):
+            inside = nested.get(top, ())
+            self.c.add(path + ("field",), f"{where}.field: firmware {camera.firmware}'s {top} has no {inner!r}"
+                                          f"{_did_you_mean(inner, inside)}" + (
+                                              f" (it has: {', '.join(inside)})" if inside else " (it holds no keys)"))
         return PayloadFault(kind, field=name, as_type=d.get("as", "number" if kind == "wrong_type" else ""))
 
     def _restarts_apart(self, faults: tuple[Fault, ...], camera: Camera) -> None:

@@ -206,6 +206,7 @@ class RawHttpTransport:
         self.target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self.host = parts.netloc.rpartition("@")[2]
         self.timeout_s = self.profile.timeout_us / 1e6
+        self._deadline = 0.0  # of the attempt under way (wall clock)
         self.aborted: threading.Event = transport.aborted
         self._lock = threading.Lock()
         self._busy: socket.socket | None = None
@@ -273,6 +274,8 @@ class RawHttpTransport:
             return Outcome(False, f"internal error: {kind!r} is not an HTTP wire fault", fatal=True)
         answer = _Answer(sock, self.target, self.host, self.aborted)
         trickle = kind == "trickle"
+        # the profile's timeout bounds the whole attempt, as libcurl's TIMEOUT_MS does the transfer
+        self._deadline = wall() + self.timeout_s
         try:
             self._write(sock, head, wire if trickle and wire.head == "trickle" else None, answer, first=True)
             if answer.status is None and b"\r\nexpect: 100-continue\r\n" in head.lower():
@@ -288,7 +291,7 @@ class RawHttpTransport:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     return Outcome(False, f"reset (fault: {how}, then RST)")
                 sock.shutdown(socket.SHUT_WR)
-                said = answer.read(wall() + self.timeout_s)
+                said = answer.read(self._deadline)
                 return Outcome(False, f"cut (fault: {how}, then FIN); {said}")
             self._write(sock, body, wire if trickle else None, answer)
         except (socket.timeout, TimeoutError):
@@ -300,7 +303,7 @@ class RawHttpTransport:
                 answer.read(wall(), interim=False)  # an answer that came before the reset
             return answer.outcome() if answer.status is not None else Outcome(False, "reset")
         if answer.status is None:
-            answer.read(wall() + self.timeout_s)
+            answer.read(self._deadline)
         return answer.outcome()
 
     def _write(self, sock: socket.socket, data: bytes, wire, answer: _Answer, first: bool = False) -> None:
@@ -313,8 +316,12 @@ class RawHttpTransport:
         every_s = wire.every_us / 1e6
         chunk = max(1, wire.chunk)
         for at in range(0, len(data), chunk):
-            if (at or not first) and self.aborted.wait(every_s):
-                raise _Aborted
+            if at or not first:
+                left = self._deadline - wall()
+                if self.aborted.wait(max(0.0, min(every_s, left))):
+                    raise _Aborted
+                if left < every_s:  # the profile's timeout came first: the camera gives up, as libcurl would
+                    raise TimeoutError
             if answer.ready():
                 answer.read(wall(), interim=False)
                 if answer.status is not None or answer.ended:
