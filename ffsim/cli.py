@@ -130,8 +130,8 @@ def events(file: str, profile_id: int | None, until_us: int | None, start_us: st
     camera = Camera(scenario, start_time(scenario, start_us), profiles)
     # a day of traffic is hundreds of MB of JSON: write it in large blocks
     out = open(sys.stdout.fileno(), "wb", buffering=1 << 20, closefd=False)
-    sent = (doc for s in FaultPlan(scenario, until_us=until_us).apply(camera.packets(until_us))
-            for doc in s.documents())
+    plan = FaultPlan(scenario, until_us=until_us)
+    sent = (doc for s in plan.apply(camera.packets(until_us)) for doc in s.documents())
     try:
         if payload_only:
             for s in sent:
@@ -146,6 +146,9 @@ def events(file: str, profile_id: int | None, until_us: int | None, start_us: st
                     packet.payload.compact())
                 out.write(line.encode("utf-8"))
         out.close()
+        if profile_id is None:  # (with one profile, a fault for another strikes nothing here)
+            for warning in plan.unstruck():
+                click.echo(f"{file}: warning: {warning}", err=True)
     except BrokenPipeError:
         # the reader (head, less) has gone; that is not an error of ours
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -217,6 +220,10 @@ def _play(runner):
     run, and later ones are ignored until its summary is out (within a second)."""
     import signal
 
+    def terminate(signum, frame):  # a SIGTERM (timeout, docker stop, CI) stops it as Ctrl-C does
+        raise KeyboardInterrupt
+
+    terminated = signal.signal(signal.SIGTERM, terminate)
     runner.start()
     try:
         while (summary := runner.wait(0.25)) is None:
@@ -224,7 +231,10 @@ def _play(runner):
         return summary
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         return runner.stop(timeout=60)
+    finally:
+        signal.signal(signal.SIGTERM, terminated)
 
 
 @main.command()
@@ -301,6 +311,8 @@ def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, 
             click.echo(f"  ... and {len(unsent) - UNSENT_SHOWN} more", err=True)
     if summary.fatal:
         click.echo(f"ffsim: error: {summary.fatal}", err=True)
+    for line in runner.unstruck_faults():
+        click.echo(f"{file}: warning: {line}", err=True)
     if as_json:
         output = json.loads(summary.as_json())
         if embedded is not None:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import copy
 import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -251,6 +252,8 @@ def ffsim_camera(request: pytest.FixtureRequest):
             run.close()
             raise ValueError("this scenario's traffic has no end: give until=, or background=True and stop()")
         run.play()
+        for line in run.unstruck_faults():  # a fault asked for and never done: said where pytest shows it
+            warnings.warn(f"ffsim: {line}", stacklevel=2)
         return run
 
     yield play

@@ -108,10 +108,10 @@ def sending_profiles(scenario: Scenario) -> dict[int, Profile]:
     return profiles
 
 
-def schedule(camera: Camera, profiles: dict[int, Profile], until_us: int | None):
+def schedule(camera: Camera, profiles: dict[int, Profile], until_us: int | None, plan: FaultPlan | None = None):
     """(virtual seconds, delivery name, Item) for every packet of the camera, in send order,
     as the scenario's faults have it (ffsim.faults: copies, held packets, wire faults)."""
-    plan = FaultPlan(camera.scenario, profiles, until_us)
+    plan = plan if plan is not None else FaultPlan(camera.scenario, profiles, until_us)
     for sent in plan.apply(camera.packets_and_heartbeats(until_us)):
         packet = sent.packet
         if isinstance(packet, HeartbeatPacket):
@@ -180,6 +180,7 @@ class Runner:
             for pid, p in self.profiles.items()}
         self.dispatcher = Dispatcher({self._name(pid): d for pid, d in self.deliveries.items()}, self.pacer)
         self.not_sent: dict | None = {}  # after run(): see Summary.not_sent
+        self.plan: FaultPlan | None = None  # the faults' plan of the last schedule (unstruck() after a run)
 
     _name = staticmethod(delivery_name)
 
@@ -206,7 +207,8 @@ class Runner:
 
     def schedule(self, until_us: int | None):
         """(virtual seconds, delivery name, Item) for every packet of the scenario, in send order."""
-        return schedule(self.camera, self.profiles, until_us)
+        self.plan = FaultPlan(self.scenario, self.profiles, until_us)
+        return schedule(self.camera, self.profiles, until_us, self.plan)
 
     def run(self, until_us: int | None = None, drain_s: float = 60.0) -> Summary:
         """Hand the scenario's packets over in time, then wait up to drain_s for the buffers

@@ -241,6 +241,11 @@ class Run:
             self.close()
 
     # -- what happened ---------------------------------------------------------------------
+    def unstruck_faults(self) -> list[str]:
+        """After a run to its end: the scenario's faults that struck no packet (one line each)."""
+        plan = self.runner.plan
+        return plan.unstruck() if plan is not None else []
+
     def unsent(self) -> list[dict]:
         """The labels of the events still buffered (not delivered) at the end."""
         return self.runner.unsent()

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from ffsim.scenario import load_scenario
@@ -27,9 +28,11 @@ def test_the_readme_scenario_example_is_valid(tmp_path):
     assert scenario.heartbeat is not None and scenario.photos and scenario.profiles[0].auth is not None
 
 
-def test_ctrl_c_lists_what_is_still_unsent():
-    """End to end: SIGINT to `python -m ffsim run`, once the receiver has refused the first event
-    twice (the others are being buffered behind it by then, at speed max)."""
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_lists_what_is_still_unsent(sig):
+    """End to end: SIGINT (or SIGTERM: timeout, docker stop) to `python -m ffsim run`, once the
+    receiver has refused the first event twice (the others are being buffered behind it by then,
+    at speed max)."""
     with refusing_port() as port:
         proc = subprocess.Popen([sys.executable, "-m", "ffsim", "run", str(ROOT / "scenarios" / "parking-gate.yaml"),
                                  "--http", f"http://127.0.0.1:{port}/nobody", "--speed", "max"],
@@ -38,7 +41,7 @@ def test_ctrl_c_lists_what_is_still_unsent():
             for _ in range(2):
                 line = proc.stdout.readline()
                 assert "refused, retrying in" in line, line + proc.stderr.read()
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(sig)
             out, err = proc.communicate(timeout=30)
         finally:
             proc.kill()

@@ -108,3 +108,19 @@ def test_the_readme_lists_the_catalogue_and_its_example_validates():
     example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
     faults = scenario_from_text(GATE + example).faults
     assert [f.type for f in faults] == ["restart", "duplicate", "truncated_multipart"]
+
+
+def test_a_fault_that_strikes_nothing_is_said_by_events_run_and_pytest(tmp_path, pytester):
+    path = tmp_path / "late.yaml"
+    path.write_text(GATE + "faults: [{type: duplicate, at: 2h}, {type: burst, during: [3s, 26s]}]\n")
+    line = f"{path}: warning: faults[0] (duplicate) struck no packet: no packet it applies to was sent at or after 7200 s"
+    assert ffsim_cli("events", str(path)).stderr.splitlines() == [line]
+    run = ffsim_cli("run", str(path), "--speed", "max", "-q")
+    assert run.returncode == 0 and line in run.stderr.splitlines() and "burst" not in run.stderr
+    pytester.makepyfile(f"""
+        def test_late(ffsim_camera):
+            ffsim_camera({str(path)!r})
+    """)
+    result = pytester.runpytest("-W", "error::UserWarning")  # the warning, made an error to be seen
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*UserWarning: ffsim: faults?0? (duplicate) struck no packet*"])

@@ -212,12 +212,24 @@ def every_packet_once(scenario, items) -> bool:
     "  - {type: tcp_coalesce, at: 4s, documents: 3, profiles: [2]}\n  - {type: reorder, at: 6s, window: 2}\n"
     "  - {type: duplicate, share: 0.5, seed: 2}\n  - {type: burst, during: [20s, 31s], profiles: [1]}\n",
     "  - {type: reorder, at: 42s, window: 3}\n  - {type: tcp_coalesce, at: 40s, documents: 5, profiles: [2]}\n",
-], ids=["block-left-open", "block-closed-by-time", "coalesce-then-burst", "everything", "at-the-end"])
+    "  - {type: reorder, share: 1, window: 3}\n  - {type: tcp_coalesce, share: 1, documents: 3}\n"
+    "  - {type: duplicate, share: 1}\n",
+], ids=["block-left-open", "block-closed-by-time", "coalesce-then-burst", "everything", "at-the-end", "share-1"])
 def test_combined_faults_keep_time_order_and_every_packet(faults):
     scenario = gate(faults, TWO)
     items = sent(scenario)
     assert in_time_order(items)
     assert every_packet_once(scenario, items)
+    # a held packet goes out within a few others of its profile (at most a window, a write, a burst)
+    for profile in (1, 2):
+        order = [int(d.packet.payload.counter) for s in items for d in s.documents()
+                 if d.packet.profile == profile and not any(f["type"] == "duplicate" for f in d.faults)]
+        assert all(abs(n - 1 - i) <= 8 for i, n in enumerate(order)), order
+    for s in items:  # every copy is the packet it names
+        for d in s.documents():
+            for f in d.faults:
+                if f["type"] == "duplicate":
+                    assert int(d.packet.payload.counter) == f["of"]
     kinds = {f["type"] for s in items for d in s.documents() for f in d.faults}
     assert kinds == {f.type for f in scenario.faults}  # each fault struck and left its mark
 

@@ -69,7 +69,7 @@ def test_no_faults_key_and_an_empty_list_are_the_same_scenario():
     ("{type: tcp_split, at: 1s, profiles: [1]}", "f.yaml:5:5: faults[0]: a tcp_split needs a tcp profile"),
     ("{type: trickle, at: 1s, profiles: [2]}", "f.yaml:5:5: faults[0]: a trickle needs an http profile"),
     ("{type: oversized_image, at: 1s, size: 100MB}", "f.yaml:5:43: faults[0].size must be more than 0 and at "
-                                                     "most 64MB"),
+                                                     "most 64MiB"),
     ("{type: missing_image, at: 1s, profiles: [2]}", "f.yaml:5:5: faults[0]: a missing_image needs a profile "
                                                      "that sends an image"),
     ("{type: restart, rate: 2/min}", "f.yaml:5:27: faults[0].rate: a camera restarts at most once a minute"),
@@ -115,3 +115,20 @@ def test_the_builder_writes_faults_as_the_yaml_would():
 def test_a_nested_field_must_exist_in_the_generation(field, expected):
     found = problems(f"  - {{type: missing_field, at: 1s, field: {field}}}\n")
     assert len(found) == 1 and found[0].startswith(expected), found
+
+
+@pytest.mark.parametrize("fault, expected", [
+    ('{type: invalid_utf8_plate, at: 1s, bytes: "41"}', "faults[0].bytes must not be valid UTF-8"),
+    ('{type: invalid_utf8_plate, at: 1s, bytes: "22"}', "faults[0].bytes must not be valid UTF-8"),
+    ("{type: clock_jump, at: 1s, by: 876000h}", "faults[0].by: a duration must be from 0 to 10 years"),
+    ("{type: wrong_timezone}", "faults[0]: say which zone the camera wrongly uses"),
+    ("{type: restart, at: 1s, counters: keep, first_packet_counter: 5}",
+     "faults[0].first_packet_counter says where counters start again, but counters: keep"),
+    ("{type: empty_image, at: 1s, profiles: [2]}", "faults[0]: an empty_image needs a profile that sends an image"),
+    ("{type: truncated_multipart, at: 1s, profiles: [2]}", "faults[0]: a truncated_multipart needs an http profile"),
+    ("{type: duplicate, share: 0}", "faults[0].share must be > 0"),
+    ("{type: duplicate, at: 1s, cameras: [1]}", "faults[0]: unknown key 'cameras'"),  # a fleet group's key only
+])
+def test_what_would_be_no_fault_or_a_broken_one_is_refused(fault, expected):
+    found = problems(f"  - {fault}\n")
+    assert len(found) == 1 and found[0].split(": ", 1)[1].startswith(expected), found

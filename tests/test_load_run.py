@@ -181,12 +181,14 @@ def test_a_target_that_cannot_work_ends_the_load_with_one_clear_reason(tmp_path)
 def test_faults_in_a_fleet_are_sent_and_the_end_to_end_check_counts_copies_on_purpose(tmp_path):
     gate = bundled("parking-gate")
     text = (f"version: 1\nfleet: true\ngroups:\n  - scenario: {gate}\n    count: 3\n    faults:\n"
-            "      - {type: duplicate, at: 18s, cameras: [2, 3]}\n      - {type: burst, during: [3s, 26s]}\n")
+            "      - {type: duplicate, at: 18s, cameras: [2, 3]}\n      - {type: burst, during: [3s, 26s]}\n"
+            "      - {type: missing_field, at: 25s, field: plateUTF8, cameras: [1]}\n")
     fleet = fleet_from_text(text, str(tmp_path / "fleet.yaml"))
     summary = LoadRun(fleet, speed="max").play()
     e2e = summary.end_to_end
     assert (e2e["delivered"], e2e["stored"], e2e["planned_duplicates"], e2e["duplicates"], e2e["lost"]) == \
         (38, 36, 2, 0, 0)
+    assert e2e["violations"] == e2e["planned_faults"] == 1  # the payload fault's, on purpose
     assert summary.delivered_all
 
 

@@ -130,13 +130,26 @@ class FaultPlan:
         self.profiles = profiles if profiles is not None else {p.id: p for p in scenario.profiles}
         self.until_us = until_us
         self.faults = tuple(f for f in scenario.faults if f.type not in V.CAMERA_FAULTS)
+        self.struck: dict[int, int] = {}  # fault index -> packets struck, over the last apply()
+        self.complete = False  # the last apply() went through its whole stream
+
+    def unstruck(self) -> list[str]:
+        """After a complete apply(): the faults that struck no packet, one line each (a fault asked
+        for and never done would pass a test it should fail)."""
+        if not self.complete:
+            return []
+        return [f"faults[{f.index}] ({f.name}) struck no packet: {_why_not(f)}"
+                for f in self.faults if not self.struck.get(f.index)]
 
     def apply(self, stream: Iterable[Packet | HeartbeatPacket]) -> Iterator[Sent]:
+        self.struck, self.complete = {}, False
         if not self.faults:  # the common case: nothing to do, no cost
             for packet in stream:
                 yield Sent(packet.time_us, packet, _engine_labels(packet))
+            self.complete = True
             return
         yield from _Applier(self).run(stream)
+        self.complete = True
 
 
 class _Applier:
@@ -151,13 +164,19 @@ class _Applier:
         self.waiting: dict[tuple[int, int], tuple[list[Sent], int]] = {}
         self.bursts: dict[int, list[Sent]] = {}  # fault index -> held items
 
-    def push(self, time_us: int, sent: Sent) -> None:
+    def push(self, time_us: int, sent: Sent, counts: bool = True) -> None:
+        """Hand sent over at time_us (in order with the rest); counts: it is one of the later
+        packets a reorder's held one waits for (a duplicate's copy is not)."""
         sent.time_us = time_us
         heapq.heappush(self.heap, (time_us, self.seq, sent))
         self.seq += 1
         copies, sent.copies = sent.copies, []
         for delay_us, label, packet in copies:  # a duplicate follows its original, however late that went out
-            self.push(time_us + delay_us, Sent(time_us, packet, [label]))
+            self.push(time_us + delay_us, Sent(time_us, packet, [label]), counts=False)
+        if counts:
+            for doc in sent.documents():
+                if isinstance(doc.packet, Packet):
+                    self._count_for_reorders(doc.packet.profile, time_us)
 
     def due(self, time_us: int | None) -> Iterator[Sent]:
         while self.heap and (time_us is None or self.heap[0][0] <= time_us):
@@ -182,6 +201,8 @@ class _Applier:
     def _one(self, sent: Sent) -> None:
         packet = sent.packet
         hit = [tr for tr in self.triggers if tr.hits(packet)]
+        for tr in hit:
+            self.plan.struck[tr.fault.index] = self.plan.struck.get(tr.fault.index, 0) + 1
         for tr in hit:  # the packet's own content first: payload and wire faults
             spec = tr.fault.spec
             if isinstance(spec, PayloadFault):
@@ -201,7 +222,9 @@ class _Applier:
                 assert isinstance(packet, Packet)
                 sent.copies.extend((spec.delay_us, self._label(tr.fault, of=int(packet.payload.counter), copy=n + 1),
                                     packet) for n in range(spec.copies))
-        holds = [tr for tr in hit if isinstance(tr.fault.spec, (Burst, Reorder)) or tr.fault.type == "tcp_coalesce"]
+        profile_of = packet.profile if isinstance(packet, Packet) else 0
+        holds = [tr for tr in hit if isinstance(tr.fault.spec, Burst) or (
+            isinstance(tr.fault.spec, Reorder) and (tr.fault.index, profile_of) not in self.waiting)]
         if isinstance(packet, Packet):
             if holds:  # a fault holds this packet back: a coalesce being gathered ends before it
                 self._end_coalesce(packet.profile, sent.time_us)
@@ -223,8 +246,6 @@ class _Applier:
                 self.waiting[(fault.index, profile_id)] = ([sent], spec.documents - 1)
                 return
         self.push(sent.time_us, sent)
-        if isinstance(packet, Packet):
-            self._count_for_reorders(packet.profile, sent.time_us)
 
     @staticmethod
     def _label(fault: Fault, **detail) -> dict:
@@ -290,6 +311,8 @@ class _Applier:
             if first.wire is None and s.wire is not None:  # a tcp_split of any document splits the write
                 first.wire = s.wire
         first.coalesced = tuple(held[1:])
+        for s in first.coalesced:
+            s.time_us = time_us  # sent in the write, at its time
         self.push(time_us, first)
 
     def _close_blocks(self, time_us: int) -> None:
@@ -343,6 +366,12 @@ class _Applier:
             if time_us is not None and time_us < end:
                 continue
             held = self.bursts.pop(index)
+            until = self.plan.until_us
+            if time_us is None and until is not None and until < end:
+                # the run ends (--until) during the outage: the buffer goes out at its end
+                end = max(until, held[-1].time_us)
+                for s in held:
+                    s.faults[-1]["held_ms"] = (end - s.time_us) // 1000
             spec = fault.spec
             if isinstance(spec, Burst) and spec.coalesce:
                 by_profile: dict[int, list[Sent]] = {}
@@ -358,6 +387,18 @@ class _Applier:
                 continue
             for s in held:
                 self.push(end, s)
+
+
+def _why_not(fault: Fault) -> str:
+    timing = fault.timing
+    which = "no packet it applies to"
+    if fault.profiles is not None or fault.events is not None:
+        which += " (its profiles and events)"
+    if timing.at_us is not None:
+        return f"{which} was sent at or after {timing.at_us / 1e6:g} s"
+    if timing.during_us is not None:
+        return f"{which} was sent during [{timing.during_us[0] / 1e6:g} s, {timing.during_us[1] / 1e6:g} s)"
+    return f"{which} was drawn by its rate or share (seed {fault.seed})"
 
 
 def _wire_detail(spec: WireFault) -> dict:

@@ -24,7 +24,8 @@ def moments(fault: Fault, until_us: int | None) -> Iterator[int]:
         return
     if timing.rate_per_s is None:
         return
-    end = timing.until_us if timing.until_us is not None else until_us
+    ends = [e for e in (timing.until_us, until_us) if e is not None]
+    end = min(ends) if ends else None
     rng = Rng(fault.seed, "fault-rate")
     t = float(timing.from_us)
     while True:
@@ -57,7 +58,7 @@ def restart_windows(scenario: Scenario, until_us: int | None = None) -> tuple[Wi
     The loader refuses overlapping `at`/`during` restarts; a `rate` restart that would begin while
     the camera is still down is skipped (the camera cannot lose power twice at once). An open
     rate is expanded up to until_us, or to the last vehicle's time plus an hour when no end is known
-    (30 days for traffic without end).
+    (30 days for traffic without end), and never beyond 30 days (43,200 windows at most).
     """
     found: list[Window] = []
     for fault in scenario.faults:
@@ -72,6 +73,8 @@ def restart_windows(scenario: Scenario, until_us: int | None = None) -> tuple[Wi
         horizon = until_us
         if horizon is None and fault.timing.rate_per_s is not None and fault.timing.until_us is None:
             horizon = _horizon(scenario)
+        if fault.timing.rate_per_s is not None:  # bounded: at most one a minute over 30 days
+            horizon = min(horizon if horizon is not None else ENDLESS_HORIZON_US, ENDLESS_HORIZON_US)
         for start in moments(fault, horizon):
             found.append(Window(start, start + spec.down_us, spec, fault))
     found.sort(key=lambda w: (w.start_us, w.fault.index))

@@ -22,7 +22,7 @@ from ..protocol import Camera
 from ..runner import delivery_name, schedule, sending_profiles
 from ..scenario.fleet import FleetCamera
 from ..scenario.model import Profile, Scenario, WireFault
-from ..vocabulary import HTTP_WIRE_FAULTS
+from ..vocabulary import FAULT_FAMILIES, HTTP_WIRE_FAULTS
 from ..transport import Outcome, TargetError
 from ..transport.policy import DeliveryQueue, Item, Reports
 
@@ -57,7 +57,8 @@ def unsent_wire_fault(scenario: Scenario, device_id: str) -> str | None:
 class Lane:
     """One delivery of one camera: a profile's, or the heartbeat's."""
 
-    __slots__ = ("camera", "name", "profile", "queue", "transport", "handed", "driver", "documents", "copies")
+    __slots__ = ("camera", "name", "profile", "queue", "transport", "handed", "driver", "documents", "copies",
+                 "faulted")
 
     def __init__(self, camera: LoadCamera, name: str, profile: Profile, transport: Any,
                  backoff: tuple[float, float]) -> None:
@@ -72,6 +73,7 @@ class Lane:
         # `duplicate` fault sent on purpose: what the end-to-end check expects the receiver to store
         self.documents = 0
         self.copies = 0
+        self.faulted = 0  # delivered with a payload fault: the receiver may well find one thing wrong each
 
     def offer(self, item: Item) -> Reports:
         self.handed += 1
@@ -82,7 +84,9 @@ class Lane:
         if outcome.ok:
             for item, _ in reports:
                 self.documents += 1 + len(item.message.coalesced)
-                self.copies += sum(1 for f in item.label.get("fault", ()) if f.get("type") == "duplicate")
+                marks = item.label.get("fault", ())
+                self.copies += sum(1 for f in marks if f.get("type") == "duplicate")
+                self.faulted += any(FAULT_FAMILIES.get(f.get("type")) == "payload" for f in marks)
         return reports
 
     @property

@@ -101,7 +101,8 @@ class LoadSummary:
         e2e = self.end_to_end
         return (not self.interrupted and not self.fatal and self.not_sent == 0 and self.buffered == 0
                 and t["rejected"] == 0 and t["dropped"] == 0 and self.unconfirmed == 0
-                and (e2e is None or (e2e["lost"] == 0 and e2e["duplicates"] == 0 and e2e["violations"] == 0)))
+                and (e2e is None or (e2e["lost"] == 0 and e2e["duplicates"] == 0
+                                     and e2e["violations"] <= e2e.get("planned_faults", 0))))
 
     @property
     def ok(self) -> bool:
@@ -607,7 +608,8 @@ class LoadRun:
         if self._store_check is not None:
             delivered, planned = self._delivered_documents()
             end_to_end = {"checked": str(self._store_check.path),
-                          **self._store_check.check(delivered, {cam.device_id for cam in self.cameras}, planned)}
+                          **self._store_check.check(delivered, {cam.device_id for cam in self.cameras}, planned),
+                          "planned_faults": sum(lane.faulted for lane in self.lanes)}
         if end_to_end is not None:
             self.stats.set_lost(end_to_end["lost"])
         return LoadSummary(fleet=self.name, cameras=self.camera_count, groups=dict(self.group_sizes), speed=self.speed,
@@ -626,7 +628,8 @@ class LoadRun:
         summary = self.receiver_summary = self.receiver.summary()
         return {"checked": "built-in receiver", "delivered": delivered, "stored": stored,
                 "duplicates": max(0, records - stored - planned), "planned_duplicates": planned,
-                "lost": max(0, delivered - planned - stored), "violations": int(summary.get("violations", 0))}
+                "lost": max(0, delivered - planned - stored), "violations": int(summary.get("violations", 0)),
+                "planned_faults": sum(lane.faulted for lane in self.lanes)}
 
     def _delivered_documents(self) -> tuple[int, int]:
         """Documents delivered (a coalesced write holds several), and the copies of a `duplicate`

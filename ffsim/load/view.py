@@ -139,8 +139,9 @@ def summary_lines(summary: Any) -> list[str]:
                      f"{e2e['stored']:,} stored, "
                      f"{e2e['duplicates']:,} duplicate(s)"
                      + (f" (and {e2e['planned_duplicates']:,} sent on purpose)" if e2e.get("planned_duplicates") else "")
-                     + f", {e2e['lost']:,} lost, {e2e['violations']:,} "
-                     f"violation(s): {verdict}")
+                     + f", {e2e['lost']:,} lost, {e2e['violations']:,} violation(s)"
+                     + (f" (and {e2e['planned_faults']:,} packet(s) with a payload fault on purpose)"
+                        if e2e.get("planned_faults") else "") + f": {verdict}")
     for fatal in summary.fatal[:10]:
         lines.append(f"stopped: {printable(fatal)}")
     if summary.interrupted:

@@ -638,9 +638,12 @@ class _Builder:
                      profiles=frozenset(d["profiles"]) if "profiles" in d and kind not in V.CAMERA_FAULTS else None,
                      events=events, seed=fault_seed)
 
-    def _needs(self, path, kind: str, chosen: list[Profile], test, what: str) -> None:
-        if not any(test(p) for p in chosen):
-            self.c.add(path, f"{show_path(path)}: a {kind} needs {what} among the profiles it applies to")
+    def _needs(self, path, kind: str, chosen: list[Profile], test, what: str) -> bool:
+        if any(test(p) for p in chosen):
+            return True
+        article = "an" if kind[0] in "aeiou" else "a"
+        self.c.add(path, f"{show_path(path)}: {article} {kind} needs {what} among the profiles it applies to")
+        return False
 
     def _fault_spec(self, d: dict, path, kind: str, camera: Camera, chosen: list[Profile]) -> FaultSpec | None:
         where = show_path(path)
@@ -662,6 +665,10 @@ class _Builder:
             if "rate" in d and parse_rate(d["rate"]) > 1 / 60:
                 self.c.add(path + ("rate",), f"{where}.rate: a camera restarts at most once a minute (60/h), "
                                              f"got {d['rate']!r}")
+            for keep, first in (("counters", "first_packet_counter"), ("car_ids", "first_car_id")):
+                if d.get(keep) == "keep" and first in d:
+                    self.c.add(path + (first,), f"{where}.{first} says where {keep} start again, but {keep}: keep",
+                               key=True)
             return Restart(down_us=down, counters=d.get("counters", "restart"),
                            first_packet_counter=d.get("first_packet_counter"), car_ids=d.get("car_ids", "restart"),
                            first_car_id=d.get("first_car_id"))
@@ -670,22 +677,25 @@ class _Builder:
                 by = parse_signed_duration(d.get("by", "+1h"))
             except ValueError as exc:
                 self.c.add(path + ("by",), f"{where}.by: {exc}")
-                by = 0
-            if by == 0 and "by" in d:
+                by = 1
+            if by == 0:
                 self.c.add(path + ("by",), f"{where}.by must not be 0 (a jump of nothing)")
             return ClockFault(kind, by_us=by)
         if kind == "clock_drift":
             return ClockFault(kind, ppm=float(d.get("ppm", 50)))
         if kind == "wrong_timezone":
-            zone = d.get("timezone", "UTC")
-            if camera_zone(zone) is None:
+            zone = d.get("timezone", "")
+            if not zone:
+                self.c.add(path, f"{where}: say which zone the camera wrongly uses: timezone: (an IANA name such as "
+                                 "America/New_York)")
+            elif camera_zone(zone) is None:
                 self.c.add(path + ("timezone",), f"{where}.timezone: unknown time zone {zone!r}"
                                                  f"{_did_you_mean(zone, sorted(zone_names()))}")
             elif zone == camera.timezone:
                 self.c.add(path + ("timezone",), f"{where}.timezone is the camera's own ({zone}): no fault")
             return ClockFault(kind, timezone=zone)
         if kind in V.HTTP_WIRE_FAULTS:
-            self._needs(path, kind, chosen, lambda p: p.protocol == "http", "an http profile")
+            http = self._needs(path, kind, chosen, lambda p: p.protocol == "http", "an http profile")
             for p in chosen:
                 if p.protocol == "http" and p.auth is not None and p.auth.type == "digest":
                     self.c.add(path, f"{where}: a {kind} cannot be sent with Digest authentication "
@@ -696,7 +706,7 @@ class _Builder:
             cut = d.get("cut")
             if "cut" in d and "cut_after" in d:
                 self.c.add(path + ("cut_after",), f"{where}: give cut or cut_after, not both", key=True)
-            if kind == "truncated_multipart":
+            if kind == "truncated_multipart" and http:
                 self._needs(path, kind, chosen, lambda p: p.protocol == "http" and p.format == "multipart",
                             "a multipart http profile")
             return WireFault(kind, cut=None if cut in (None, "image") else float(cut), cut_after=d.get("cut_after"),
@@ -713,7 +723,7 @@ class _Builder:
             if kind == "oversized_image":
                 size = parse_size(d.get("size", "8MB"))
                 if not 0 < size <= MAX_OVERSIZED:
-                    self.c.add(path + ("size",), f"{where}.size must be more than 0 and at most 64MB, "
+                    self.c.add(path + ("size",), f"{where}.size must be more than 0 and at most 64MiB, "
                                                  f"got {d.get('size')!r}")
             return PayloadFault(kind, size=size, how=d.get("how", "garbage"))
         keys = generation(camera.firmware).keys
@@ -721,7 +731,17 @@ class _Builder:
             name = d.get("field", "plateUTF8")
             if name not in keys:
                 self.c.add(path + ("field",), f"{where}.field: firmware {camera.firmware} has no {name!r}")
-            return PayloadFault(kind, field=name, data=bytes.fromhex(d.get("bytes", "ff")))
+            data = bytes.fromhex(d.get("bytes", "ff"))
+            try:
+                data.decode("utf-8")
+                valid = True
+            except UnicodeDecodeError:
+                valid = False
+            if valid or any(b < 0x20 or b in b'"\\' for b in data):
+                self.c.add(path + ("bytes",), f"{where}.bytes must not be valid UTF-8 (it would be no fault) nor hold "
+                                              f"a control character, \" or \\ (they would break the JSON, not the "
+                                              f"text), got {d.get('bytes')!r}")
+            return PayloadFault(kind, field=name, data=data)
         name = d.get("field", "plateUTF8" if kind == "missing_field" else "carID")
         top, _, inner = name.partition(".")
         gen = generation(camera.firmware)

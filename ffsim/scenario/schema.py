@@ -338,7 +338,7 @@ _FAULT_COMMON: dict = {
     "at": DURATION,
     "during": INTERVAL,
     "rate": RATE,
-    "share": PROBABILITY,
+    "share": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
     "from": DURATION,
     "until": DURATION,
     "profiles": {"type": "array", "items": {"enum": [1, 2, 3], "type": "integer"}, "minItems": 1,
