@@ -65,15 +65,39 @@ def main() -> None:
     """Simulate the camera side of CAMMRA / AXIS License Plate Verifier FF-Events."""
 
 
+def _looks_like_fleet(path: str) -> bool:
+    """A fleet file says `fleet: true` (or has groups:) at its top level: read without trusting it."""
+    import yaml
+
+    from .scenario.fleet import is_fleet
+
+    import stat
+
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a pipe or a device: the scenario loader answers it
+            return False
+        with open(path, "rb") as f:
+            head = f.read(1 << 20)
+        data = yaml.safe_load(head) if b"fleet:" in head or b"groups:" in head else None
+    except (OSError, yaml.YAMLError, ValueError, RecursionError):
+        return False  # the scenario loader says what is wrong with it
+    return is_fleet(data)
+
+
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing for valid files.")
 def validate(files: tuple[str, ...], quiet: bool) -> None:
-    """Check scenario FILES; print FILE:LINE:COL: message for each problem."""
+    """Check scenario (or fleet) FILES; print FILE:LINE:COL: message for each problem."""
+    from .scenario.fleet import load_fleet
+
     failed = False
     for path in files:
         try:
-            load_scenario(path)
+            if _looks_like_fleet(path):
+                load_fleet(path)
+            else:
+                load_scenario(path)
         except ScenarioError as exc:
             failed = True
             for problem in exc.problems:
@@ -104,8 +128,7 @@ def events(file: str, profile_id: int | None, until_us: int | None, start_us: st
     sends with the same option (a TCP profile carries no image by default, an HTTP one does).
     """
     if http_url and tcp_target:
-        click.echo("ffsim: error: give --http or --tcp, not both", err=True)
-        sys.exit(1)
+        raise click.UsageError("give --http or --tcp, not both")
     for protocol, target in (("http", http_url), ("tcp", tcp_target)):
         problem = target and target_problem(protocol, target)
         if problem:
@@ -263,8 +286,7 @@ def run(file, http_url, tcp_target, speed, until_us, start_us, drain_us, quiet, 
     from .transport import TargetError
 
     if http_url and tcp_target:
-        click.echo("ffsim: error: give --http or --tcp, not both", err=True)
-        sys.exit(1)
+        raise click.UsageError("give --http or --tcp, not both")
     scenario = _load_or_exit(file)
     # with --json, standard output is the JSON alone: lines for people go to standard error
     printer = LivePrinter(sys.stderr if as_json else None, not quiet, scenario.camera.timezone)

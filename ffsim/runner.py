@@ -147,7 +147,8 @@ class LivePrinter:
     def attempt(self, attempt) -> None:
         """For Run(on_attempt=...): the line of a session.Attempt."""
         self.show(attempt.profile, {"time": attempt.time_ms, "state": attempt.state, "carID": attempt.car_id,
-                                    "plate": attempt.plate, "direction": attempt.direction}, attempt.detail)
+                                    "plate": attempt.plate, "direction": attempt.direction,
+                                    "fault": attempt.faults}, attempt.detail)
 
     def show(self, profile_id: int, label: dict, detail: str) -> None:
         if not self.enabled:
@@ -156,6 +157,8 @@ class LivePrinter:
         clock = moment.strftime("%H:%M:%S") + ".%03d" % (label["time"] % 1000)
         line = (f"{clock}  p{profile_id}  {label['state']:<8}  car {label['carID']:<6}  {label['plate']:<10}  "
                 f"{label['direction']:<7}  {detail}")
+        if label.get("fault"):  # the faults on purpose this packet carries
+            line += "  [fault: " + ", ".join(str(f.get("name", f.get("type"))) for f in label["fault"]) + "]"
         with self.lock:
             print(printable(line), file=self.stream, flush=True)  # plates come from payloads: no escapes
 

@@ -58,7 +58,7 @@ def test_a_re_send_names_the_packet_it_repeats_and_when_it_came():
     assert check(v, new, 10.0, 42) == [] and check(v, update, 11.0, 43) == []
     found = v.check(new, "cam", wire(new), None, 13.2, 44)
     assert [(f.severity, f.rule, f.message, f.original) for f in found] == [
-        (NOTICE, "duplicate", "profile 1: packet 17 received again, the same bytes as packet #42 (3.2 s earlier): "
+        (NOTICE, "duplicate", "profile 1: packet 17 received again, the same bytes as arrival #42 (3.2 s earlier): "
                               "a re-send after a timeout?", 42)]
     assert check(v, payload("2024-lpv", "update", 19, 5), 13.5, 45) == []  # counting goes on from the original
     # no number and no time given: the notice says less, the rule is the same
@@ -244,7 +244,7 @@ def test_a_re_send_over_http_names_its_original_in_the_notice_and_in_packets_jso
         rx.wait(3, timeout=20, raise_on_timeout=True)
     assert rx.violations == []
     assert len(rx.notices) == 1 and rx.notices[0].startswith(
-        "duplicate: profile 1: packet 7000 received again, the same bytes as packet #1 (")
+        "duplicate: profile 1: packet 7000 received again, the same bytes as arrival #1 (")
     assert [r.duplicate_of for r in rx.records] == [None, None, 1]
     lines = [json.loads(line) for line in (tmp_path / "packets.jsonl").read_text().splitlines()]
     assert [line.get("duplicate_of") for line in lines] == [None, None, 1]
@@ -262,7 +262,7 @@ def test_a_re_send_over_tcp_with_worker_processes_names_its_original():
         rx.wait(3, timeout=20, raise_on_timeout=True)
     assert [r.number for r in rx.records] == [1, 2, 3]
     assert [r.duplicate_of for r in rx.records] == [None, None, 1]
-    assert rx.notices[0].startswith("duplicate: profile 1: packet 7000 received again, the same bytes as packet #1")
+    assert rx.notices[0].startswith("duplicate: profile 1: packet 7000 received again, the same bytes as arrival #1")
 
 
 def cut_request(url: str, body: bytes, keep: int, reset: bool) -> None:

@@ -73,3 +73,17 @@ def test_tcp_documents_arrive_as_ffsim_events_says_coalesced_in_one_write():
     assert len(connections) == len(expected) - 6
     held = b"".join(p.json_bytes() for p in expected if p.fault)
     assert held in connections
+
+
+def test_the_built_in_receiver_tells_the_clock_step_of_the_clock_scenario_in_one_notice():
+    from ffsim import Receiver
+
+    # told the speed, it knows the sender's clock rate; at 4x the three points after the step span
+    # the 2 s of arrival time it wants before it calls it a step (a buffer emptied at once is none)
+    with Receiver(http="127.0.0.1:0", speed=4.0) as rx:
+        summary = Run(scenario("clock"), http=rx.http_url, speed=4).play()
+        assert summary.delivered_all  # every packet answered: the receiver answers once it has checked it
+        notices, violations = rx.notices, rx.violations
+    assert violations == []
+    assert notices == ["timestamps: the sender's clock stepped by about -3600 s (its capture times against "
+                       "arrival times): the Lost timing learns its clock again"]

@@ -127,6 +127,7 @@ def test_a_nested_field_must_exist_in_the_generation(field, expected):
     ("{type: empty_image, at: 1s, profiles: [2]}", "faults[0]: an empty_image needs a profile that sends an image"),
     ("{type: truncated_multipart, at: 1s, profiles: [2]}", "faults[0]: a truncated_multipart needs an http profile"),
     ("{type: duplicate, share: 0}", "faults[0].share must be > 0"),
+    ("{type: burst, during: [0s, 2h]}", "faults[0].during: a burst's outage lasts at most 1h"),
     ("{type: duplicate, at: 1s, cameras: [1]}", "faults[0]: unknown key 'cameras'"),  # a fleet group's key only
 ])
 def test_what_would_be_no_fault_or_a_broken_one_is_refused(fault, expected):

@@ -274,3 +274,17 @@ def test_a_group_fault_s_problem_points_at_the_fleet_file(tmp_path, fault, expec
     text = GATE_FLEET.split("    faults:")[0] + f"    faults:\n      - {fault}\n"
     found = problems(gate_fleet(tmp_path, text))
     assert len(found) == 1 and found[0].split("/")[-1].startswith(expected), found
+
+
+def test_ffsim_validate_checks_a_fleet_file_as_a_fleet(tmp_path):
+    import subprocess
+    import sys
+
+    good = gate_fleet(tmp_path, GATE_FLEET)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(GATE_FLEET.replace("cameras: [2, 3]", "cameras: [2, 9]"))
+    result = subprocess.run([sys.executable, "-W", "ignore", "-m", "ffsim", "validate", str(good), str(bad)],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and result.stdout == f"{good}: ok\n"
+    assert result.stderr == (f"{bad}:9:49: groups[0].faults[1].cameras[1] names camera 9, but the group has 3 "
+                             "(n is 1 to count)\n")

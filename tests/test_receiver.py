@@ -467,7 +467,7 @@ def test_a_camera_that_gives_up_waiting_and_sends_again_is_a_duplicate_notice():
         rx.delay_s = 0
     assert rx.violations == []
     assert len(rx.notices) == 1 and re.fullmatch(r"duplicate: profile 1: packet 7000 received again, the same bytes "
-                                                 r"as packet #1 \(\d+\.\d s earlier\): a re-send after a timeout\?",
+                                                 r"as arrival #1 \(\d+\.\d s earlier\): a re-send after a timeout\?",
                                                  rx.notices[0]), rx.notices
     assert [r.duplicate_of for r in rx.records] == [None, 1, None]
     assert rx.summary()["rules"]["notices"] == {"duplicate": 1, "lifecycle": 1}  # + the passage left open

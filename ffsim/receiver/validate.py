@@ -1344,7 +1344,7 @@ class Validator:
             if seen_counter == counter and seen_digest == digest:
                 # the same packet again: the camera re-sent it after a timeout (the receiver was slow
                 # to answer, or the answer was lost); it was taken the first time
-                which = f" as packet #{seen_number}" if seen_number is not None else ""
+                which = f" as arrival #{seen_number}" if seen_number is not None else ""
                 when = f" ({arrival_s - seen_s:.1f} s earlier)" if arrival_s is not None and seen_s is not None \
                     else ""
                 out.append(Finding("duplicate", f"profile {shown}: packet {counter} received again, the same "

@@ -652,6 +652,15 @@ class _Builder:
         if kind == "reorder":
             return Reorder(window=d.get("window", 3))
         if kind == "burst":
+            during = d.get("during")
+            if during is not None:
+                try:
+                    held = parse_duration(during[1]) - parse_duration(during[0])
+                except ValueError:
+                    held = 0
+                if held > 3600 * 1_000_000:  # every packet of the outage is held in memory
+                    self.c.add(path + ("during",), f"{where}.during: a burst's outage lasts at most 1h (its "
+                                                   "packets are held until it ends)")
             return Burst(coalesce=d.get("coalesce", False))
         if kind == "restart":
             down = self.duration_or(d, "down", path, Restart().down_us)
