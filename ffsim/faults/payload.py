@@ -9,38 +9,21 @@ UTF-8 is put into the bytes themselves, since no JSON value can hold it.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 
 from ..engine.plates import Rng
 from ..protocol.jsonwire import camera_json
-from ..protocol.payload import EXTENSION
+from ..protocol.payload import Attachment
 from ..scenario.model import PayloadFault
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _COM_MAX = 65533  # the data of one JPEG comment segment (its length field counts itself)
 
 
-class FaultAttachment:
-    """An image part whose bytes a fault chose (the same field, name and type as the camera's)."""
-
-    __slots__ = ("field", "filename", "image_format", "image_type", "data")
-
-    def __init__(self, original, data: bytes):
-        self.field = original.field
-        self.filename = original.filename
-        self.image_format = original.image_format
-        self.image_type = original.image_type
-        self.data = data
-
-    @property
-    def content_type(self) -> str:
-        return "image/" + self.image_format
-
-    def array_entry(self) -> dict:
-        return {"ImageType": self.image_type, "ImageFormat": EXTENSION[self.image_format],
-                "BinaryImage": base64.b64encode(self.data).decode("ascii")}
+def _with_data(original: Attachment, data: bytes) -> Attachment:
+    """An image part whose bytes a fault chose: the camera's field, name and type, other bytes."""
+    return Attachment(original.field, original.filename, original.image_format, original.image_type, lambda: data)
 
 
 class FaultedPayload:
@@ -151,7 +134,7 @@ def apply(fault: PayloadFault, payload, inline: bool, rng: Rng) -> tuple[Faulted
         for a in attachments:
             bad = _bad_image(fault, a.data, a.image_format, rng)
             assert bad is not None
-            changed.append(FaultAttachment(a, bad))
+            changed.append(_with_data(a, bad))
         attachments = tuple(changed)
         detail["bytes"] = [len(a.data) for a in attachments]
         if inline and isinstance(data.get("ImageArray"), list):
