@@ -792,5 +792,11 @@ def receive(http_bind, tcp_bind, out, respond, delay_us, fail_rate, basic, auth_
     click.echo(json.dumps(summary) if as_json else summary_text(summary))
 
 
+
+# authoring (issue 12): commands of their own modules
+from .cli_init import init_command  # noqa: E402 - after main, which it is added to
+
+main.add_command(init_command, "init")
+
 if __name__ == "__main__":  # pragma: no cover
     main()
