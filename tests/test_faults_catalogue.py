@@ -46,7 +46,8 @@ def test_each_family_has_a_bundled_scenario_that_says_what_a_robust_receiver_doe
     scenarios = ffsim.fault_scenarios()
     assert sorted(scenarios) == sorted(FAMILIES)
     for family, path in scenarios.items():
-        text = path.read_text()
+        modeline, text = path.read_text().split("\n", 1)  # the first line names the editor schema
+        assert modeline == "# yaml-language-server: $schema=../../schema/scenario.schema.json"
         assert text.startswith(f"# Faults, {family}:") and "robust receiver" in text
         assert {f.type for f in ffsim.load_scenario(path).faults} <= {e.name for e in CATALOGUE if e.family == family}
         assert ffsim.bundled(f"faults/{family}") == path
