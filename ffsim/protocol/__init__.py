@@ -84,29 +84,11 @@ class Camera:
         if hb is None:
             yield from self.packets(until_us)
             return
-        if self.scenario.faults:
-            yield from self._with_restarts(hb, until_us)
-            return
-        next_hb, reads, last = 0, 0, 0
-        for packet in self.packets_and_events(until_us):
-            time_us = packet.time_us
-            while next_hb < time_us:
-                yield self._tick(hb, next_hb, reads)
-                next_hb += hb.period_us
-            last = time_us
-            if isinstance(packet, Event):
-                if packet.state == NEW:
-                    reads += 1
-                continue
-            yield packet
-        end = until_us if until_us is not None else last
-        while next_hb <= end:
-            yield self._tick(hb, next_hb, reads)
-            next_hb += hb.period_us
+        yield from self._with_restarts(hb, until_us)
 
     def _with_restarts(self, hb: Heartbeat, until_us: int | None) -> Iterator[Packet | HeartbeatPacket]:
-        """packets_and_heartbeats of a scenario with faults: restarts reset the heartbeat."""
-        windows = list(reversed(restart_windows(self.scenario, until_us)))
+        """packets_and_heartbeats with the heartbeat's timer: restarts (if any) reset it."""
+        windows = list(reversed(restart_windows(self.scenario, until_us))) if self.scenario.faults else []
         next_hb, reads, last, boot_us = 0, 0, 0, 0
         restarted: Window | None = None  # the restart the next heartbeat is the first after
 
