@@ -21,7 +21,8 @@ from ffsim import Receiver, Run, events, scenario_of
 ROUNDS = int(os.environ.get("FFSIM_STOP_ROUNDS", "3"))
 
 # Cars from t=0 on, one every 0.6 s, over HTTP and over TCP (per connection): at speed
-# 1 the first sends fall inside the random stop window, at 50 and max many do.
+# 1 the first sends fall inside the random stop window, at 50 and max many do. Two minutes of
+# them: at max, a quiet machine delivered 40 s of them (450 events) inside the 0.4 s window.
 SCENARIO = """\
 version: 1
 seed: 3
@@ -29,7 +30,7 @@ start: 2026-11-24T08:00:00Z
 zones:
   - {id: 1, polygon: [[0, 0], [1920, 0], [1920, 1080], [0, 1080]], direction: 180}
 traffic:
-  - {zone: 1, rate: 6000/h, from: 0s, until: 40s, speed: [400, 800]}
+  - {zone: 1, rate: 6000/h, from: 0s, until: 120s, speed: [400, 800]}
 profiles:
   - {id: 1, protocol: http, timeout: 30s}
   - {id: 2, protocol: tcp, timeout: 30s}
