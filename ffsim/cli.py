@@ -65,36 +65,17 @@ def main() -> None:
     """Simulate the camera side of CAMMRA / AXIS License Plate Verifier FF-Events."""
 
 
-def _looks_like_fleet(path: str) -> bool:
-    """A fleet file says `fleet: true` (or has groups:) at its top level: read without trusting it."""
-    import yaml
-
-    from .scenario.fleet import is_fleet
-
-    import stat
-
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):  # a pipe or a device: the scenario loader answers it
-            return False
-        with open(path, "rb") as f:
-            head = f.read(1 << 20)
-        data = yaml.safe_load(head) if b"fleet:" in head or b"groups:" in head else None
-    except (OSError, yaml.YAMLError, ValueError, RecursionError):
-        return False  # the scenario loader says what is wrong with it
-    return is_fleet(data)
-
-
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing for valid files.")
 def validate(files: tuple[str, ...], quiet: bool) -> None:
     """Check scenario (or fleet) FILES; print FILE:LINE:COL: message for each problem."""
-    from .scenario.fleet import load_fleet
+    from .scenario.fleet import is_fleet_file, load_fleet
 
     failed = False
     for path in files:
         try:
-            if _looks_like_fleet(path):
+            if is_fleet_file(path):
                 load_fleet(path)
             else:
                 load_scenario(path)

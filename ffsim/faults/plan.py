@@ -158,6 +158,7 @@ class _Applier:
     def __init__(self, plan: FaultPlan):
         self.plan = plan
         self.triggers = [_Trigger(f, plan.profiles, plan.until_us) for f in plan.faults]
+        self.by_index = {f.index: f for f in plan.faults}
         self.heap: list[tuple[int, int, Sent]] = []
         self.seq = 0
         # per (fault index, profile): a reorder's or coalesce's held items and what they wait for
@@ -253,7 +254,7 @@ class _Applier:
 
     # -- held packets ----------------------------------------------------------------------
     def _fault(self, index: int) -> Fault:
-        return next(f for f in self.plan.faults if f.index == index)
+        return self.by_index[index]
 
     def _coalesced_into(self, sent: Sent) -> bool:
         """A coalesce of this packet's profile is gathering documents: the packet joins its write."""

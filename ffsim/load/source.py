@@ -6,24 +6,11 @@ from __future__ import annotations
 import os
 import stat
 
-import yaml
-
-from ..scenario.fleet import Fleet, FleetError, fleet_from_scenario, is_fleet, load_fleet
-from ..scenario.loader import read_bounded
+from ..scenario.fleet import Fleet, FleetError, fleet_from_scenario, is_fleet_file, load_fleet
 from ..scenario.model import Scenario
 from .recorded import Recording, is_recording, load_recording
 
 QUICK_OPTIONS = ("--cameras", "--ramp", "--seed")
-
-
-def is_fleet_file(path: str | os.PathLike[str]) -> bool:
-    """Whether the YAML file is a fleet file (a `fleet:` or `groups:` key) rather than a scenario.
-    A file that cannot be read or parsed is not: the scenario loader then says why, with positions."""
-    try:
-        data = yaml.safe_load(read_bounded(os.fsdecode(path)))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError, ValueError, RecursionError):
-        return False
-    return is_fleet(data)
 
 
 def fleet_of(path: str | os.PathLike[str] | Scenario, cameras: int | None = None, ramp_us: int = 0,

@@ -139,6 +139,24 @@ def is_fleet(data: object) -> bool:
     return isinstance(data, Mapping) and ("fleet" in data or "groups" in data)
 
 
+def is_fleet_file(path: str | os.PathLike[str]) -> bool:
+    """Whether the YAML file is a fleet file (a `fleet:` or `groups:` key) rather than a scenario.
+    A file that cannot be read or parsed is not: the scenario loader then says why, with positions."""
+    import yaml
+
+    try:
+        raw = read_bounded(os.fsdecode(path))
+    except OSError:
+        return False
+    if b"fleet" not in raw and b"groups" not in raw:  # a scenario: not parsed twice (10 MB take seconds)
+        return False
+    try:
+        data = yaml.safe_load(raw)
+    except Exception:  # noqa: BLE001 - PyYAML's constructors raise assorted errors on hostile text
+        return False
+    return is_fleet(data)
+
+
 # -- patterns -----------------------------------------------------------------------------------
 class _PatternError(ValueError):
     pass

@@ -513,18 +513,28 @@ class _Builder:
             plate_size=plate_size,
         )
 
+    def rate(self, d: dict, path) -> float:
+        """d["rate"] per second, within (0, MAX_RATE_PER_S]."""
+        rate = parse_rate(d["rate"])
+        if not 0 < rate <= MAX_RATE_PER_S:
+            self.c.add(path + ("rate",), f"{show_path(path)}.rate must be more than 0 and at most {MAX_RATE_PER_S}/s "
+                                         f"({MAX_RATE_PER_S * 3600}/h), got {d['rate']!r}")
+        return rate
+
+    def from_until(self, d: dict, path) -> tuple[int, int | None]:
+        """d's `from` (default 0) and `until` (default None: no end), until later than from."""
+        start = self.duration_or(d, "from", path, 0)
+        until = self.duration(d, "until", path)
+        if until is not None and until <= start:
+            self.c.add(path + ("until",), f"{show_path(path)}.until must be later than from")
+        return start, until
+
     def flow(self, d: dict, path, zone_ids: set[int]) -> Flow:
         where = show_path(path)
         if d["zone"] not in zone_ids:
             self.c.add(path + ("zone",), f"{where}.zone {d['zone']} is not defined in zones (defined: {sorted(zone_ids)})")
-        rate = parse_rate(d["rate"])
-        if not 0 < rate <= MAX_RATE_PER_S:
-            self.c.add(path + ("rate",), f"{where}.rate must be more than 0 and at most {MAX_RATE_PER_S}/s "
-                                         f"({MAX_RATE_PER_S * 3600}/h), got {d['rate']!r}")
-        start = self.duration(d, "from", path, 0)
-        until = self.duration(d, "until", path)
-        if until is not None and start is not None and until <= start:
-            self.c.add(path + ("until",), f"{where}.until must be later than from")
+        rate = self.rate(d, path)
+        start, until = self.from_until(d, path)
         direction = d.get("direction", {"in": 0.5, "out": 0.5})
         p_in, p_out = direction.get("in", 0.0), direction.get("out", 0.0)
         if p_in + p_out <= 0:
@@ -552,7 +562,7 @@ class _Builder:
         return Flow(
             zone=d["zone"],
             rate_per_s=rate,
-            from_us=start or 0,
+            from_us=start,
             until_us=until,
             p_in=p_in / total,
             speed_min=float(speed[0]),
@@ -598,16 +608,8 @@ class _Builder:
             if end <= start:
                 self.c.add(path + ("during",), f"{where}.during must be [start, end] with start before end")
             during = (start, end)
-        rate = None
-        if "rate" in d:
-            rate = parse_rate(d["rate"])
-            if not 0 < rate <= MAX_RATE_PER_S:
-                self.c.add(path + ("rate",), f"{where}.rate must be more than 0 and at most {MAX_RATE_PER_S}/s, "
-                                             f"got {d['rate']!r}")
-        start_us = self.duration_or(d, "from", path, 0)
-        until_us = self.duration(d, "until", path)
-        if until_us is not None and until_us <= start_us:
-            self.c.add(path + ("until",), f"{where}.until must be later than from")
+        rate = self.rate(d, path) if "rate" in d else None
+        start_us, until_us = self.from_until(d, path)
         return Timing(at_us=self.duration(d, "at", path), during_us=during, rate_per_s=rate,
                       share=float(d["share"]) if "share" in d else None, from_us=start_us, until_us=until_us)
 
