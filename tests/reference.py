@@ -8,6 +8,9 @@ rule of the README's "Engine semantics" literally, one frame at a time.
 A restart (``rec.dark``: windows [start, end) in which the camera is down) forgets the
 passage under way on the first frame at or after its start: no Lost, and an Update or
 Reliable still pending is never sent, even when the camera is back within the lost timeout.
+
+A timed path (waypoints with times: SUMO's traffic) has its own plain reference here,
+``timed_position``, which the property tests hold the engine's Trajectory to on every frame.
 """
 
 from __future__ import annotations
@@ -93,3 +96,16 @@ def _send(p: dict, k: int, clock, out: list) -> None:
 def _reliable(p: dict, t: int, out: list) -> None:
     p["reliable"] = True
     out.append((t, "reliable", p["last_t"], p["text"], p["conf"], p["direction"], p["zone"], (p["last_t"], p["text"])))
+
+
+def timed_position(at_us: int, points: list[tuple[float, float]], times_us: list[int], t: float) -> tuple[float, float]:
+    """Where a vehicle on a timed path is at t: at points[i] at at_us + times_us[i], straight and
+    evenly between two points, at the first point before and at the last after."""
+    if t <= at_us + times_us[0]:
+        return points[0]
+    for (x0, y0), (x1, y1), t0, t1 in zip(points, points[1:], times_us, times_us[1:]):
+        start, end = float(at_us + t0), float(at_us + t1)
+        if start <= t < end:
+            f = (t - start) / (end - start)
+            return (x0 + f * (x1 - x0), y0 + f * (y1 - y0))
+    return points[-1]

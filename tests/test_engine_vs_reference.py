@@ -10,7 +10,7 @@ from ffsim.engine.traffic import FlowGenerator, make_normaliser
 from ffsim.engine.vehicle import Reading, Recogniser, Trajectory, Vehicle
 from ffsim.scenario.model import Camera, Flow, Recognition, Scenario, Zone
 
-from .reference import reference_events
+from .reference import reference_events, timed_position
 
 W, H = 640, 360
 
@@ -67,14 +67,35 @@ def dark_windows(draw):
 
 
 @st.composite
+def timed_paths(draw):
+    """A timed path (SUMO's traffic): points with increasing times from 0, speeds changing from one
+    piece to the next, a point repeated now and then (a wait), times a frame apart or seconds."""
+    n_points = draw(st.integers(1, 6))
+    points: list[tuple[float, float]] = []
+    times = [0]
+    for i in range(n_points):
+        if points and draw(st.integers(0, 3)) == 0:
+            points.append(points[-1])
+        else:
+            points.append((draw(coord_x), draw(coord_y)))
+        if i:
+            times.append(times[-1] + draw(st.sampled_from([1, 40_000, 100_000]) | st.integers(1, 3_000_000)))
+    return points, times
+
+
+@st.composite
 def vehicles(draw):
-    n_points = draw(st.integers(1, 4))
-    points = []
-    for _ in range(n_points):
-        wait = draw(st.sampled_from([0, 0, 0, 300_000, 1_200_000, 2_500_000]))
-        points.append((draw(coord_x), draw(coord_y), wait))
-    speed = draw(st.floats(40, 900))
     at = draw(st.integers(0, 2_000_000))
+    if draw(st.integers(0, 2)) == 0:
+        timed_points, times = draw(timed_paths())
+        trajectory = Trajectory(at, [(x, y, 0) for x, y in timed_points], None, None, times)
+    else:
+        n_points = draw(st.integers(1, 4))
+        points = []
+        for _ in range(n_points):
+            wait = draw(st.sampled_from([0, 0, 0, 300_000, 1_200_000, 2_500_000]))
+            points.append((draw(coord_x), draw(coord_y), wait))
+        trajectory = Trajectory(at, points, draw(st.floats(40, 900)), None)
     hidden = draw(hidden_intervals(at))
     n_reads = draw(st.integers(1, 4))
     texts = ["AB123", "AB128", "A8123", "AB12"]
@@ -84,7 +105,7 @@ def vehicles(draw):
         for i in range(n_reads)
     ]
     return Vehicle(
-        seq=0, trajectory=Trajectory(at, points, speed, None), hidden=hidden, reads=reads, plate="AB123",
+        seq=0, trajectory=trajectory, hidden=hidden, reads=reads, plate="AB123",
         country="CZE", region="", region_code="", iso3166_2="", brand="", model="", color="", type="CAR",
         view="front", confidence_mmr=0.0, confidence_color=0.0, plate_w=40, plate_h=10,
     )
@@ -154,3 +175,17 @@ def test_path_along_a_zone_edge_is_recognised():
     )
     assert rec.runs(v) == [[10, 30, 1]]
     assert engine_events(rec, v) == reference_events(rec, v)
+
+
+@given(timed_paths(), st.integers(0, 2_000_000), FPS)
+def test_a_timed_trajectory_matches_the_reference_on_every_frame(path, at, fps):
+    """At each point exactly at its time, and on every frame where the plain reference puts it."""
+    points, times = path
+    trajectory = Trajectory(at, [(x, y, 0) for x, y in points], None, None, times)
+    assert (trajectory.start, trajectory.end) == (at, at + times[-1])
+    for point, time in zip(points, times):
+        assert trajectory.position(at + time) == point
+    clock = FrameClock(fps)
+    for k in range(clock.ceil(at), clock.floor(at + times[-1]) + 1):
+        t = clock.time(k)
+        assert trajectory.position(t) == timed_position(at, points, times, t), (k, t)

@@ -41,7 +41,9 @@ def vehicle_from_spec(spec: VehicleSpec, index: int, seq: int, scenario: Scenari
     rng = Rng(scenario.seed, "vehicle", index)
     default_conf = round(rng.uniform(0.80, 0.98), 4)
     points = [(w.x, w.y, w.wait_us) for w in spec.path]
-    trajectory = Trajectory(spec.at_us, points, spec.speed, spec.duration_us)
+    timed = spec.path[0].time_us is not None  # the loader: every point has a time, or none has
+    times = [w.time_us or 0 for w in spec.path] if timed else None
+    trajectory = Trajectory(spec.at_us, points, spec.speed, spec.duration_us, times)
     reported = normalise(spec.plate)
     if spec.reads:
         reads = [

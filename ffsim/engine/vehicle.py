@@ -32,8 +32,15 @@ class Trajectory:
     __slots__ = ("pieces", "_starts", "start", "end")
 
     def __init__(self, at_us: int, points: Sequence[tuple[float, float, int]], speed: float | None,
-                 duration_us: int | None):
-        """points: (x, y, wait_us) waypoints; speed in px/s, or the moving time of the whole path."""
+                 duration_us: int | None, times_us: Sequence[int] | None = None):
+        """points: (x, y, wait_us) waypoints; speed in px/s, or the moving time of the whole path.
+
+        times_us (a timed path): when the vehicle is at each point, after at_us, increasing from 0;
+        it moves straight and evenly between two of them, and waits where a point repeats. Speed,
+        duration and waits are then unused."""
+        if times_us is not None:
+            self._timed(at_us, points, times_us)
+            return
         length = 0.0
         for a, b in zip(points, points[1:]):
             length += math.hypot(b[0] - a[0], b[1] - a[1])
@@ -80,6 +87,20 @@ class Trajectory:
         self._starts = [p[0] for p in pieces]
         self.start = float(at_us)
         self.end = float(t)
+
+    def _timed(self, at_us: int, points: Sequence[tuple[float, float, int]], times_us: Sequence[int]) -> None:
+        # integer times: at each point's time, position() gives that point exactly
+        pieces: list[tuple[float, float, float, float, float, float]] = []
+        for (x0, y0, _), (x1, y1, _), t0, t1 in zip(points, points[1:], times_us, times_us[1:]):
+            pieces.append((float(at_us + t0), float(at_us + t1), x0, y0, x1, y1))
+        x, y, _ = points[-1]
+        end = float(at_us + times_us[-1])
+        if not pieces:
+            pieces.append((end, end, x, y, x, y))
+        self.pieces = pieces
+        self._starts = [p[0] for p in pieces]
+        self.start = float(at_us)
+        self.end = end
 
     def position(self, t: float) -> tuple[float, float]:
         i = bisect_right(self._starts, t) - 1

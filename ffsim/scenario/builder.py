@@ -76,7 +76,9 @@ class ScenarioBuilder:
 
     def vehicle(self, plate: str, path, **keys) -> ScenarioBuilder:
         """vehicles[]: plate, path [(x, y) or {"at": (x, y), "wait": "8s"}, ...]; at, speed or duration,
-        country, hidden, reads ([{"text": ..., "confidence": ..., "for": ...}, ...]), brand, color, ..."""
+        country, hidden, reads ([{"text": ..., "confidence": ..., "for": ...}, ...]), brand, color, ...
+        A timed path gives each point its time after `at` instead of speed or duration:
+        [(x, y), {"at": (x, y), "time": "1.5s"}, ...]."""
         return self._append("vehicles", {"plate": plate, "path": path, **keys})
 
     def traffic(self, zone: int, rate: str, **keys) -> ScenarioBuilder:

@@ -142,9 +142,16 @@ SCENARIO_DOCS: dict[str, Doc] = {
                               "scaled to the frame width).", _NO, [[140, 30]]),
     "vehicles[].at": ("When the vehicle appears at the first point of its path.", "0s"),
     "vehicles[].path": ("Straight segments through these points [x, y] in frame pixels; {at: [x, y], wait: 20s} "
-                        "waits there.", _NO, [[[960, 320], {"at": [960, 700], "wait": "20s"}, [960, 1060]]]),
+                        "waits there. A timed path gives every point its time instead: {at: [x, y], time: 1.5s}.",
+                        _NO, [[[960, 320], {"at": [960, 700], "wait": "20s"}, [960, 1060]],
+                              [[960, 320], {"at": [960, 700], "time": "2s"}, {"at": [960, 700], "time": "9s"},
+                               {"at": [960, 1060], "time": "10.5s"}]]),
     "vehicles[].path[].at": ("The point [x, y] in frame pixels.", _NO, POINT_EXAMPLES),
-    "vehicles[].path[].wait": ("How long the vehicle stands at this point.", "0s"),
+    "vehicles[].path[].wait": ("How long the vehicle stands at this point (not in a timed path).", "0s"),
+    "vehicles[].path[].time": ("A timed path: when the vehicle is at this point, after its `at`. Every point has "
+                               "one (the first may leave it out: 0), each later than the one before; between two "
+                               "points the vehicle moves straight and evenly, and the same point twice is a wait. "
+                               "No speed or duration then.", _NO, ["1.5s", "12.3s"]),
     "vehicles[].duration": ("Moving time of the whole path (or give speed, not both).", _NO),
     "vehicles[].speed": ("Speed in pixels per second (or give duration, not both).", _NO, [200]),
     "vehicles[].hidden": ("Intervals [start, end) after `at` when the vehicle is not recognised (occlusions).", [],

@@ -445,8 +445,9 @@ class _Builder:
         return tuple(sorted(zones, key=lambda z: z.id))
 
     def vehicle(self, d: dict, path, camera: Camera, recognition: Recognition) -> VehicleSpec:
-        waypoints = []
-        for j, w in enumerate(d["path"]):
+        timed = any(isinstance(w, dict) and "time" in w for w in d["path"])
+        waypoints = self.timed_path(d["path"], path, camera) if timed else []
+        for j, w in enumerate(() if timed else d["path"]):
             wpath = path + ("path", j)
             if isinstance(w, dict):
                 point = w["at"]
@@ -459,9 +460,13 @@ class _Builder:
         moves = any((a.x, a.y) != (b.x, b.y) for a, b in zip(waypoints, waypoints[1:]))
         has_duration, has_speed = "duration" in d, "speed" in d
         where = show_path(path)
-        if has_duration and has_speed:
+        if timed and (has_duration or has_speed):
+            key = "speed" if has_speed else "duration"
+            self.c.add(path + (key,), f"{where}: a timed path (its points have `time`) takes its timing from "
+                                      f"them; remove {key}", key=True)
+        elif has_duration and has_speed:
             self.c.add(path + ("speed",), f"{where}: give either duration or speed, not both", key=True)
-        elif moves and not (has_duration or has_speed):
+        elif moves and not (has_duration or has_speed or timed):
             self.c.add(path + ("path",), f"{where}: a path that moves needs duration (e.g. 4s) or speed (pixels/second)")
         duration = self.duration(d, "duration", path)
         if moves and duration == 0:
@@ -512,6 +517,40 @@ class _Builder:
             confidence_color=d.get("confidence_color"),
             plate_size=plate_size,
         )
+
+    def timed_path(self, raw: list, path, camera: Camera) -> list[Waypoint]:
+        """A path whose points carry `time` (after the vehicle's `at`): every point has one, the first
+        may leave it out (0), they increase; the vehicle waits by being at one point at two times."""
+        waypoints: list[Waypoint] = []
+        before: tuple[int, object] | None = None  # the previous point's time, and as written
+        for j, w in enumerate(raw):
+            wpath = path + ("path", j)
+            where = show_path(wpath)
+            if not isinstance(w, dict) or "time" not in w:
+                point = w["at"] if isinstance(w, dict) else w
+                ppath = wpath + ("at",) if isinstance(w, dict) else wpath
+                self._inside_frame(point, ppath, camera, "path point")
+                if j > 0:
+                    self.c.add(wpath, f"{where}: in a timed path every point has a time: {{at: [x, y], time: "
+                                      f"DURATION}} (only the first may leave it out, meaning 0)")
+                time_us, shown = 0, "0s"
+            else:
+                point = w["at"]
+                self._inside_frame(point, wpath + ("at",), camera, "path point")
+                time_us, shown = self.duration_or(w, "time", wpath, 0), w["time"]
+                if j == 0 and time_us != 0:
+                    self.c.add(wpath + ("time",), f"{where}.time must be 0 (or left out): the first point is "
+                                                  f"where the vehicle is at its `at`, got {shown!r}")
+                elif before is not None and time_us <= before[0]:
+                    self.c.add(wpath + ("time",), f"{where}.time must be later than the time of the point "
+                                                  f"before ({before[1]!r}), got {shown!r}")
+            if isinstance(w, dict) and "wait" in w:
+                self.c.add(wpath + ("wait",), f"{where}: a timed path waits by repeating the point with a "
+                                              f"later time; remove wait", key=True)
+            if before is None or time_us > before[0]:
+                before = (time_us, shown)
+            waypoints.append(Waypoint(float(point[0]), float(point[1]), 0, time_us))
+        return waypoints
 
     def rate(self, d: dict, path) -> float:
         """d["rate"] per second, within (0, MAX_RATE_PER_S]."""

@@ -75,6 +75,7 @@ class Waypoint:
     x: float
     y: float
     wait_us: int = 0
+    time_us: int | None = None  # a timed path's: when the vehicle is here, after its `at`
 
 
 @dataclass(frozen=True, slots=True)

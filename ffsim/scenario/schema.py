@@ -145,8 +145,9 @@ ZONE = _obj(
 )
 
 WAYPOINT = {
-    "anyOf": [POINT, _obj({"at": POINT, "wait": DURATION}, ("at",))],
-    "x-message": "must be a point [x, y] or {at: [x, y], wait: DURATION}",
+    # time: a timed path's moment at this point, after the vehicle's `at` (every point has one, or none does)
+    "anyOf": [POINT, _obj({"at": POINT, "wait": DURATION, "time": DURATION}, ("at",))],
+    "x-message": "must be a point [x, y], {at: [x, y], wait: DURATION} or {at: [x, y], time: DURATION}",
 }
 
 READ = _obj(
