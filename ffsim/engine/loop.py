@@ -23,7 +23,7 @@ from ..vocabulary import NEW, STATE_RANK
 from .frames import FrameClock
 from .lists import ListMatcher
 from .traffic import FlowGenerator, make_normaliser, vehicle_from_spec
-from .vehicle import Event, Recogniser
+from .vehicle import Event, PassageTrace, Recogniser
 
 if TYPE_CHECKING:  # imported when needed: ffsim.faults.timing imports the engine's Rng
     from ..faults.timing import Window
@@ -47,6 +47,17 @@ class Engine:
             self._dark(None)
         self.normalise = make_normaliser(rec.keep_separators)
         self.lists = ListMatcher(scenario.lists, self.normalise)
+        # while tracing (trace()): each vehicle's origin by its seq, (0, index in scenario.vehicles)
+        # or (1, index in scenario.traffic)
+        self.origins: dict[int, tuple[int, int]] | None = None
+
+    def trace(self) -> list[PassageTrace]:
+        """Record the engine's decisions from now on: the list gets a PassageTrace per passage
+        (made when its vehicle arrives), and origins each vehicle's place in the scenario."""
+        trace: list[PassageTrace] = []
+        self.recogniser.trace = trace
+        self.origins = {}
+        return trace
 
     def _dark(self, until_us: int | None) -> None:
         """The restarts' dark windows up to until_us (restart_windows), given to the recogniser."""
@@ -81,6 +92,7 @@ class Engine:
         next_seq = 0
         next_car_id = scenario.recognition.first_car_id
         recogniser = self.recogniser
+        origins = self.origins
 
         def schedule(pending: list[Event], index: int) -> None:
             if index < len(pending):
@@ -103,6 +115,8 @@ class Engine:
                     item.advance()
                     if item.next_us is not None:
                         push(item.next_us, _ARRIVAL, 1, b, 0, item)
+                if origins is not None:
+                    origins[next_seq] = (a, b)
                 next_seq += 1
                 schedule(recogniser.events(vehicle), 0)
                 continue

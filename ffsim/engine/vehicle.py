@@ -191,6 +191,8 @@ class Recogniser:
         self.reliable_confidence = reliable_confidence
         self.reliable_timeout_us = reliable_timeout_us
         self.reliable = reliable  # False when no profile sends Reliable events: none is made
+        # None, or a list that gets each passage's decisions (ffsim explain); off, nothing is recorded
+        self.trace: list[PassageTrace] | None = None
         self.dark: tuple[tuple[int, int], ...] = ()
         self._dark_starts: list[int] = []
         self._dark_ends: list[int] = []
@@ -222,6 +224,19 @@ class Recogniser:
             if x0 <= x <= x1 and y0 <= y <= y1 and geometry.contains(polygon, x, y):
                 return zone_id
         return None
+
+    def unseen_because(self, v: Vehicle, k: int) -> str:
+        """Why v is not recognised on frame k, by state_at's tests in its order: "path" (before its
+        start or after its end), "hidden", "dark" (a restart) or "outside" (in no zone); "" if it is."""
+        t = self.clock.time(k)
+        if t < v.trajectory.start or t > v.trajectory.end:
+            return "path"
+        if any(a <= t < b for a, b in v.hidden):
+            return "hidden"
+        i = bisect_right(self._dark_starts, t) - 1
+        if i >= 0 and t < self._dark_ends[i]:
+            return "dark"
+        return "outside" if self.state_at(v, k) is None else ""
 
     # -- runs of recognised frames ---------------------------------------------------
     def runs(self, v: Vehicle) -> list[list[int]]:
@@ -304,15 +319,29 @@ class Recogniser:
         out: list[Event] = []
         group = [runs[0]]
         dark = len(self._dark_starts) > 0
+        trace = self.trace
+        before: int | None = None  # the last recognised frame of the vehicle's previous passage
         for run in runs[1:]:
             t_last, t_next = time(group[-1][1]), time(run[0])
             if t_next - t_last > timeout or (dark and self._dark_start_in(t_last, t_next) is not None):
-                self._passage(v, group, read_frames, out)
+                self._passage(v, group, read_frames, out,
+                              None if trace is None else self._traced(trace, v, group, read_frames, before))
+                before = group[-1][1]
                 group = [run]
             else:
                 group.append(run)
-        self._passage(v, group, read_frames, out)
+        self._passage(v, group, read_frames, out,
+                      None if trace is None else self._traced(trace, v, group, read_frames, before))
         return out
+
+    def _traced(self, trace: list[PassageTrace], v: Vehicle, group, read_frames: list[int],
+                before: int | None) -> PassageTrace:
+        """A new passage's record, in trace: its runs, and what parted it from the vehicle's previous one."""
+        why = PassageTrace(v, [(run[0], run[1], run[2]) for run in group], read_frames, before)
+        if before is not None:
+            why.restart_us = self._dark_start_in(self.clock.time(before), self.clock.time(group[0][0]))
+        trace.append(why)
+        return why
 
     def _dark_start_in(self, after_us: int, until_us: int | None) -> int | None:
         """The first dark window's start in (after_us, until_us] (until_us None: no end), or None."""
@@ -321,7 +350,7 @@ class Recogniser:
             return self._dark_starts[i]
         return None
 
-    def _changes(self, v: Vehicle, group, read_frames) -> list[tuple]:
+    def _changes(self, v: Vehicle, group, read_frames, why: PassageTrace | None = None) -> list[tuple]:
         """(frame, kind, value) of each change of the zone, confidence or reported text after
         the first frame; kind 0 zone, 1 confidence, 2 text (value (text, confidence))."""
         reads = v.reads
@@ -355,29 +384,36 @@ class Recogniser:
                             need = 1
                         if need <= n:
                             changes.append((a + need - 1, 2, (text, c)))
+                            if why is not None:
+                                why.text_reads.append((a + need - 1, reported, before + need, counts[reported]))
                             reported, conf = text, c
                         counts[text] = before + n
                 a = b + 1
         return changes
 
-    def _passage(self, v: Vehicle, group, read_frames, events: list[Event]) -> None:
+    def _passage(self, v: Vehicle, group, read_frames, events: list[Event], why: PassageTrace | None) -> None:
         if self._dark_starts:
             # a restart during the passage forgets it: its events from the restart on are never sent
             n_before = len(events)
-            self._events_of_passage(v, group, read_frames, events)
+            self._events_of_passage(v, group, read_frames, events, why)
             cut = self._dark_start_in(self.clock.time(group[0][0]), None)
             if cut is not None:
+                if why is not None:
+                    why.dropped = [(ev.time_us, ev.state) for ev in events[n_before:] if ev.time_us >= cut]
+                    if why.dropped:  # else the restart comes after its Lost
+                        why.cut_us = cut
                 events[n_before:] = [ev for ev in events[n_before:] if ev.time_us < cut]
             return
-        self._events_of_passage(v, group, read_frames, events)
+        self._events_of_passage(v, group, read_frames, events, why)
 
-    def _events_of_passage(self, v: Vehicle, group, read_frames, events: list[Event]) -> None:
+    def _events_of_passage(self, v: Vehicle, group, read_frames, events: list[Event],
+                           why: PassageTrace | None = None) -> None:
         clock = self.clock
         time = clock.time
         position = v.trajectory.position
         k_first, k_last = group[0][0], group[-1][1]
-        changes = self._changes(v, group, read_frames) if (len(group) > 1 or read_frames) else []
-        direction = self._direction(v, group)
+        changes = self._changes(v, group, read_frames, why) if (len(group) > 1 or read_frames) else []
+        direction = self._direction(v, group, why)
         if direction is not None:
             changes.append(direction)
             if len(changes) > 1:
@@ -386,12 +422,16 @@ class Recogniser:
         first = v.reads[bisect_right(read_frames, k_first)]
         text, conf, zone, heading = first.text, first.confidence, group[0][2], "unknown"
         passage = Passage(v)
+        if why is not None:
+            why.passage, why.first_read, why.changes = passage, bisect_right(read_frames, k_first), changes
         t_first = time(k_first)
         x, y = position(t_first)
         vehicle_shot = plate_shot = (t_first, text)
         events.append(Event(t_first, NEW, passage, t_first, text, conf, heading, zone, x, y, plate_shot, vehicle_shot))
         k_lost = clock.after(time(k_last) + self.lost_timeout_us)
-        k_reliable = self._reliable_frame(changes, k_first, conf, k_lost) if self.reliable else k_lost
+        if why is not None:
+            why.last_frame, why.lost_frame = k_last, k_lost
+        k_reliable = self._reliable_frame(changes, k_first, conf, k_lost, why) if self.reliable else k_lost
         start = (text, conf, zone, heading)
         reliable_due = self.reliable
         sent = (text, heading, zone)
@@ -410,9 +450,14 @@ class Recogniser:
             if reliable_due and k_reliable < send:  # on the same frame, the Update goes first
                 self._reliable(v, passage, group, changes, k_reliable, start, vehicle_shot, events)
                 reliable_due = False
+            i_from = i
             i, text, conf, zone, heading = _apply(changes, i, send, text, conf, zone, heading)
             if (text, heading, zone) == sent:
+                if why is not None:  # the changes cancelled out
+                    why.updates.append((send, changes[j][0], i_from, i, False))
                 continue
+            if why is not None:
+                why.updates.append((send, changes[j][0], i_from, i, True))
             sent = (text, heading, zone)
             t_cap = time(_capture_frame(group, send))
             x, y = position(t_cap)
@@ -429,13 +474,17 @@ class Recogniser:
         events.append(Event(time(k_lost), LOST, passage, t_last, text, conf, heading, zone, x, y,
                             plate_shot, vehicle_shot))
 
-    def _reliable_frame(self, changes: list[tuple], k_first: int, conf: float, k_lost: int) -> int:
+    def _reliable_frame(self, changes: list[tuple], k_first: int, conf: float, k_lost: int,
+                        why: PassageTrace | None = None) -> int:
         """The frame of the passage's Reliable: the reported confidence reaches the threshold,
         or the timeout after the New has run out; no later than the Lost."""
         clock = self.clock
         threshold = self.reliable_confidence
-        k = min(clock.ceil(clock.time(k_first) + self.reliable_timeout_us), k_lost)
+        k_timeout = clock.ceil(clock.time(k_first) + self.reliable_timeout_us)
+        k = min(k_timeout, k_lost)
         if conf >= threshold:
+            if why is not None:
+                why.reliable = (k_first, "new", conf)
             return k_first
         for change in changes:
             frame, kind = change[0], change[1]
@@ -448,7 +497,11 @@ class Recogniser:
             else:
                 continue
             if conf >= threshold:
+                if why is not None:
+                    why.reliable = (frame, "confidence", conf)
                 return frame
+        if why is not None:
+            why.reliable = (k, "timeout" if k == k_timeout else "lost", conf)
         return k
 
     def _reliable(self, v: Vehicle, passage: Passage, group, changes: list[tuple], k: int,
@@ -461,7 +514,7 @@ class Recogniser:
         events.append(Event(self.clock.time(k), RELIABLE, passage, t_cap, text, conf, heading, zone, x, y,
                             (t_cap, text), vehicle_shot))
 
-    def _direction(self, v: Vehicle, group) -> tuple[int, int, str] | None:
+    def _direction(self, v: Vehicle, group, why: PassageTrace | None = None) -> tuple[int, int, str] | None:
         """(frame, 3, 'in'|'out') of the first recognised frame far enough from the start."""
         time, ceil, floor = self.clock.time, self.clock.ceil, self.clock.floor
         traj, m = v.trajectory, self.min_travel
@@ -496,8 +549,38 @@ class Recogniser:
                     found = k
                 x, y = position(time(found))
                 ax, ay = self._arrows[zone]
+                if why is not None:
+                    why.direction = (found, zone, x0, y0, x, y, ax, ay)
                 return (found, 3, "in" if (x - x0) * ax + (y - y0) * ay > 0 else "out")
         return None
+
+
+@dataclass(slots=True, eq=False)
+class PassageTrace:
+    """What the engine decided for one passage, recorded while Recogniser.trace is a list (ffsim
+    explain puts it in words). Frames are frame numbers: clock.time(k) is frame k's time."""
+
+    vehicle: Vehicle
+    runs: list[tuple[int, int, int]]  # the passage's runs of recognised frames: (first, last, zone)
+    read_frames: list[int]  # the vehicle's: the frame on which read i+1 takes over from read i
+    before: int | None = None  # the vehicle's previous passage: its last recognised frame
+    restart_us: int | None = None  # a restart between that passage and this one: its dark window's start
+    passage: Passage | None = None  # its events' (car_id once the New is sent)
+    first_read: int = 0  # index in vehicle.reads of the New's read
+    changes: list[tuple] = field(default_factory=list)  # (frame, kind, value): Recogniser._changes, and the
+    # direction (kind 3), in frame order
+    # per text change: (frame, the text it replaced, frames read of the new text, of the replaced one)
+    text_reads: list[tuple[int, str, int, int]] = field(default_factory=list)
+    # the direction's decision: (frame, zone, first position x, y, position then x, y, the zone's arrow x, y)
+    direction: tuple[int, int, float, float, float, float, float, float] | None = None
+    # per Update due: (send frame, frame of its first change, changes[i:j] it applies, sent: False when they
+    # cancelled out)
+    updates: list[tuple[int, int, int, int, bool]] = field(default_factory=list)
+    reliable: tuple[int, str, float] | None = None  # (frame, "new" | "confidence" | "timeout" | "lost", confidence)
+    last_frame: int = 0  # last recognised frame
+    lost_frame: int = 0  # the Lost's frame (due: a restart may cut it)
+    cut_us: int | None = None  # a restart's start during the passage: none of its events from then on is sent
+    dropped: list[tuple[int, str]] = field(default_factory=list)  # (time, state) of the events the cut took
 
 
 def _apply(changes: list[tuple], i: int, until: int, text: str, conf: float, zone: int,
