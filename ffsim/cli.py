@@ -777,11 +777,13 @@ def receive(http_bind, tcp_bind, out, respond, delay_us, fail_rate, basic, auth_
 # authoring (issue 12): commands of their own modules
 from .cli_init import init_command  # noqa: E402 - after main, which it is added to
 from .cli_explain import explain_command  # noqa: E402
+from .cli_import import import_group  # noqa: E402
 from .cli_schema import schema_command  # noqa: E402
 
 main.add_command(init_command, "init")
 main.add_command(schema_command, "schema")
 main.add_command(explain_command, "explain")
+main.add_command(import_group, "import")
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -89,7 +89,10 @@ def _replace(path: str, data: bytes) -> None:
         raise
 
 
-def _write(path: str, data: bytes, force: bool) -> None:
+def write_file(path: str, data: bytes, force: bool) -> None:
+    """Write a file the user named (0o644): never over an existing one without force (one line,
+    exit 1), and with force beside it and renamed over it. Shared by the commands that write
+    scenarios (init, import)."""
     shown = printable(path)
     if os.path.isdir(path):
         _fail(f"{shown} is a folder; give a file name with -o")
@@ -133,7 +136,7 @@ def init_command(template: str, output: str | None, force: bool, list_: bool) ->
     if any(os.path.basename(path) == f"{needed}.yaml" for needed in chosen.needs):
         _fail(f"{printable(path)}: the {chosen.name} template names {printable(os.path.basename(path))} "
               "as its scenario; give another file name with -o")
-    _write(path, template_text(chosen.name), force)
+    write_file(path, template_text(chosen.name), force)
     click.echo(f"wrote {printable(path)}: {chosen.description}")
     folder = os.path.dirname(path)
     for needed in chosen.needs:  # a file the template names, relative to it
@@ -141,6 +144,6 @@ def init_command(template: str, output: str | None, force: bool, list_: bool) ->
         if os.path.lexists(companion):
             click.echo(f"kept {printable(companion)} (already there; {printable(os.path.basename(path))} uses it)")
             continue
-        _write(companion, template_text(needed), False)
+        write_file(companion, template_text(needed), False)
         click.echo(f"wrote {printable(companion)}: the scenario {printable(os.path.basename(path))} names")
     click.echo("next: " + printable(chosen.try_next.format(file=shlex.quote(path))))

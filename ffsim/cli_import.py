@@ -1,0 +1,125 @@
+"""`ffsim import`: scenarios from what already exists (issue 12). `ffsim import sumo` turns SUMO's
+floating car data into scenario vehicles as the camera sees them (ffsim.importers.sumo);
+`ffsim import camera` turns a camera's recognition configuration into a scenario skeleton with
+its zones (ffsim.importers.camera)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .terminal import printable
+
+
+@click.group(name="import")
+def import_group() -> None:
+    """Make a scenario from what already exists."""
+
+
+def _fail(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line, err=True)
+    sys.exit(1)
+
+
+@import_group.command("sumo")
+@click.argument("fcd", type=click.Path(exists=True, dir_okay=False))
+@click.option("--view", "view_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="YAML: four road points (SUMO x/y, metres) and their pixels, the camera's resolution and fps, "
+                   "optionally zones and lost_timeout (see examples/sumo/view.yaml).")
+@click.option("--country", "country_text", default="CZE", show_default=True, metavar="CODE[=W],...",
+              help="The plates' countries: one code, or weights such as CZE=0.7,DEU=0.3.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the plates, makes and colours (and the scenario's seed).")
+@click.option("--vtypes", "vtype_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="SUMO route or additional file whose vTypes give the vehicle classes (default: a vType id "
+                   "such as truck or bus is taken as the class). Repeatable.")
+@click.option("-o", "--output", metavar="FILE", help="Write the scenario there (default: standard output).")
+@click.option("--force", is_flag=True, help="Replace the -o file if it exists.")
+def sumo_command(fcd: str, view_file: str, country_text: str, seed: int, vtype_files: tuple[str, ...],
+                 output: str | None, force: bool) -> None:
+    """Turn SUMO's floating car data (sumo --fcd-output FCD.xml[.gz]) into scenario vehicles.
+
+    Each vehicle's stretch inside the view becomes a timed path in frame pixels with SUMO's
+    timing (a queue's wait stays a wait), its type from SUMO's vehicle class (passenger CAR,
+    truck TRUCK, bus BUS...), a plate generated per country. A summary goes to standard error.
+    Needs the sumo extra: pip install 'ffsim[sumo]'.
+    """
+    from .importers.sumo import ImportProblem, import_fcd, load_view, parse_countries
+
+    try:
+        countries = parse_countries(country_text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--country'") from None
+    try:
+        imported = import_fcd(fcd, load_view(view_file), countries=countries, seed=seed, vtype_files=vtype_files)
+    except ImportProblem as exc:
+        _fail(exc.lines)
+        return
+    data = imported.text.encode()
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        from .cli_init import write_file
+
+        write_file(output, data, force)
+    where = "" if output is None else f" -> {printable(output)}"
+    click.echo(f"ffsim import sumo: {imported.summary()}{where}", err=True)
+
+
+# -- ffsim import camera -------------------------------------------------------------------------
+
+def _resolution(_ctx, _param, value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    width, sep, height = value.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit() or int(width) < 1 or int(height) < 1:
+        raise click.BadParameter("must be WIDTHxHEIGHT in pixels, e.g. 1920x1080")
+    return int(width), int(height)
+
+
+@import_group.command("camera")
+@click.argument("config", metavar="CONFIG.json")
+@click.option("-o", "--output", metavar="FILE", help="Write the skeleton here (default: print it).")
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+@click.option("--name", help="The scenario's name (default: CONFIG's file name).")
+@click.option("--resolution", callback=_resolution, metavar="WxH",
+              help="The frame size (default: the smallest of 1920x1080, 2560x1440, 3840x2160 that holds the zones).")
+@click.option("--angle-offset", type=float, default=0.0, show_default=True, metavar="DEGREES",
+              help="Turn every arrow by this much, for a camera whose angles are not 0 = up the image, clockwise.")
+def camera_command(config: str, output: str | None, force: bool, name: str | None,
+                   resolution: tuple[int, int] | None, angle_offset: float) -> None:
+    """A scenario skeleton from the camera's recognition configuration (JSON).
+
+    It reads the documented fields wherever they stand: each object with `coordinates`
+    (a zone's polygon, frame pixels), its `angle` (the arrow, thousandths of a degree) and
+    `active`, and `ttl` (the lost timeout, milliseconds). The skeleton has those zones and
+    timeout, and one example vehicle through each active zone along its arrow: it validates
+    and plays as it stands. Mistakes: CONFIG:LINE:COL: message, exit 1."""
+    from .cli_init import write_file
+    from .importers.camera import import_camera_config
+    from .scenario import ScenarioError
+
+    try:
+        result = import_camera_config(config, name=name, resolution=resolution, angle_offset=angle_offset)
+    except ScenarioError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    except OSError as exc:
+        click.echo(f"ffsim: error: cannot read {printable(config)}: {exc.strerror or exc}", err=True)
+        sys.exit(1)
+    if output is None:
+        click.echo(result.text, nl=False)
+    else:
+        write_file(output, result.text.encode(), force)
+    inactive = len(result.zones) - len(result.active)
+    timeout = f"lost timeout {result.lost_timeout_ms} ms" if result.lost_timeout_ms else "no ttl (lost timeout 5 s)"
+    said = [f"{len(result.active)} zone{'s' if len(result.active) != 1 else ''}"
+            + (f" ({inactive} inactive left out)" if inactive else ""), timeout,
+            f"frame {result.resolution[0]}x{result.resolution[1]}" + ("" if result.resolution_given else " (guessed)")]
+    if result.ignored:
+        said.append("not read: " + ", ".join(printable(k) for k in result.ignored))
+    where = f"wrote {printable(output)}: " if output else ""
+    click.echo(where + "; ".join(said), err=True)
