@@ -778,10 +778,12 @@ def receive(http_bind, tcp_bind, out, respond, delay_us, fail_rate, basic, auth_
 from .cli_init import init_command  # noqa: E402 - after main, which it is added to
 from .cli_explain import explain_command  # noqa: E402
 from .cli_import import import_group  # noqa: E402
+from .cli_preview import preview_command  # noqa: E402
 from .cli_schema import schema_command  # noqa: E402
 
 main.add_command(init_command, "init")
 main.add_command(schema_command, "schema")
+main.add_command(preview_command, "preview")
 main.add_command(explain_command, "explain")
 main.add_command(import_group, "import")
 

@@ -16,6 +16,7 @@ renderer draws the vehicle at the plate centre it is given.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -261,6 +262,21 @@ class ImageRenderer:
         if box[0] < box[2] and box[1] < box[3]:
             img.paste(self._draw(size, v, plate, box), box[:2])
         return img
+
+    def scene(self, placed: Sequence[tuple[Vehicle, float, float]]) -> Image.Image:
+        """The whole frame with every vehicle of placed drawn with its plate centre at (x, y), the
+        later ones in front: a moment of the scene with all the vehicles in sight (`ffsim preview
+        --at`). One vehicle gives the pixels of its "frame" image (without photos: a photo shows
+        one vehicle, so this draws ffsim's own)."""
+        # imported here, as in _scene: ffsim.protocol imports this package
+        from ..protocol.crops import plate_box
+
+        w, h = self.frame_w, self.frame_h
+        bg = _background(w, h, self.seed)
+        clean = bg.clean.copy()
+        for v, x, y in placed:
+            paint_vehicle(clean, v, plate_box(x, y, v.plate_w, v.plate_h, w, h))
+        return bg.picture(clean, (0, 0, w, h))
 
     def image(self, kind: str, v: Vehicle, x: float, y: float, image_format: str,
               quality: int = DEFAULT_QUALITY) -> bytes:

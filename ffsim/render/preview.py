@@ -1,0 +1,688 @@
+"""``ffsim preview``: one picture of a scenario, to read at a glance before sending it.
+
+Above, the camera's frame at its resolution (pixel coordinates, y down, origin top-left as
+in the image): the zones with their ids and direction arrows, and each vehicle's path with
+a dot every second, its times (arrival, waits, departure) and its plate. Below, per sending
+profile, a timeline of the passages: one bar per carID from its New to its Lost, with the
+events that profile sends (New, Update, Reliable, Lost), plate text changes (misreads)
+and occlusions (``hidden``) marked, restarts shaded and the passages they cut marked.
+With ``at_us`` the frame shows the scene at that moment as the camera sees it: the road
+and every vehicle in sight, drawn by the same renderer as the images the camera sends.
+
+Nothing here decides anything about the scenario: vehicles are built as the engine builds
+them (``vehicle_from_spec``, ``FlowGenerator``), so their paths are the engine's
+trajectories, and the timeline is drawn from the packets ``ffsim.protocol.Camera`` makes,
+restarts included. It shows what the camera decides to send; faults on the way to the
+receiver (duplicates, reordering, bursts, wire and payload faults) are ``ffsim events``'s to show.
+
+Deterministic: the same scenario gives the same bytes (matplotlib's own defaults and its
+bundled DejaVu Sans whatever the user's matplotlibrc says, a fixed layout in inches, no
+date or software version in the file, a fixed SVG hash salt). matplotlib is imported by
+:func:`render_preview` only, so that ``import ffsim`` stays fast.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..engine import geometry
+from ..engine.frames import FrameClock
+from ..engine.traffic import FlowGenerator, make_normaliser, vehicle_from_spec
+from ..engine.vehicle import Vehicle
+from ..scenario.model import Scenario
+from ..terminal import printable
+from ..vocabulary import LOST, NEW, RELIABLE, UPDATE
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+# -- colours: module constants, so that a test can find what was drawn where -------------------
+FIGURE_BACKGROUND = "#ffffff"
+FRAME_BACKGROUND = "#eceff1"  # the camera frame, where no road is drawn (without --at)
+ZONE_COLORS = ("#1f4fd1", "#8e24aa", "#00897b", "#6d4c41")  # zone edges by position in the file
+ZONE_FILL_ALPHA = 0.10
+# paths, and the same vehicle's bars on the timeline, by arrival order
+PATH_COLORS = ("#e53935", "#2e7d32", "#ef6c00", "#5e35b1", "#00838f", "#ad1457", "#827717", "#4e342e")
+EVENT_COLOR = "#111111"  # New, Update and Lost marks
+RELIABLE_COLOR = "#f9a825"
+MISREAD_COLOR = "#d50000"
+RESTART_COLOR = "#ffcdd2"
+AT_COLOR = "#0d47a1"
+UNTIL_COLOR = "#9e9e9e"
+
+DPI = 100  # picture pixels per inch: a 12-inch-wide picture is 1200 pixels wide
+FIGURE_WIDTH_IN = 12.0
+LEFT_IN, RIGHT_IN = 1.9, 0.35  # the timeline's carID and plate labels need the left margin
+TITLE_LEFT_IN = 0.3
+FRAME_MAX_HEIGHT_IN = 6.5
+ROW_IN = 0.24  # one passage on a timeline
+TIMELINE_MAX_IN = 24.0  # per profile: beyond this, rows get thinner
+BAR_HEIGHT = 0.6  # of a row
+LEGEND_COLUMNS = 4
+PATH_WIDTH_PT = 2.2
+ZONE_EDGE_PT = 2.5
+# generated traffic without an end in sight: how much of it a preview shows unless told
+DEFAULT_WINDOW_US = 60_000_000
+# more vehicles than this (generated traffic, an imported hour of SUMO): paths as thin lines, the
+# plates on the timeline only
+MAX_LABELLED_VEHICLES = 40
+
+_RC: Any = {  # (Any: matplotlib types the keys as a Literal of every rcParam)
+    "font.family": "DejaVu Sans",  # bundled with matplotlib: the same letters on every machine
+    "font.size": 9,
+    "text.parse_math": False,  # a plate "$5" is shown as written
+    "svg.fonttype": "path",  # glyphs as paths: the SVG looks the same without the font installed
+    "svg.hashsalt": "ffsim-preview",
+    "svg.image_inline": True,
+    "axes.titlesize": 10,
+    "axes.titlelocation": "left",
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "figure.facecolor": FIGURE_BACKGROUND,
+    "savefig.facecolor": FIGURE_BACKGROUND,
+}
+
+FORMATS = ("png", "svg")
+
+__all__ = ["DEFAULT_WINDOW_US", "FORMATS", "Preview", "PreviewError", "Row", "preview", "render_preview"]
+
+
+class PreviewError(ValueError):
+    """A preview that cannot be drawn as asked (--at outside the scenario, an unknown format)."""
+
+
+# -- what is drawn: vehicles and passages ------------------------------------------------------
+@dataclass(slots=True)
+class Row:
+    """One passage on the timelines (the same on every profile's; what each profile sends differs)."""
+
+    car_id: int
+    vehicle: int  # index into Preview.vehicles (and so its colour)
+    new_us: int
+    end_us: int  # the Lost's send time, or where the passage was cut
+    ended: str  # "lost" | "restart" (cut by a restart) | "until" (still under way at the window's end)
+    text: str  # the last reported plate text
+    direction: str
+    texts: list[tuple[int, str, str]] = field(default_factory=list)  # (time, from, to) of each text change
+    sent: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # profile: (time, state) per packet
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A drawn preview: its bytes, and where things are in it (pixels of the PNG, origin top-left)."""
+
+    data: bytes
+    image_format: str
+    size: tuple[int, int]  # the picture's width and height in pixels (at the dpi drawn)
+    vehicles: tuple[Vehicle, ...]  # as the engine moves them, in arrival order
+    rows: tuple[Row, ...]  # the passages, in the order of their New
+    profiles: tuple[int, ...]  # a timeline per profile, top to bottom
+    events: int  # packets drawn, all profiles
+    window_us: tuple[int, int]  # the time the timeline shows
+    until_us: int | None  # vehicles and events up to this time (None: the whole scenario)
+    windowed: bool  # until_us was chosen by the preview (endless or long traffic), not given
+    at_us: int | None
+    frame_box: tuple[float, float, float, float]  # (left, top, right, bottom) of the camera frame
+    frame_size: tuple[int, int]  # the camera's resolution
+    timeline_boxes: tuple[tuple[float, float, float, float], ...]  # per profile, (left, top, right, bottom)
+    timeline_span: tuple[float, float]  # the times (s) at the left and right edges of the timelines
+    timeline_rows: tuple[float, float]  # the row values at the top and bottom edges of each timeline
+
+    def frame_pixel(self, x: float, y: float) -> tuple[float, float]:
+        """Where the frame's pixel (x, y) is in the picture."""
+        left, top, right, bottom = self.frame_box
+        w, h = self.frame_size
+        return left + x * (right - left) / w, top + y * (bottom - top) / h
+
+    def timeline_pixel(self, profile_index: int, time_us: float, row: float) -> tuple[float, float]:
+        """Where time time_us on passage row `row` (0: the first) is in a profile's timeline."""
+        left, top, right, bottom = self.timeline_boxes[profile_index]
+        t0, t1 = self.timeline_span
+        r0, r1 = self.timeline_rows
+        return (left + (time_us / 1e6 - t0) * (right - left) / (t1 - t0),
+                top + (row - r0) * (bottom - top) / (r1 - r0))
+
+
+def _seconds(us: float) -> str:
+    return f"{us / 1e6:.1f} s"
+
+
+def _vehicles(scenario: Scenario, until_us: int | None) -> tuple[list[Vehicle], list[bool]]:
+    """Every vehicle that arrives by until_us, built as the engine builds it, in arrival order
+    (the engine's seq: listed vehicles by `at`, then file order, before generated ones at the
+    same time; flows by index); and for each, whether a traffic flow generated it."""
+    normalise = make_normaliser(scenario.recognition.keep_separators)
+    arrivals: list[tuple[int, int, int, int, Any]] = []
+    for i, spec in enumerate(scenario.vehicles):
+        if until_us is None or spec.at_us <= until_us:
+            arrivals.append((spec.at_us, 0, i, 0, spec))
+    for i, flow in enumerate(scenario.traffic):
+        gen = FlowGenerator(flow, i, scenario, normalise)
+        n = 0
+        # a flow without an end is only drawn with a window (render_preview sees to it)
+        while gen.next_us is not None and (until_us is None or gen.next_us <= until_us):
+            at_us = gen.next_us
+            arrivals.append((at_us, 1, i, n, gen.make(0)))
+            gen.advance()
+            n += 1
+    arrivals.sort(key=lambda a: a[:4])
+    out = []
+    for seq, (_, kind, i, _, item) in enumerate(arrivals):
+        if kind == 0:
+            out.append(vehicle_from_spec(item, i, seq, scenario, normalise))
+        else:
+            item.seq = seq
+            out.append(item)
+    return out, [a[1] == 1 for a in arrivals]
+
+
+def _passages(scenario: Scenario, until_us: int | None, vehicles: list[Vehicle],
+              windows: list[tuple[int, int]]) -> tuple[list[Row], int]:
+    """The passages and what each profile sends of them, from the camera's own packets."""
+    from ..protocol import Camera, Packet
+
+    by_seq = {v.seq: i for i, v in enumerate(vehicles)}
+    rows: dict[int, Row] = {}  # by id() of the engine's Passage
+    passages: list[Any] = []  # held, so that no id() is reused while rows are looked up by it
+    order: list[Row] = []
+    packets = 0
+    camera = Camera(scenario, scenario.start_us or 0)
+    for item in camera.packets_and_events(until_us):
+        if isinstance(item, Packet):
+            row = rows[id(item.event.passage)]
+            row.sent.setdefault(item.profile, []).append((item.time_us, item.event.state))
+            packets += 1
+            continue
+        ev = item
+        key = id(ev.passage)
+        if ev.state == NEW:
+            index = by_seq.get(ev.passage.vehicle.seq)
+            if index is None or vehicles[index].plate != ev.passage.vehicle.plate:  # pragma: no cover
+                raise AssertionError("the preview's vehicles differ from the engine's")  # a bug of ours
+            row = Row(ev.passage.car_id or 0, index, ev.time_us, ev.time_us, "until", ev.text, ev.direction)
+            rows[key] = row
+            passages.append(ev.passage)
+            order.append(row)
+            continue
+        row = rows[key]
+        if ev.text != row.text:
+            row.texts.append((ev.time_us, row.text, ev.text))
+        row.text, row.direction = ev.text, ev.direction
+        if ev.state == LOST:
+            row.end_us, row.ended = ev.time_us, "lost"
+    for row in order:
+        if row.ended == "lost":
+            continue
+        cut = next((start for start, _ in windows if start > row.new_us), None)
+        if cut is not None and (until_us is None or cut <= until_us):
+            row.end_us, row.ended = cut, "restart"
+        else:
+            row.end_us = until_us if until_us is not None else row.end_us
+    return order, packets
+
+
+def _default_window(scenario: Scenario) -> int | None:
+    """None when the whole scenario is short enough to draw; else the first minute."""
+    for flow in scenario.traffic:
+        if flow.until_us is None or flow.until_us > DEFAULT_WINDOW_US:
+            return DEFAULT_WINDOW_US
+    return None
+
+
+# -- the picture ------------------------------------------------------------------------------
+class _Labels:
+    """Places labels in the frame so that they do not cover each other: a label whose box meets
+    one already placed, or leaves the frame, moves a line down or up, then two..., up to
+    TRIES places; then it stays where it was asked to be."""
+
+    TRIES = 9  # 0, -1, +1, -2, +2... lines
+
+    def __init__(self, ax: Axes, renderer: Any):
+        self.ax = ax
+        self.renderer = renderer
+        self.boxes: list[Any] = []
+        self.area = ax.get_window_extent(renderer)
+
+    def add(self, x: float, y: float, text: str, color: str, dx: float = 7.0, dy: float = 0.0,
+            boxed: bool = False, ha: str = "left", size: float = 7.5) -> None:
+        kwargs: dict[str, Any] = {}
+        if boxed:
+            kwargs["bbox"] = {"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": color,
+                              "linewidth": 1.0, "alpha": 0.92}
+        step = size * (1.75 if boxed else 1.4)
+        area = self.area
+        for attempt in range(self.TRIES + 1):
+            last = attempt == self.TRIES
+            lines = 0 if last else (attempt + 1) // 2 * (1 if attempt % 2 == 0 else -1)
+            label = self.ax.annotate(
+                text, (x, y), xytext=(dx, dy - lines * step), textcoords="offset points", ha=ha, va="center",
+                fontsize=size, color="black" if boxed else color, zorder=6, annotation_clip=False, **kwargs)
+            box = label.get_window_extent(self.renderer)
+            inside = area.x0 <= box.x0 and box.x1 <= area.x1 and area.y0 <= box.y0 and box.y1 <= area.y1
+            if last or (inside and not any(box.overlaps(other) for other in self.boxes)):
+                self.boxes.append(box)
+                return
+            label.remove()
+
+
+def _path_parts(v: Vehicle) -> list[tuple[bool, list[tuple[float, float]]]]:
+    """The path as polylines, each (hidden, points): the parts in a hidden interval apart."""
+    traj = v.trajectory
+    times = {traj.start, traj.end}
+    for t0, t1, *_ in traj.pieces:
+        times.update((t0, t1))
+    for a, b in v.hidden:
+        times.update(t for t in (a, b) if traj.start <= t <= traj.end)
+    ordered = sorted(times)
+    parts: list[tuple[bool, list[tuple[float, float]]]] = []
+    for t0, t1 in zip(ordered, ordered[1:]):
+        mid = (t0 + t1) / 2
+        hidden = any(a <= mid < b for a, b in v.hidden)
+        p0, p1 = traj.position(t0), traj.position(t1)
+        if parts and parts[-1][0] == hidden:
+            parts[-1][1].append(p1)
+        else:
+            parts.append((hidden, [p0, p1]))
+    if not parts:
+        parts.append((False, [traj.position(traj.start)]))
+    return parts
+
+
+def _draw_zones(ax: Axes, scenario: Scenario, labels: _Labels, faded: bool) -> None:
+    from matplotlib.patches import FancyArrow, Polygon
+
+    for i, zone in enumerate(scenario.zones):
+        color = ZONE_COLORS[i % len(ZONE_COLORS)]
+        ax.add_patch(Polygon(zone.polygon, closed=True, facecolor=color, alpha=0.04 if faded else ZONE_FILL_ALPHA,
+                             edgecolor="none", zorder=1))
+        ax.add_patch(Polygon(zone.polygon, closed=True, fill=False, edgecolor=color, linewidth=ZONE_EDGE_PT,
+                             zorder=2, joinstyle="miter"))
+        xs, ys = [p[0] for p in zone.polygon], [p[1] for p in zone.polygon]
+        cx, cy = geometry.polygon_centroid(zone.polygon)
+        ax_, ay_ = zone.arrow
+        length = 0.35 * min(max(xs) - min(xs), max(ys) - min(ys))
+        if length > 0:
+            ax.add_patch(FancyArrow(cx - ax_ * length / 2, cy - ay_ * length / 2, ax_ * length, ay_ * length,
+                                    width=length * 0.07, head_width=length * 0.22, head_length=length * 0.22,
+                                    length_includes_head=True, facecolor=color, edgecolor="none",
+                                    alpha=0.5, zorder=4.5))  # over the paths, which would hide it
+        # the label in the polygon's top-left corner (the first vertex nearest it)
+        corner = min(zone.polygon, key=lambda p: (p[0] - min(xs)) + (p[1] - min(ys)))
+        labels.add(corner[0], corner[1], f"zone {zone.id}  arrow {zone.direction:g}°", color, dx=5, dy=-8,
+                   boxed=True, size=8)
+
+
+def _draw_paths(ax: Axes, vehicles: list[Vehicle], generated: list[bool], labels: _Labels, faded: bool) -> bool:
+    """Each vehicle's path; False when there were too many to label (lines only)."""
+    alpha = 0.35 if faded else 1.0
+    dense = len(vehicles) > MAX_LABELLED_VEHICLES
+    for i, v in enumerate(vehicles):
+        color = PATH_COLORS[i % len(PATH_COLORS)]
+        traj = v.trajectory
+        for hidden, points in _path_parts(v):
+            xs, ys = [p[0] for p in points], [p[1] for p in points]
+            ax.plot(xs, ys, color=color, linewidth=PATH_WIDTH_PT * (0.6 if hidden or dense else 1.0),
+                    alpha=alpha, linestyle=(0, (2, 2)) if hidden else "-", solid_capstyle="butt", zorder=3)
+        if dense:
+            continue
+        # a dot every second (waits: one dot), the heading at the end
+        dots: list[tuple[float, float]] = []
+        second = math.ceil(traj.start / 1e6)
+        while second * 1e6 <= traj.end:
+            p = traj.position(second * 1e6)
+            if not dots or dots[-1] != p:
+                dots.append(p)
+            second += 1
+        if dots:
+            ax.plot([p[0] for p in dots], [p[1] for p in dots], linestyle="none", marker="o", markersize=3.2,
+                    markerfacecolor="white", markeredgecolor=color, markeredgewidth=1.0, alpha=alpha, zorder=4)
+        start, end = traj.position(traj.start), traj.position(traj.end)
+        before_end = traj.position(max(traj.start, traj.end - 1.0))
+        if before_end != end:
+            ax.annotate("", xy=end, xytext=before_end, zorder=4, annotation_clip=False,
+                        arrowprops={"arrowstyle": "-|>,head_length=0.6,head_width=0.3", "color": color,
+                                    "alpha": alpha, "shrinkA": 0, "shrinkB": 0, "linewidth": 0})
+        if faded:
+            continue
+        plate = printable(v.plate)
+        if generated[i]:  # generated traffic: many paths on one lane; the plate along the path, spread
+            f = 0.12 + 0.76 * ((i * 0.6180339887) % 1.0)
+            p = traj.position(traj.start + f * (traj.end - traj.start))
+            labels.add(p[0], p[1], f"{plate} {_seconds(traj.start)}", color, boxed=True, size=7)
+            continue
+        labels.add(start[0], start[1], f"{plate}  {_seconds(traj.start)}", color, boxed=True, size=8)
+        for t0, t1, x0, y0, x1, y1 in traj.pieces:
+            if x0 == x1 and y0 == y1 and t1 > t0:  # a wait
+                labels.add(x0, y0, f"{_seconds(t0)} – {_seconds(t1)}", color)
+        if traj.end > traj.start:
+            labels.add(end[0], end[1], _seconds(traj.end), color)
+    return not dense
+
+
+def _draw_scene(ax: Axes, scenario: Scenario, vehicles: list[Vehicle], at_us: int, size_px: tuple[int, int],
+                windows: list[tuple[int, int]], labels: _Labels) -> str:
+    """The frame at at_us as the camera sees it; returns what the title says of that moment."""
+    from matplotlib.patches import Rectangle
+    from PIL import Image
+
+    from ..protocol.crops import plate_box
+    from . import ImageRenderer
+
+    cam = scenario.camera
+    clock = FrameClock(cam.fps)
+    k = clock.floor(at_us)
+    t = clock.time(k)
+    in_sight: list[tuple[int, Vehicle, float, float]] = []
+    hidden: list[tuple[int, Vehicle, float, float]] = []
+    for i, v in enumerate(vehicles):
+        traj = v.trajectory
+        if traj.start <= t <= traj.end:
+            x, y = traj.position(t)
+            (hidden if any(a <= t < b for a, b in v.hidden) else in_sight).append((i, v, x, y))
+    renderer = ImageRenderer(cam.width, cam.height, (), scenario.road_seed)
+    # the farther (higher in the image) first, the nearer in front of them
+    image = renderer.scene([(v, x, y) for _, v, x, y in sorted(in_sight, key=lambda s: (s[3], s[0]))])
+    # drawn at the picture's own size: no resampling left to the backends, a smaller SVG
+    image = image.resize(size_px, Image.Resampling.LANCZOS)
+    ax.imshow(image, extent=(0, cam.width, cam.height, 0), interpolation="nearest", zorder=0, aspect="auto")
+    for i, v, x, y in in_sight + hidden:
+        color = PATH_COLORS[i % len(PATH_COLORS)]
+        # where the engine looks: the plate centre, in the first zone (by id) holding it
+        zone = next((z.id for z in sorted(scenario.zones, key=lambda z: z.id)
+                     if geometry.contains(z.polygon, x, y)), None)
+        where = "hidden" if (i, v, x, y) in hidden else (f"zone {zone}" if zone is not None else "outside the zones")
+        left, top, w, h = plate_box(x, y, v.plate_w, v.plate_h, cam.width, cam.height)
+        ax.add_patch(Rectangle((left - 3, top - 3), w + 6, h + 6, fill=False, edgecolor=color, linewidth=1.8,
+                               linestyle="-" if where != "hidden" else (0, (2, 2)), zorder=5))
+        labels.add(left + w + 3, y, f"{printable(v.plate)}  {where}", color, dx=4, boxed=True, size=8)
+    dark = any(a <= t < b for a, b in windows)
+    return f"frame {k} at {t / 1e6:.3f} s: {len(in_sight)} vehicle(s) in sight" + (
+        f", {len(hidden)} hidden" if hidden else "") + (" (camera down: restarting)" if dark else "")
+
+
+_MARKS = {  # state: (marker, size, face, edge)
+    NEW: ("o", 6.0, "white", EVENT_COLOR),
+    UPDATE: ("|", 11.0, EVENT_COLOR, EVENT_COLOR),
+    RELIABLE: ("*", 10.0, RELIABLE_COLOR, EVENT_COLOR),
+    LOST: ("s", 5.5, EVENT_COLOR, EVENT_COLOR),
+}
+
+
+def _draw_timeline(ax: Axes, rows: list[Row], profile_id: int, vehicles: list[Vehicle],
+                   windows: list[tuple[int, int]], span: tuple[float, float], at_us: int | None,
+                   row_in: float, slots: int, width_in: float) -> None:
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Rectangle
+
+    t0, t1 = span
+    for start, end in windows:
+        if start / 1e6 < t1:
+            ax.axvspan(start / 1e6, min(end / 1e6, t1), facecolor=RESTART_COLOR, edgecolor="none", zorder=0)
+            ax.text(start / 1e6, -0.45, f" restart, {(end - start) / 1e6:g} s down", fontsize=7,
+                    color="#b71c1c", va="bottom", ha="left", zorder=6, clip_on=False)
+    marker_scale = min(1.0, row_in / ROW_IN)
+    bars, hidden = [], []
+    # markers in one artist per look: thousands of passages draw as fast as a few
+    marks: dict[tuple[str, float, str, str, float, int], tuple[list[float], list[float]]] = {}
+
+    def mark(x_us: float, r: int, marker: str, size: float, face: str, edge: str, width: float, z: int) -> None:
+        xs, ys = marks.setdefault((marker, size * marker_scale, face, edge, width, z), ([], []))
+        xs.append(x_us / 1e6)
+        ys.append(r)
+
+    for r, row in enumerate(rows):
+        v = vehicles[row.vehicle]
+        color = PATH_COLORS[row.vehicle % len(PATH_COLORS)]
+        left, width = row.new_us / 1e6, (row.end_us - row.new_us) / 1e6
+        bars.append(Rectangle((left, r - BAR_HEIGHT / 2), width, BAR_HEIGHT, facecolor=color, edgecolor="none"))
+        for a, b in v.hidden:
+            a, b = max(a, row.new_us), min(b, row.end_us)
+            if a < b:
+                hidden.append(Rectangle((a / 1e6, r - BAR_HEIGHT / 2), (b - a) / 1e6, BAR_HEIGHT,
+                                        facecolor="white", edgecolor=color, linewidth=0))
+        changes = {t for t, _, _ in row.texts}
+        for time_us, state in row.sent.get(profile_id, []):
+            marker, size, face, edge = _MARKS[state]
+            if state == UPDATE and time_us in changes:
+                face = edge = MISREAD_COLOR
+            mark(time_us, r, marker, size, face, edge, 1.6 if marker == "|" else 0.9, 4)
+        if row.ended == "restart":
+            mark(row.end_us, r, "X", 8, MISREAD_COLOR, "white", 0.6, 5)
+        elif row.ended == "until":
+            mark(row.end_us, r, ">", 6, UNTIL_COLOR, UNTIL_COLOR, 0.9, 5)
+        read_texts = list(dict.fromkeys(r.text for r in v.reads))
+        if (row.texts or len(read_texts) > 1) and row_in >= 0.12:
+            if row.texts:  # what the receiver was told, in order
+                note = " → ".join([printable(row.texts[0][1])] + [printable(b) for _, _, b in row.texts])
+            else:  # misread, but the wrong text never won
+                note = "reads " + ", ".join(printable(t) for t in read_texts) + ": no change reported"
+            # beside the bar where it fits (7-point DejaVu: about 0.06 inch a character), else on it
+            need = (len(note) + 2) * 0.06 / width_in * (t1 - t0)
+            gap = 0.006 * (t1 - t0)
+            style: dict[str, Any] = {"fontsize": 7, "color": MISREAD_COLOR, "va": "center", "zorder": 6}
+            if row.end_us / 1e6 + need < t1:
+                ax.text(row.end_us / 1e6 + gap, r, note, ha="left", **style)
+            elif left - need > t0:
+                ax.text(left - gap * 3, r, note, ha="right", **style)
+            else:
+                ax.text(row.texts[-1][0] / 1e6 + gap, r, note, ha="left", bbox={
+                    "boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"}, **style)
+    if bars:
+        ax.add_collection(PatchCollection(bars, match_original=True, zorder=2))
+    if hidden:
+        ax.add_collection(PatchCollection(hidden, match_original=True, hatch="////", zorder=3))
+    for (marker, size, face, edge, width, z), (xs, ys) in marks.items():
+        ax.plot(xs, ys, marker=marker, markersize=size, markerfacecolor=face, markeredgecolor=edge,
+                markeredgewidth=width, linestyle="none", zorder=z)
+    if at_us is not None:
+        ax.axvline(at_us / 1e6, color=AT_COLOR, linewidth=1.4, zorder=5)
+        # above the timeline, over the restarts' labels if there are any
+        ax.annotate(f"{at_us / 1e6:g} s", (at_us / 1e6, -0.5), xytext=(2, 10 if windows else 1),
+                    textcoords="offset points", fontsize=7, color=AT_COLOR, va="bottom", ha="left", zorder=6,
+                    annotation_clip=False)
+    ax.set_xlim(t0, t1)
+    ax.set_ylim(slots - 0.5, -0.5)
+    ticks = list(range(len(rows)))
+    step = max(1, math.ceil(0.1 / row_in)) if row_in < 0.1 else 1  # thin rows: every nth label
+    ax.set_yticks(ticks[::step])
+    ax.set_yticklabels([f"#{rows[r].car_id}  {printable(rows[r].text)[:14]}  {rows[r].direction}"
+                        for r in ticks[::step]], fontsize=7.5 if row_in >= 0.16 else 6)
+    for label, r in zip(ax.get_yticklabels(), ticks[::step]):
+        label.set_color(PATH_COLORS[rows[r].vehicle % len(PATH_COLORS)])
+    ax.tick_params(axis="y", length=0)
+    ax.grid(axis="x", color="#e0e0e0", linewidth=0.6, zorder=0)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    if not rows:
+        ax.text(0.5, 0.5, "no passage: no vehicle is recognised in a zone", transform=ax.transAxes,
+                ha="center", va="center", color="#616161")
+
+
+def _legend_handles(scenario: Scenario, rows: list[Row], vehicles: list[Vehicle],
+                    windows: list[tuple[int, int]]) -> list[Any]:
+    """The legend's entries: what the picture can show (a kind of event no profile sends, or a
+    mark nothing needs, is left out)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    sends = set().union(*(p.events for p in scenario.profiles))
+    handles: list[Any] = [Patch(facecolor=PATH_COLORS[0], label="passage, New to Lost (the vehicle's colour)")]
+    if NEW in sends:
+        handles.append(Line2D([], [], linestyle="none", marker="o", markerfacecolor="white",
+                              markeredgecolor=EVENT_COLOR, label="New"))
+    if UPDATE in sends:
+        handles.append(Line2D([], [], linestyle="none", marker="|", markersize=10, markeredgewidth=1.6,
+                              markeredgecolor=EVENT_COLOR, label="Update"))
+    if any(r.texts for r in rows) or any(len(v.reads) > 1 for v in vehicles):
+        handles.append(Line2D([], [], linestyle="none", marker="|", markersize=10, markeredgewidth=1.6,
+                              markeredgecolor=MISREAD_COLOR, label="Update: plate text changed (misread)"))
+    if RELIABLE in sends:
+        handles.append(Line2D([], [], linestyle="none", marker="*", markersize=10, markerfacecolor=RELIABLE_COLOR,
+                              markeredgecolor=EVENT_COLOR, markeredgewidth=0.9, label="Reliable"))
+    if LOST in sends:
+        handles.append(Line2D([], [], linestyle="none", marker="s", markerfacecolor=EVENT_COLOR,
+                              markeredgecolor=EVENT_COLOR, label="Lost"))
+    if any(v.hidden for v in vehicles):
+        handles.append(Patch(facecolor="white", edgecolor=PATH_COLORS[0], hatch="////",
+                             label="occluded (hidden); dashed on the path"))
+    if windows:
+        handles.append(Patch(facecolor=RESTART_COLOR, label="camera restarting (dark)"))
+    if any(r.ended == "restart" for r in rows):
+        handles.append(Line2D([], [], linestyle="none", marker="X", markersize=8, markerfacecolor=MISREAD_COLOR,
+                              markeredgecolor="white", label="passage cut by the restart (no Lost)"))
+    if any(r.ended == "until" for r in rows):
+        handles.append(Line2D([], [], linestyle="none", marker=">", markerfacecolor=UNTIL_COLOR,
+                              markeredgecolor=UNTIL_COLOR, label="still under way at the end shown"))
+    return handles
+
+
+def _legend(fig: Figure, handles: list[Any], top_in: float, left_in: float) -> None:
+    width, height = fig.get_size_inches()
+    fig.legend(handles=handles, loc="upper left", ncol=LEGEND_COLUMNS, handlelength=1.6, columnspacing=1.4,
+               borderaxespad=0, borderpad=0, bbox_to_anchor=(left_in / width, 1 - top_in / height))
+
+
+def render_preview(scenario: Scenario, until_us: int | None = None, at_us: int | None = None,
+                   image_format: str = "png", dpi: float = DPI) -> Preview:
+    """The preview of a scenario as a PNG or SVG file's bytes, with where things are in it.
+
+    until_us: vehicles and events up to this virtual time; without it, the whole scenario, or
+    the first DEFAULT_WINDOW_US of traffic that has no end (or a later one), which the
+    picture says. at_us: the frame shows the scene at that moment (the last frame at or
+    before it) as the camera sees it, and the timelines a line there.
+    Raises PreviewError when at_us falls outside what is drawn or the format is unknown."""
+    if image_format not in FORMATS:
+        raise PreviewError(f"unknown picture format {image_format!r} (formats: {', '.join(FORMATS)})")
+    windowed = until_us is None and _default_window(scenario) is not None
+    if windowed:
+        until_us = DEFAULT_WINDOW_US
+        if at_us is not None and at_us > until_us:
+            until_us = at_us + 10_000_000  # --at later in the traffic: the window reaches it
+    from ..faults.timing import restart_windows
+
+    windows = [(w.start_us, w.end_us) for w in restart_windows(scenario, until_us)] if scenario.faults else []
+    vehicles, generated = _vehicles(scenario, until_us)
+    rows, packets = _passages(scenario, until_us, vehicles, windows)
+    ends = [v.trajectory.end for v in vehicles] + [r.end_us for r in rows]
+    end_us = until_us if until_us is not None else int(max(ends, default=0))
+    if at_us is not None and not 0 <= at_us <= end_us:
+        if until_us is not None and not windowed:
+            raise PreviewError(f"--at {at_us / 1e6:g} s is after the time shown (up to {until_us / 1e6:g} s, "
+                               "--until); give a later --until")
+        raise PreviewError(f"--at {at_us / 1e6:g} s is after the end of the scenario at {end_us / 1e6:g} s "
+                           "(its last vehicle gone, its last Lost sent)")
+    span = (0.0, max(end_us / 1e6, 1.0) * 1.02)
+
+    import matplotlib
+    import matplotlib.style
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    cam = scenario.camera
+    profiles = list(scenario.profiles)
+    # the layout, in inches from the top: fixed, so that nothing moves with the text drawn
+    avail = FIGURE_WIDTH_IN - LEFT_IN - RIGHT_IN
+    frame_w_in = min(avail, FRAME_MAX_HEIGHT_IN * cam.width / cam.height)
+    frame_h_in = frame_w_in * cam.height / cam.width
+    # above the frame: the title, a line or two of subtitle, the frame's x ticks
+    frame_left, frame_top = LEFT_IN + (avail - frame_w_in) / 2, 0.85 if until_us is None else 1.0
+    row_in = min(ROW_IN, TIMELINE_MAX_IN / max(1, len(rows)))
+    slots = max(2, len(rows))  # rows of the timeline (one passage alone is not a fat bar)
+    timeline_in = slots * row_in
+    timeline_tops = []
+    top = frame_top + frame_h_in + 0.3
+    for _ in profiles:
+        # the profile's title, and the labels of the restarts and of --at above the timeline
+        top += 0.4 + (0.15 if windows else 0) + (0.14 if at_us is not None else 0)
+        timeline_tops.append(top)
+        top += timeline_in + 0.3  # the time ticks
+    legend_top = top + 0.3  # under the last timeline's axis label
+    legend_rows = math.ceil(len(_legend_handles(scenario, rows, vehicles, windows)) / LEGEND_COLUMNS)
+    height_in = legend_top + legend_rows * 0.22 + 0.15
+    size = (round(FIGURE_WIDTH_IN * dpi), round(height_in * dpi))
+    # the figure in whole pixels, so that the PNG is as large as the figure and the boxes exact
+    fig_w_in, fig_h_in = size[0] / dpi, size[1] / dpi
+
+    def box(left_in: float, top_in: float, w_in: float, h_in: float) -> tuple[float, float, float, float]:
+        return (left_in / fig_w_in, 1 - (top_in + h_in) / fig_h_in, w_in / fig_w_in, h_in / fig_h_in)
+
+    def pixels(left_in: float, top_in: float, w_in: float, h_in: float) -> tuple[float, float, float, float]:
+        return (left_in * dpi, top_in * dpi, (left_in + w_in) * dpi, (top_in + h_in) * dpi)
+
+    with warnings.catch_warnings(), matplotlib.style.context("default"), matplotlib.rc_context(_RC):
+        warnings.simplefilter("ignore")  # a glyph DejaVu lacks is drawn as a box, not a warning on the terminal
+        fig = Figure(figsize=(fig_w_in, fig_h_in), dpi=dpi)
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        ax = fig.add_axes(box(frame_left, frame_top, frame_w_in, frame_h_in))
+        ax.set_xlim(0, cam.width)
+        ax.set_ylim(cam.height, 0)
+        ax.set_facecolor(FRAME_BACKGROUND)
+        ax.tick_params(labelsize=7, length=3, top=True, labeltop=True, bottom=False, labelbottom=False)
+        for spine in ax.spines.values():
+            spine.set_color("#90a4ae")
+        labels = _Labels(ax, renderer)
+        name = printable(scenario.name)
+        name = name if len(name) <= 40 else name[:39] + "…"
+        heading = (f"{name}: {cam.width}×{cam.height} px at {float(cam.fps):g} fps, "
+                   f"{len(scenario.zones)} zone(s), {len(vehicles)} vehicle(s), {len(rows)} passage(s), "
+                   f"lost timeout {scenario.recognition.lost_timeout_us / 1e6:g} s")
+        if at_us is not None:
+            frame_px = pixels(frame_left, frame_top, frame_w_in, frame_h_in)
+            scene_size = (max(1, round(frame_px[2] - frame_px[0])), max(1, round(frame_px[3] - frame_px[1])))
+            moment = _draw_scene(ax, scenario, vehicles, at_us, scene_size, windows, labels)
+            _draw_zones(ax, scenario, labels, faded=True)
+            _draw_paths(ax, vehicles, generated, labels, faded=True)
+            sub = f"as the camera sees it: {moment}; zones and paths overlaid"
+        else:
+            _draw_zones(ax, scenario, labels, faded=False)
+            sub = "the frame in pixels: zones with their arrows; each path with a dot every second, its times and plate"
+            if not _draw_paths(ax, vehicles, generated, labels, faded=False):
+                sub += f" (over {MAX_LABELLED_VEHICLES} vehicles: thin lines, the plates on the timeline)"
+        if windowed:
+            sub += f"\ngenerated traffic: its first {end_us / 1e6:g} s shown (--until to see more)"
+        elif until_us is not None:
+            sub += f"\nup to {until_us / 1e6:g} s (--until)"
+        # from the left margin, whatever the frame's shape: the longest title fits
+        fig.text(TITLE_LEFT_IN / fig_w_in, 1 - 0.12 / fig_h_in, heading, fontsize=10, fontweight="bold",
+                 va="top", ha="left")
+        fig.text(TITLE_LEFT_IN / fig_w_in, 1 - 0.32 / fig_h_in, sub, fontsize=8, color="#455a64", va="top",
+                 ha="left", linespacing=1.3)
+
+        timeline_boxes = []
+        order = (NEW, UPDATE, RELIABLE, LOST)
+        for n, profile in enumerate(profiles):
+            tl = fig.add_axes(box(LEFT_IN, timeline_tops[n], avail, timeline_in))
+            sent = sum(len(r.sent.get(profile.id, [])) for r in rows)
+            kinds = ", ".join(sorted(profile.events, key=order.index))
+            tl.set_title(f"profile {profile.id} ({profile.protocol}, sends {kinds}): {sent} event(s)",
+                         fontsize=9, pad=4 + (12 if windows else 0) + (10 if at_us is not None else 0))
+            _draw_timeline(tl, rows, profile.id, vehicles, windows, span, at_us, row_in, slots, avail)
+            if n == len(profiles) - 1:
+                tl.set_xlabel("time after t=0 (s)", fontsize=8, labelpad=2)
+            tl.tick_params(axis="x", labelsize=7, pad=2)
+            timeline_boxes.append(pixels(LEFT_IN, timeline_tops[n], avail, timeline_in))
+        _legend(fig, _legend_handles(scenario, rows, vehicles, windows), legend_top, LEFT_IN)
+
+        out = io.BytesIO()
+        if image_format == "png":
+            fig.savefig(out, format="png", dpi=dpi, metadata={"Software": None})
+        else:
+            fig.savefig(out, format="svg", dpi=dpi, metadata={"Date": None, "Creator": None})
+    return Preview(
+        data=out.getvalue(), image_format=image_format, size=size, vehicles=tuple(vehicles), rows=tuple(rows),
+        profiles=tuple(p.id for p in profiles), events=packets, window_us=(0, end_us), until_us=until_us,
+        windowed=windowed, at_us=at_us, frame_box=pixels(frame_left, frame_top, frame_w_in, frame_h_in),
+        frame_size=(cam.width, cam.height), timeline_boxes=tuple(timeline_boxes), timeline_span=span,
+        timeline_rows=(-0.5, slots - 0.5))
+
+
+def preview(scenario: Scenario, until_us: int | None = None, at_us: int | None = None,
+            image_format: str = "png") -> bytes:
+    """The preview picture of a scenario, as PNG or SVG bytes (see render_preview)."""
+    return render_preview(scenario, until_us, at_us, image_format).data

@@ -1,0 +1,350 @@
+"""ffsim preview: the picture is the same bytes for the same scenario (PNG and SVG, in separate
+processes with different hash seeds), and it shows what the scenario says where the scenario
+says it: pixels of the PNG are read back at the places a scenario written here puts its zone,
+its paths and its passages. Every bundled scenario renders; the command's errors are one line.
+Real scenarios, real matplotlib, real PNG decoding (Pillow); no mocks."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+import ffsim
+from ffsim.render import ImageRenderer
+from ffsim.render.preview import (
+    DEFAULT_WINDOW_US,
+    FRAME_BACKGROUND,
+    PATH_COLORS,
+    RESTART_COLOR,
+    ZONE_COLORS,
+    ZONE_FILL_ALPHA,
+    PreviewError,
+    preview,
+    render_preview,
+)
+from ffsim.vocabulary import LOST, NEW
+from tests.cli import ffsim as run_ffsim
+
+SMALL_DPI = 30  # enough to draw everything, a tenth of the pixels
+
+# a zone, a vehicle across it, another down it with a long occlusion (two passages), lost after 1 s
+PIXELS = """\
+version: 1
+name: pixels
+seed: 1
+camera: {resolution: [1000, 500], fps: 10}
+recognition: {lost_timeout: 1s}
+zones:
+  - {id: 1, polygon: [[100, 100], [900, 100], [900, 400], [100, 400]], direction: 90}
+vehicles:
+  - {plate: AB 1234, color: RED, at: 1s, path: [[50, 250], [950, 250]], duration: 4s}
+  - {plate: CD 5678, at: 2s, path: [[300, 120], [300, 480]], duration: 6s, hidden: [[2s, 4s]]}
+"""
+
+TEMPLATES = Path(ffsim.__file__).resolve().parent / "templates"
+EVERY_SCENARIO = ([str(ffsim.bundled(n)) for n in ffsim.bundled_names()]
+                  + [str(p) for p in ffsim.fault_scenarios().values()]
+                  + [str(p) for p in sorted(TEMPLATES.glob("*.yaml")) if p.stem != "fleet"])
+
+
+def rgb(color: str) -> tuple[int, int, int]:
+    return (int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16))
+
+
+def blend(top: str, alpha: float, under: str) -> tuple[int, ...]:
+    return tuple(round(alpha * a + (1 - alpha) * b) for a, b in zip(rgb(top), rgb(under)))
+
+
+def close(pixel, expected, tolerance: int = 3) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], expected))
+
+
+@pytest.fixture(scope="module")
+def pixels_scenario(tmp_path_factory):
+    path = tmp_path_factory.mktemp("preview") / "pixels.yaml"
+    path.write_text(PIXELS)
+    return path
+
+
+@pytest.fixture(scope="module")
+def drawn(pixels_scenario):
+    picture = render_preview(ffsim.scenario_of(pixels_scenario))
+    return picture, Image.open(io.BytesIO(picture.data)).convert("RGB")
+
+
+def at(image: Image.Image, point: tuple[float, float]) -> tuple[int, int, int]:
+    return image.getpixel((int(point[0]), int(point[1])))
+
+
+# -- what is drawn where -------------------------------------------------------------------------
+def test_the_picture_is_a_png_of_the_size_it_says(drawn):
+    picture, image = drawn
+    assert picture.data.startswith(b"\x89PNG\r\n\x1a\n")
+    assert image.size == picture.size
+    assert b"Software" not in picture.data  # no version of anything in the file
+
+
+def test_the_zone_s_edges_lie_where_the_scenario_puts_them(drawn):
+    picture, image = drawn
+    edge = rgb(ZONE_COLORS[0])
+    for point in [(100, 320), (700, 100), (900, 180), (700, 400)]:  # left, top, right, bottom edges
+        assert close(at(image, picture.frame_pixel(*point)), edge), point
+    # just off the edges, on either side: not the edge's colour
+    for point in [(100, 320), (700, 400)]:
+        x, y = picture.frame_pixel(*point)
+        for dx, dy in [(-6, 0), (6, 0)] if point[0] == 100 else [(0, -6), (0, 6)]:
+            assert not close(image.getpixel((int(x + dx), int(y + dy))), edge), (point, dx, dy)
+
+
+def test_inside_the_zone_its_fill_outside_the_frame_s_background(drawn):
+    picture, image = drawn
+    fill = blend(ZONE_COLORS[0], ZONE_FILL_ALPHA, FRAME_BACKGROUND)
+    assert close(at(image, picture.frame_pixel(800, 330)), fill)
+    for point in [(980, 30), (50, 480), (500, 460), (960, 440)]:
+        assert close(at(image, picture.frame_pixel(*point)), rgb(FRAME_BACKGROUND)), point
+
+
+def test_each_path_lies_where_the_vehicle_drives(drawn):
+    picture, image = drawn
+    first, second = rgb(PATH_COLORS[0]), rgb(PATH_COLORS[1])
+    # AB 1234 along y = 250, between its dots (every 225 px) and away from its labels and the arrow
+    for x in (220, 390, 620, 840):
+        assert close(at(image, picture.frame_pixel(x, 250)), first), x
+        assert not close(at(image, picture.frame_pixel(x, 270)), first), x  # the line is thin
+    # CD 5678 down x = 300 while it is seen
+    for y in (150, 210):
+        assert close(at(image, picture.frame_pixel(300, y)), second), y
+    # no path where no vehicle goes
+    for point in [(600, 150), (600, 350)]:
+        assert close(at(image, picture.frame_pixel(*point)), blend(ZONE_COLORS[0], ZONE_FILL_ALPHA, FRAME_BACKGROUND))
+
+
+def test_the_paths_are_the_engine_s_trajectories(drawn):
+    picture, _ = drawn
+    first, second = picture.vehicles
+    assert first.trajectory.start == 1_000_000 and first.trajectory.end == 5_000_000
+    assert first.trajectory.position(3_000_000) == (500.0, 250.0)
+    assert second.hidden == [(4_000_000, 6_000_000)]
+
+
+def new_packets(scenario, **kwargs):
+    """The New packets of ffsim.events, once each (a duplicate fault sends some twice)."""
+    seen, out = set(), []
+    for p in ffsim.events(scenario, start=0, **kwargs):
+        key = (p.event.passage.car_id, p.event.time_us)
+        if p.event.state == NEW and key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
+def test_the_timeline_has_a_bar_per_passage_in_the_vehicle_s_colour(drawn, pixels_scenario):
+    picture, image = drawn
+    news = new_packets(pixels_scenario)
+    assert len(news) == 3  # the occlusion is longer than the lost timeout: CD 5678 twice
+    assert [(r.car_id, r.new_us) for r in picture.rows] == [(p.event.passage.car_id, p.time_us) for p in news]
+    assert [r.vehicle for r in picture.rows] == [0, 1, 1]
+    for r, row in enumerate(picture.rows):
+        # the middle of the longest stretch without a mark (event ticks, the occlusion's edges)
+        marks = sorted({row.new_us, row.end_us, *(t for t, _ in row.sent[1]),
+                        *(t for h in picture.vehicles[row.vehicle].hidden for t in h if row.new_us < t < row.end_us)})
+        gap, start = max((b - a, a) for a, b in zip(marks, marks[1:]))
+        middle = start + gap / 2
+        color = rgb(PATH_COLORS[row.vehicle])
+        assert close(at(image, picture.timeline_pixel(0, middle, r)), color), (r, middle)
+        for inside in (-0.2, 0.2):  # the bar is 0.6 of a row high, centred on it
+            assert close(at(image, picture.timeline_pixel(0, middle, r + inside)), color), (r, inside)
+        for outside in (-0.42, 0.42, 0.5):
+            assert not close(at(image, picture.timeline_pixel(0, middle, r + outside)), color), (r, outside)
+        # before the New and after the Lost, no bar
+        assert not close(at(image, picture.timeline_pixel(0, row.new_us - 150_000, r)), color)
+        assert not close(at(image, picture.timeline_pixel(0, row.end_us + 300_000, r)), color)
+    assert all(row.ended == "lost" for row in picture.rows)
+    # the timeline's box is where its axis is drawn: its left spine, black, on every row
+    left, top, right, bottom = picture.timeline_boxes[0]
+    for y in (top + 5, (top + bottom) / 2, bottom - 5):
+        assert close(image.getpixel((int(left), int(y))), (0, 0, 0), 40)
+
+
+def test_a_restart_cuts_the_bars_of_the_passages_it_ends():
+    scenario = ffsim.scenario_of(ffsim.bundled("faults/restart"))
+    picture = render_preview(scenario)
+    image = Image.open(io.BytesIO(picture.data)).convert("RGB")
+    cut = [r for r in picture.rows if r.ended == "restart"]
+    assert len(cut) == 3 and {r.end_us for r in cut} == {10_000_000}  # `restart, at: 10s`
+    assert all(LOST not in {s for _, s in r.sent[1]} for r in cut)
+    for r, row in enumerate(picture.rows):
+        if row.ended != "restart":
+            continue
+        color = rgb(PATH_COLORS[row.vehicle])
+        assert close(at(image, picture.timeline_pixel(0, row.end_us - 400_000, r)), color)
+        # after the cut: the restart's dark window, not the bar
+        assert close(at(image, picture.timeline_pixel(0, row.end_us + 1_000_000, r)), rgb(RESTART_COLOR))
+    assert len(picture.rows) == len(new_packets(scenario))
+
+
+def test_at_draws_the_scene_the_camera_sees(pixels_scenario, drawn):
+    plain, plain_image = drawn
+    picture = render_preview(ffsim.scenario_of(pixels_scenario), at_us=4_500_000)
+    image = Image.open(io.BytesIO(picture.data)).convert("RGB")
+    red_car = picture.vehicles[0]
+    x, y = red_car.trajectory.position(4_500_000)
+    assert (x, y) == (837.5, 250.0)
+    body = (x - 1.2 * red_car.plate_w, y - 8)  # beside the plate, on the car's red body
+    r, g, b = at(image, picture.frame_pixel(*body))
+    assert r > 120 and g < 90 and b < 90, (r, g, b)
+    assert close(at(plain_image, plain.frame_pixel(*body)), blend(ZONE_COLORS[0], ZONE_FILL_ALPHA, FRAME_BACKGROUND))
+    # CD 5678 is hidden at 4.5 s: not drawn where it would be
+    hx, hy = picture.vehicles[1].trajectory.position(4_500_000)
+    pixel = at(image, picture.frame_pixel(hx - 1.2 * picture.vehicles[1].plate_w, hy - 8))
+    assert max(pixel) - min(pixel) < 40  # grey road, not a painted car
+    # the timeline's line at --at
+    assert picture.at_us == 4_500_000
+
+
+def test_a_scene_of_one_vehicle_is_its_frame_image():
+    picture = render_preview(ffsim.scenario_of(ffsim.bundled("parking-gate")), dpi=SMALL_DPI)
+    cam = ffsim.scenario_of(ffsim.bundled("parking-gate")).camera
+    renderer = ImageRenderer(cam.width, cam.height, (), 7)
+    v = picture.vehicles[0]
+    assert renderer.scene([(v, 960.0, 700.0)]).tobytes() == renderer.render("frame", v, 960.0, 700.0).tobytes()
+
+
+# -- determinism ---------------------------------------------------------------------------------
+def test_the_same_scenario_gives_the_same_bytes_in_process(pixels_scenario):
+    scenario = ffsim.scenario_of(pixels_scenario)
+    assert preview(scenario) == preview(scenario)
+    assert preview(scenario, image_format="svg") == preview(scenario, image_format="svg")
+
+
+@pytest.mark.parametrize("name, args", [("parking-gate.png", []), ("occlusion.png", ["--at", "4s"]),
+                                        ("faults/restart.svg", [])])
+def test_the_same_scenario_gives_the_same_bytes_in_separate_processes(tmp_path, name, args):
+    scenario = str(ffsim.bundled(name.rsplit(".", 1)[0]))
+    outputs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"{seed}.{name.rsplit('.', 1)[1]}"
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        done = subprocess.run([sys.executable, "-m", "ffsim", "preview", scenario, "-o", str(out), *args],
+                              capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 0, done.stderr
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    at_us = 4_000_000 if args else None
+    assert outputs[0] == preview(ffsim.scenario_of(scenario), at_us=at_us, image_format=name.rsplit(".", 1)[1])
+
+
+def test_the_svg_is_xml_without_a_date():
+    data = preview(ffsim.scenario_of(ffsim.bundled("misread-corrected")), image_format="svg")
+    root = ET.fromstring(data)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert b"dc:date" not in data and b"Matplotlib v" not in data
+
+
+# -- every bundled scenario, and windows -----------------------------------------------------------
+@pytest.mark.parametrize("path", EVERY_SCENARIO, ids=lambda p: Path(p).stem)
+def test_every_bundled_scenario_renders(path):
+    scenario = ffsim.scenario_of(path)
+    picture = render_preview(scenario, dpi=SMALL_DPI)
+    image = Image.open(io.BytesIO(picture.data))
+    assert image.format == "PNG" and image.size == picture.size
+    news = new_packets(scenario, until=picture.until_us / 1e6 if picture.until_us is not None else None)
+    assert [(r.car_id, r.new_us) for r in picture.rows] == [(p.event.passage.car_id, p.time_us) for p in news]
+
+
+def test_endless_traffic_is_shown_for_its_first_minute_and_says_so(tmp_path):
+    path = tmp_path / "endless.yaml"
+    path.write_text("version: 1\nname: endless\nseed: 4\nzones: [{id: 1, polygon: [[0, 300], [1920, 300], "
+                    "[1920, 1080], [0, 1080]], direction: 180}]\ntraffic: [{zone: 1, rate: 1200/h}]\n")
+    scenario = ffsim.scenario_of(path)
+    picture = render_preview(scenario, dpi=SMALL_DPI)
+    assert picture.windowed and picture.until_us == DEFAULT_WINDOW_US
+    assert all(v.trajectory.start <= DEFAULT_WINDOW_US for v in picture.vehicles)
+    news = new_packets(scenario, until=DEFAULT_WINDOW_US / 1e6)
+    assert [(r.car_id, r.new_us) for r in picture.rows] == [(p.event.passage.car_id, p.time_us) for p in news]
+    # plates as the engine generated them, vehicle by vehicle
+    assert [picture.vehicles[r.vehicle].plate for r in picture.rows] == [p.event.passage.vehicle.plate for p in news]
+    later = render_preview(scenario, at_us=90_000_000, dpi=SMALL_DPI)  # --at later: the window reaches it
+    assert later.until_us is not None and later.until_us >= 90_000_000
+    done = run_ffsim("preview", path, "-o", tmp_path / "e.png")
+    assert done.returncode == 0 and "the first 60 s of its traffic (--until for more)" in done.stdout
+
+
+def test_at_outside_the_scenario_is_an_error(pixels_scenario):
+    scenario = ffsim.scenario_of(pixels_scenario)
+    with pytest.raises(PreviewError, match=r"--at 99 s is after the end of the scenario at 8 s \("):
+        render_preview(scenario, at_us=99_000_000)
+    with pytest.raises(PreviewError, match=r"after the time shown \(up to 3 s, --until\)"):
+        render_preview(scenario, until_us=3_000_000, at_us=4_000_000)
+    with pytest.raises(PreviewError, match="unknown picture format"):
+        render_preview(scenario, image_format="gif")
+
+
+# -- the command ---------------------------------------------------------------------------------
+def umasked(mode: int) -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mode & ~mask
+
+
+def test_the_command_writes_file_stem_png_here_and_replaces_it(tmp_path, monkeypatch, pixels_scenario):
+    monkeypatch.chdir(tmp_path)
+    done = run_ffsim("preview", pixels_scenario)
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "pixels.png"
+    assert done.stdout.startswith("wrote pixels.png (PNG, ") and "3 passage(s), " in done.stdout
+    assert out.read_bytes() == preview(ffsim.scenario_of(pixels_scenario))
+    assert stat.S_IMODE(out.stat().st_mode) == umasked(0o644)
+    # asked again: replaced, and a link there is replaced, not written through
+    target = tmp_path / "elsewhere.png"
+    target.write_bytes(b"keep")
+    out.unlink()
+    out.symlink_to(target)
+    assert run_ffsim("preview", pixels_scenario).returncode == 0
+    assert target.read_bytes() == b"keep" and not out.is_symlink()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+
+
+def test_the_command_writes_svg_and_to_standard_output(tmp_path, pixels_scenario):
+    done = run_ffsim("preview", pixels_scenario, "-o", tmp_path / "p.svg", "--json")
+    assert done.returncode == 0, done.stderr
+    import json
+
+    summary = json.loads(done.stdout)
+    assert summary["format"] == "svg" and summary["passages"] == 3 and summary["vehicles"] == 2
+    ET.fromstring((tmp_path / "p.svg").read_bytes())
+    piped = run_ffsim("preview", pixels_scenario, "-o", "-", text=False)
+    assert piped.returncode == 0
+    assert piped.stdout == preview(ffsim.scenario_of(pixels_scenario))
+    assert piped.stderr.startswith(b"wrote standard output (PNG, ")
+
+
+def test_a_bad_scenario_is_file_line_col_and_exit_1(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(PIXELS.replace("direction: 90", "direction: north"))
+    done = run_ffsim("preview", bad)
+    assert done.returncode == 1
+    line = PIXELS.splitlines().index(next(ln for ln in PIXELS.splitlines() if "direction: 90" in ln)) + 1
+    assert done.stderr.startswith(f"{bad}:{line}:"), done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "bad.png").exists()
+
+
+def test_bad_options_are_one_line(tmp_path, pixels_scenario):
+    done = run_ffsim("preview", pixels_scenario, "--at", "99s", "-o", tmp_path / "x.png")
+    assert done.returncode == 1 and not (tmp_path / "x.png").exists()
+    assert done.stderr.strip().count("\n") == 0
+    assert done.stderr.startswith(f"ffsim: error: {pixels_scenario}: --at 99 s is after the end of the scenario")
+    assert run_ffsim("preview", pixels_scenario, "-o", tmp_path / "x.jpg").returncode == 2
+    assert run_ffsim("preview", pixels_scenario, "--at", "soon").returncode == 2
+    # a folder: FILE's name with .png in it
+    assert run_ffsim("preview", pixels_scenario, "-o", tmp_path, "--format", "svg").returncode == 0
+    ET.fromstring((tmp_path / "pixels.svg").read_bytes())
