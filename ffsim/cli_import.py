@@ -5,6 +5,7 @@ its zones (ffsim.importers.camera)."""
 
 from __future__ import annotations
 
+import math
 import sys
 
 import click
@@ -74,10 +75,20 @@ def sumo_command(fcd: str, view_file: str, country_text: str, seed: int, vtype_f
 def _resolution(_ctx, _param, value: str | None) -> tuple[int, int] | None:
     if value is None:
         return None
+    from .scenario.schema import MAX_FRAME_SIDE, MIN_FRAME_SIDE
+
     width, sep, height = value.lower().partition("x")
-    if not sep or not width.isdigit() or not height.isdigit() or int(width) < 1 or int(height) < 1:
-        raise click.BadParameter("must be WIDTHxHEIGHT in pixels, e.g. 1920x1080")
+    if not (sep and width.isdigit() and height.isdigit()
+            and all(MIN_FRAME_SIDE <= int(side) <= MAX_FRAME_SIDE for side in (width, height))):
+        raise click.BadParameter(f"must be WIDTHxHEIGHT in pixels, each {MIN_FRAME_SIDE}-{MAX_FRAME_SIDE}, "
+                                 "e.g. 1920x1080")
     return int(width), int(height)
+
+
+def _finite(_ctx, _param, value: float) -> float:
+    if not math.isfinite(value):
+        raise click.BadParameter("must be a number of degrees")
+    return value
 
 
 @import_group.command("camera")
@@ -87,7 +98,7 @@ def _resolution(_ctx, _param, value: str | None) -> tuple[int, int] | None:
 @click.option("--name", help="The scenario's name (default: CONFIG's file name).")
 @click.option("--resolution", callback=_resolution, metavar="WxH",
               help="The frame size (default: the smallest of 1920x1080, 2560x1440, 3840x2160 that holds the zones).")
-@click.option("--angle-offset", type=float, default=0.0, show_default=True, metavar="DEGREES",
+@click.option("--angle-offset", type=float, default=0.0, show_default=True, metavar="DEGREES", callback=_finite,
               help="Turn every arrow by this much, for a camera whose angles are not 0 = up the image, clockwise.")
 def camera_command(config: str, output: str | None, force: bool, name: str | None,
                    resolution: tuple[int, int] | None, angle_offset: float) -> None:
@@ -98,7 +109,7 @@ def camera_command(config: str, output: str | None, force: bool, name: str | Non
     `active`, and `ttl` (the lost timeout, milliseconds). The skeleton has those zones and
     timeout, and one example vehicle through each active zone along its arrow: it validates
     and plays as it stands. Mistakes: CONFIG:LINE:COL: message, exit 1."""
-    from .cli_init import write_file
+    from .cli_common import write_file
     from .importers.camera import import_camera_config
     from .scenario import ScenarioError
 

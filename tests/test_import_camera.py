@@ -220,3 +220,57 @@ def test_the_command_options_and_its_errors(tmp_path):
 ])
 def test_hostile_configurations_get_an_answer_not_a_crash(tmp_path, text, expected):
     assert problems(tmp_path, text) == [expected]
+
+
+def test_unnamed_zones_take_the_free_ids_active_ones_first(tmp_path):
+    square = [[0, 0], [900, 0], [900, 500], [0, 500]]
+    config = {"rois": [{"coordinates": square, "active": False},
+                       {"coordinates": square, "angle": 90000},
+                       {"coordinates": [[1000, 500], [1900, 500], [1900, 1000], [1000, 1000]], "angle": 270000}]}
+    result = import_camera_config(write(tmp_path, json.dumps(config)))
+    assert [(z.id, z.active) for z in result.zones] == [(3, False), (1, True), (2, True)]
+    scenario = ffsim.scenario_from_text(result.text, "s.yaml")
+    assert [z.id for z in scenario.zones] == [1, 2]
+
+
+def test_a_named_zone_keeps_its_id_and_an_unnamed_one_takes_the_other(tmp_path):
+    config = {"rois": [{"coordinates": [[0, 0], [900, 0], [900, 500]]},
+                       {"roiID": "1", "coordinates": [[1000, 500], [1900, 500], [1900, 1000]]}]}
+    assert [z.id for z in import_camera_config(write(tmp_path, json.dumps(config))).zones] == [2, 1]
+
+
+def test_a_problem_is_placed_at_its_own_zone_even_after_an_invalid_one(tmp_path):
+    text = ('{"rois": [{"coordinates": [[0, 0]]},\n'
+            ' {"id": 1, "coordinates": [[0, 0], [10, 0], [5, 5]]},\n'
+            ' {"id": 1, "coordinates": [[0, 0], [10, 0], [5, 5]]}]}')
+    assert problems(tmp_path, text) == ["FILE:1:27: must be a polygon [[x, y], ...] of at least 3 points",
+                                        "FILE:3:2: a second active zone 1 (the first is at rois[1])"]
+
+
+def test_a_ttl_kept_in_the_zone_and_a_document_that_is_the_zone(tmp_path):
+    inside = {"rois": [{"coordinates": [[0, 0], [1920, 0], [1920, 1080]], "ttl": 3000}]}
+    assert import_camera_config(write(tmp_path, json.dumps(inside))).lost_timeout_ms == 3000
+    alone = {"coordinates": [[0, 0], [1920, 0], [1920, 1080]], "angle": 90000, "note": "x"}
+    result = import_camera_config(write(tmp_path, json.dumps(alone)))
+    assert result.zones[0].direction == 90.0 and result.ignored == ("note",)
+
+
+def test_a_file_name_cannot_break_the_skeleton(tmp_path):
+    path = write(tmp_path, CONFIG, "evil\nseed: 5\nname.json")
+    text = import_camera_config(path).text
+    assert "evil\\x0aseed: 5\\x0aname" in text.splitlines()[0]
+    assert ffsim.scenario_from_text(text, "s.yaml").seed == 1
+
+
+def test_a_larger_file_is_refused_by_its_size(tmp_path):
+    path = tmp_path / "big.json"
+    path.write_bytes(b'{"x": "' + b"a" * 10_000_001 + b'"}')
+    with pytest.raises(ScenarioError, match="larger than 10 MB"):
+        import_camera_config(str(path))
+
+
+@pytest.mark.parametrize("args", [("--angle-offset", "nan"), ("--angle-offset", "inf"),
+                                  ("--resolution", "100000x100000"), ("--resolution", "8x8")])
+def test_options_out_of_range_are_usage_errors(tmp_path, args):
+    done = invoke(write(tmp_path, CONFIG), *args)
+    assert done.exit_code == 2 and "Traceback" not in done.output

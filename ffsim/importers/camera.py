@@ -27,11 +27,13 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..engine import geometry
-from ..scenario.loader import Problem, ScenarioError, read_bounded, show_path
+from ..scenario.loader import MAX_FILE_BYTES, Problem, ScenarioError, read_bounded, scenario_from_text, show_path
+from ..scenario.schema import MAX_FRAME_SIDE, MIN_FRAME_SIDE
 from ..scenario.yamlsource import Located, YamlProblem
+from ..terminal import printable
 from ..scenario.yamlsource import load as locate
 
 __all__ = ["ImportedZone", "CameraImport", "import_camera_config", "FRAME_SIZES"]
@@ -89,6 +91,8 @@ def _find(value: object, path: tuple, depth: int, zones: list, ttls: list) -> No
     if isinstance(value, dict):
         if "coordinates" in value:
             zones.append((path, value))
+            if "ttl" in value:  # the lost timeout is the camera's, wherever the document keeps it
+                ttls.append((depth, path + ("ttl",), value["ttl"]))
             return
         for key, item in value.items():
             if key == "ttl":
@@ -100,7 +104,9 @@ def _find(value: object, path: tuple, depth: int, zones: list, ttls: list) -> No
             _find(item, path + (i,), depth + 1, zones, ttls)
 
 
-def _zone(reader: _Reader, path: tuple, roi: dict, order: int, offset: float) -> ImportedZone | None:
+def _zone(reader: _Reader, path: tuple, roi: dict, offset: float) -> ImportedZone | None:
+    """The zone at path (its id 0 when the configuration names none: numbered later), or None
+    (its problems are in reader)."""
     bad = len(reader.problems)
     points: list[tuple[float, float]] = []
     coordinates = roi["coordinates"]
@@ -128,7 +134,7 @@ def _zone(reader: _Reader, path: tuple, roi: dict, order: int, offset: float) ->
             reader.problem(path + ("active",), "must be true or false")
         else:
             active = roi["active"]
-    zone_id = order
+    zone_id = 0
     for key in ID_KEYS:
         if key in roi:
             raw = roi[key]
@@ -165,6 +171,13 @@ def import_camera_config(source: str | os.PathLike[str] | bytes, *, name: str | 
     else:
         file = os.fspath(source)
         raw = read_bounded(file)
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError([Problem(file, 1, 1, f"larger than {MAX_FILE_BYTES // 1_000_000} MB: not a camera's "
+                                                 "recognition configuration")])
+    if not math.isfinite(angle_offset):
+        raise ValueError(f"angle_offset must be a finite number of degrees, not {angle_offset!r}")
+    if resolution is not None and not all(MIN_FRAME_SIDE <= side <= MAX_FRAME_SIDE for side in resolution):
+        raise ValueError(f"resolution sides must be {MIN_FRAME_SIDE}-{MAX_FRAME_SIDE} pixels, not {resolution[0]}x{resolution[1]}")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -186,24 +199,25 @@ def import_camera_config(source: str | os.PathLike[str] | bytes, *, name: str | 
     found: list[tuple[tuple, object]] = []
     ttls: list[tuple[int, tuple, object]] = []
     _find(data, (), 0, found, ttls)
-    zones: list[ImportedZone] = []
-    for order, (path, roi) in enumerate(found, start=1):
-        zone = _zone(reader, path, roi, order, angle_offset)  # type: ignore[arg-type]
+    pairs: list[tuple[tuple, ImportedZone]] = []  # (where, zone) of each zone read without a problem
+    for path, roi in found:
+        zone = _zone(reader, path, roi, angle_offset)  # type: ignore[arg-type]
         if zone is not None:
-            zones.append(zone)
+            pairs.append((path, zone))
     if not found:
         reader.problem((), "no recognition zone: no object with `coordinates` (the ROI polygons) in it")
+    pairs = _numbered(pairs)
     seen: dict[int, ImportedZone] = {}
-    for zone, (path, _) in zip(zones, found):
+    for path, zone in pairs:
         if zone.active and zone.id in seen:
             reader.problem(path, f"a second active zone {zone.id} (the first is at {seen[zone.id].where})")
         elif zone.active:
             seen[zone.id] = zone
-    active = [z for z in zones if z.active]
-    if zones and not active and not reader.problems:
+    active = [(path, z) for path, z in pairs if z.active]
+    if pairs and not active and not reader.problems:
         reader.problem((), "every zone is inactive (`active`: false): the camera would recognise nothing")
     if len(active) > MAX_ZONES:
-        reader.problem(found[zones.index(active[MAX_ZONES])][0],
+        reader.problem(active[MAX_ZONES][0],
                        f"more than {MAX_ZONES} active zones: the camera recognises in at most {MAX_ZONES}")
     lost_ms: int | None = None
     if ttls:
@@ -220,19 +234,41 @@ def import_camera_config(source: str | os.PathLike[str] | bytes, *, name: str | 
                     reader.problem(other, f"a second ttl ({again!r}) that differs from {value!r} at "
                                           f"{show_path(path, 'the configuration')}")
     given = resolution is not None
-    frame = resolution if resolution is not None else _resolution(active)
-    for zone, (path, _) in zip(zones, found):
+    frame = resolution if resolution is not None else _resolution([z for _, z in active])
+    for path, zone in pairs:
         for i, (x, y) in enumerate(zone.polygon):
             if x > frame[0] or y > frame[1]:
                 reader.problem(path + ("coordinates", i),
                                f"outside the {frame[0]}x{frame[1]} frame" + ("" if given else " (give --resolution)"))
     if reader.problems:
         raise ScenarioError(reader.problems)
-    read_keys = {p[0] for p, _ in found if p} | {p[0] for _, p, _ in ttls if p}
+    if any(not p for p, _ in found):  # the document itself is the zone
+        read_keys = {"coordinates", "angle", "active", "ttl", *ID_KEYS}
+    else:
+        read_keys = {p[0] for p, _ in found} | {p[0] for _, p, _ in ttls}
     ignored = tuple(str(k) for k in data if k not in read_keys)
-    result = CameraImport(tuple(zones), lost_ms, frame, given, ignored)
+    result = CameraImport(tuple(z for _, z in pairs), lost_ms, frame, given, ignored)
     stem = name or (os.path.splitext(os.path.basename(file))[0] if file != "<config>" else "camera")
-    return CameraImport(result.zones, lost_ms, frame, given, ignored, _skeleton(result, file, stem, fps))
+    text = _skeleton(result, file, stem, fps)
+    try:  # what it writes, the loader reads: a mistake here is ffsim's, not the configuration's
+        scenario_from_text(text, "<skeleton>")
+    except ScenarioError as exc:  # pragma: no cover - the tests play every kind of skeleton
+        raise RuntimeError(f"ffsim made a skeleton it cannot load (please report this): {exc}") from None
+    return CameraImport(result.zones, lost_ms, frame, given, ignored, text)
+
+
+def _numbered(pairs: list[tuple[tuple, ImportedZone]]) -> list[tuple[tuple, ImportedZone]]:
+    """Zones the configuration names keep their id; the others take, in order, the ids still free
+    (1 and 2), active zones first; an inactive one with none free gets the next number (it is only
+    shown, commented out)."""
+    taken = {z.id for _, z in pairs if z.id}
+    free = [i for i in range(1, MAX_ZONES + 1) if i not in taken]
+    ids: dict[int, int] = {}
+    for active in (True, False):
+        for i, (_, zone) in enumerate(pairs):
+            if not zone.id and zone.active == active:
+                ids[i] = free.pop(0) if free else max([*taken, *ids.values(), MAX_ZONES]) + 1
+    return [(path, replace(zone, id=ids[i]) if i in ids else zone) for i, (path, zone) in enumerate(pairs)]
 
 
 # -- the skeleton ---------------------------------------------------------------------------------
@@ -296,7 +332,7 @@ def _crossing(zone: ImportedZone, frame: tuple[int, int]) -> tuple[tuple[int, in
 def _skeleton(result: CameraImport, file: str, name: str, fps: int) -> str:
     frame = result.resolution
     lines = [
-        f"# Scenario skeleton from the camera's recognition configuration {os.path.basename(file)}",
+        f"# Scenario skeleton from the camera's recognition configuration {printable(os.path.basename(file))}",
         "# (ffsim import camera): its zones, arrows and lost timeout; the rest is yours to fill in.",
         "# One example vehicle crosses each active zone along its arrow: replace them with your traffic",
         "# (`ffsim preview` draws the zones and paths, `ffsim explain` says why each event comes).",

@@ -51,6 +51,7 @@ FILENAME = {"type": "string", "pattern": '^[^"\\\\]*$', "not": NO_CONTROL,
 MAX_PLATE = 32
 PLATE = {"type": "string", "minLength": 1, "maxLength": MAX_PLATE}
 MIN_FPS = 0.01
+MIN_FRAME_SIDE, MAX_FRAME_SIDE = 16, 16384  # pixels, each side of camera.resolution
 SPEED = {"type": "number", "minimum": 0.01, "maximum": 1_000_000}  # pixels/second
 
 
@@ -81,7 +82,7 @@ CAMERA = _obj(
         "geo_target": TEXT,
         "resolution": {
             "type": "array",
-            "items": {"type": "integer", "minimum": 16, "maximum": 16384},
+            "items": {"type": "integer", "minimum": MIN_FRAME_SIDE, "maximum": MAX_FRAME_SIDE},
             "minItems": 2,
             "maxItems": 2,
             "x-message": "must be [width, height] in pixels, e.g. [1920, 1080]",
