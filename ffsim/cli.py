@@ -12,50 +12,11 @@ import click
 from pathlib import Path
 
 from . import COMPILED, __version__
+from .cli_common import BIND, DURATION, INSTANT, Parsed
+from .cli_common import load_or_exit as _load_or_exit
 from .protocol import Camera, Packet
-from .scenario import Scenario, ScenarioError, load_scenario
+from .scenario import ScenarioError, load_scenario
 from .transport.targets import target_problem
-from .units import parse_duration, parse_start
-
-
-class _Parsed(click.ParamType):
-    """An option value read by one of ffsim's parsers; its ValueError becomes click's usage error."""
-
-    def __init__(self, name: str, parse):
-        self.name = name
-        self.parse = parse
-
-    def convert(self, value, param, ctx):
-        try:
-            return self.parse(value)
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-def _instant(value: str) -> str:
-    parse_start(value)  # a bad time is a usage error now; its zone is applied once the scenario is read
-    return value
-
-
-def _bind(value: str) -> str:
-    from .receiver.server import parse_bind
-
-    parse_bind(value)
-    return value
-
-
-DURATION = _Parsed("DURATION", parse_duration)
-INSTANT = _Parsed("ISO-TIME", _instant)
-BIND = _Parsed("HOST:PORT", _bind)
-
-
-def _load_or_exit(path: str) -> Scenario:
-    try:
-        return load_scenario(path)
-    except ScenarioError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(1)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -375,7 +336,7 @@ def _threshold(value: str):
 @click.option("--start", "start_us", type=INSTANT, help="Virtual t=0 (ISO 8601); default: now.")
 @click.option("--drain", "drain_us", type=DURATION, default="60s", show_default=True,
               help="At the end, wait this long for buffered events to be delivered.")
-@click.option("--threshold", "thresholds", type=_Parsed("EXPR", _threshold), multiple=True, metavar="EXPR",
+@click.option("--threshold", "thresholds", type=Parsed("EXPR", _threshold), multiple=True, metavar="EXPR",
               help="Pass/fail, as k6 writes them: 'p99<500ms', 'rejected==0', 'gate:lateness_p99<50ms'. Repeatable.")
 @click.option("--verify", "verify_dir", type=click.Path(file_okay=False), metavar="DIR",
               help="The --out folder of the `ffsim receive` receiving: compare delivered with what it stored.")

@@ -24,17 +24,15 @@ from __future__ import annotations
 
 import difflib
 import os
-import secrets
 import shlex
-import sys
 from dataclasses import dataclass
 from importlib import resources
 
 import click
 
+from .cli_common import fail, write_file
 from .terminal import printable
 
-FILE_MODE = 0o644  # scenarios are shared; see the module's docstring
 
 
 @dataclass(frozen=True)
@@ -61,52 +59,6 @@ def template_text(name: str) -> bytes:
     return (resources.files("ffsim") / "templates" / f"{template.name}.yaml").read_bytes()
 
 
-def _fail(message: str) -> None:
-    click.echo(f"ffsim: error: {message}", err=True)
-    sys.exit(1)
-
-
-def _create(path: str, data: bytes) -> None:
-    """A new file (FileExistsError when the path is taken, even by a dangling link)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-    except BaseException:
-        os.unlink(path)
-        raise
-
-
-def _replace(path: str, data: bytes) -> None:
-    """Write data beside path, then rename it over path (a link there is replaced, not followed)."""
-    folder, base = os.path.split(path)
-    temp = os.path.join(folder, f".{base}.{secrets.token_hex(4)}.tmp")
-    _create(temp, data)
-    try:
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
-
-
-def write_file(path: str, data: bytes, force: bool) -> None:
-    """Write a file the user named (0o644): never over an existing one without force (one line,
-    exit 1), and with force beside it and renamed over it. Shared by the commands that write
-    scenarios (init, import)."""
-    shown = printable(path)
-    if os.path.isdir(path):
-        _fail(f"{shown} is a folder; give a file name with -o")
-    try:
-        if force and os.path.lexists(path):
-            _replace(path, data)
-        else:
-            _create(path, data)
-    except FileExistsError:
-        _fail(f"{shown} already exists; give --force to replace it, or -o another file")
-    except OSError as exc:
-        _fail(f"cannot write {shown}: {exc.strerror or exc}")
-
-
 @click.command("init")
 @click.argument("template", required=False, default=DEFAULT, metavar="[TEMPLATE]")
 @click.option("-o", "--output", metavar="FILE",
@@ -127,14 +79,14 @@ def init_command(template: str, output: str | None, force: bool, list_: bool) ->
     if chosen is None:
         close = difflib.get_close_matches(template, list(TEMPLATES), n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        _fail(f"no template {printable(repr(template))}{hint} (templates: {', '.join(TEMPLATES)}; "
+        fail(f"no template {printable(repr(template))}{hint} (templates: {', '.join(TEMPLATES)}; "
               "`ffsim init --list` describes them)")
         return
     path = output if output is not None else f"{chosen.name}.yaml"
     if output is not None and os.path.isdir(output):
         path = os.path.join(output, f"{chosen.name}.yaml")
     if any(os.path.basename(path) == f"{needed}.yaml" for needed in chosen.needs):
-        _fail(f"{printable(path)}: the {chosen.name} template names {printable(os.path.basename(path))} "
+        fail(f"{printable(path)}: the {chosen.name} template names {printable(os.path.basename(path))} "
               "as its scenario; give another file name with -o")
     write_file(path, template_text(chosen.name), force)
     click.echo(f"wrote {printable(path)}: {chosen.description}")

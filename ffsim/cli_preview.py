@@ -17,39 +17,15 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sys
 import time
 
 import click
 
+from .cli_common import DURATION, fail, load_or_exit, replace_file
 from .terminal import printable
-from .units import parse_duration
 
-FILE_MODE = 0o644  # a picture to share, as a scenario (ffsim.cli_init)
 SUFFIXES = {".png": "png", ".svg": "svg"}
-
-
-class _Duration(click.ParamType):
-    """A virtual time or duration (12.5, 500ms, 2m): microseconds; a bad one is a usage error."""
-
-    name = "DURATION"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, int):
-            return value
-        try:
-            return parse_duration(value)
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-DURATION = _Duration()
-
-
-def _fail(message: str) -> None:
-    click.echo(f"ffsim: error: {message}", err=True)
-    sys.exit(1)
 
 
 def _format_of(output: str | None, given: str | None) -> str:
@@ -62,21 +38,6 @@ def _format_of(output: str | None, given: str | None) -> str:
         raise click.UsageError(f"cannot tell the picture's format from {printable(output)!r}: "
                                "name it .png or .svg, or give --format")
     return SUFFIXES[suffix]
-
-
-def _write(path: str, data: bytes) -> None:
-    """data as the file path: written beside it, then renamed over it."""
-    folder, base = os.path.split(path)
-    temp = os.path.join(folder, f".{base}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.lexists(temp):
-            os.unlink(temp)
-        raise
 
 
 @click.command("preview")
@@ -101,20 +62,19 @@ def preview_command(file: str, output: str | None, image_format: str | None, at_
     camera sees it, and the timeline has a line there.
 
     The same scenario gives the same bytes, PNG or SVG."""
-    from .cli import _load_or_exit  # (here: ffsim.cli imports this module)
 
     folder = output if output is not None and output != "-" and os.path.isdir(output) else None
     chosen = _format_of(None if folder is not None else output, image_format)
     if output is None or folder is not None:
         output = os.path.join(folder or "", os.path.splitext(os.path.basename(file))[0] + "." + chosen)
     started = time.perf_counter()
-    scenario = _load_or_exit(file)
+    scenario = load_or_exit(file)
     from .render.preview import PreviewError, render_preview
 
     try:
         picture = render_preview(scenario, until_us=until_us, at_us=at_us, image_format=chosen)
     except PreviewError as exc:
-        _fail(f"{printable(file)}: {exc}")
+        fail(f"{printable(file)}: {exc}")
         return
     if output == "-":
         try:
@@ -126,9 +86,9 @@ def preview_command(file: str, output: str | None, image_format: str | None, at_
             sys.exit(0)
     else:
         try:
-            _write(output, picture.data)
+            replace_file(output, picture.data)
         except OSError as exc:
-            _fail(f"cannot write {printable(output)}: {exc.strerror or exc}")
+            fail(f"cannot write {printable(output)}: {exc.strerror or exc}")
     seconds = time.perf_counter() - started
     summary = {
         "path": output, "format": chosen, "width": picture.size[0], "height": picture.size[1],

@@ -13,6 +13,7 @@ and the timeout for the Lost, the gaps a passage was rejoined over, a restart th
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from .scenario.model import Scenario
 from .terminal import printable
 from .vocabulary import LOST, NEW, RELIABLE, UPDATE
 
-__all__ = ["ExplainedEvent", "Note", "PassageExplanation", "explain", "text_lines", "json_object", "seconds"]
+__all__ = ["ExplainedEvent", "Note", "PassageExplanation", "explain", "iter_explain", "text_lines", "json_object", "seconds"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +164,7 @@ class _Words:
         for change in why.changes[i_from:i_to]:
             frame, kind, value = change
             if kind == 3:
-                parts.append(self.direction(why))
+                parts.append(self.direction(why, value))
                 carried.append({"kind": "direction", "frame_us": self.time(frame), "value": value})
             elif kind == 2:
                 _, old, n_new, n_old = why.text_reads[text_changes.index(change)]
@@ -192,16 +193,18 @@ class _Words:
                          f"{self.at(k_change)}: sent on its last frame")
         return text, facts
 
-    def direction(self, why: PassageTrace) -> str:
+    def direction(self, why: PassageTrace, decided: str) -> str:
+        """decided: the engine's verdict (in or out), worded with the numbers it came from."""
         assert why.direction is not None
         frame, zone, x0, y0, x, y, _, _ = why.direction
         dx, dy = x - x0, y - y0
         moved, heading = math.hypot(dx, dy), _angle(dx, dy)
         arrow = self.zones[zone].direction % 360.0
         off = abs((heading - arrow + 180.0) % 360.0 - 180.0)
-        decided = "in (less than 90 degrees off)" if off < 90 else "out (90 degrees or more off)"
+        # the engine's test is the sign of the movement along the arrow: in when it is positive
+        verdict = "(less than 90): in" if decided == "in" else "(90 or more): out"
         return (f"direction decided at {self.at(frame)} after {_num(moved)} px at {_num(heading)} degrees "
-                f"against the arrow of zone {zone} at {_num(arrow)} degrees: {decided}")
+                f"against the arrow of zone {zone} at {_num(arrow)} degrees: {_num(off)} degrees off {verdict}")
 
     def direction_facts(self, why: PassageTrace) -> dict:
         if why.direction is None:
@@ -274,7 +277,15 @@ def explain(scenario, *, until: float | int | str | None = None, car: int | None
     "10m"; required when a traffic flow has no end), with why each of its events comes when it
     does, in the order of their News; car: only the passages with that carID. The events are
     the engine's (those of `ffsim events`, with the scenario's restarts; the faults applied
-    after the engine, such as duplicates or reordering, are not in them)."""
+    after the engine, such as duplicates or reordering, are not in them). As a list: see
+    iter_explain for one passage at a time."""
+    return list(iter_explain(scenario, until=until, car=car))
+
+
+def iter_explain(scenario, *, until: float | int | str | None = None,
+                 car: int | None = None) -> Iterator[PassageExplanation]:
+    """explain(), one passage at a time, each as soon as it is over and every passage whose New
+    came before it has been given: memory grows with the passages under way, not with the run."""
     from . import scenario_of
     from .options import duration_us
 
@@ -284,65 +295,98 @@ def explain(scenario, *, until: float | int | str | None = None, car: int | None
         raise ValueError("a traffic flow of this scenario has no `until`: give until=")
     engine = Engine(model, reliable=any(RELIABLE in p.events for p in model.profiles))
     trace = engine.trace()
-    sent: dict[Passage, list[Event]] = {}
-    for ev in engine.events(until_us):
-        sent.setdefault(ev.passage, []).append(ev)
-    assert engine.origins is not None
-    records = {why.passage: why for why in trace if why.passage is not None}
+    origins = engine.origins
+    assert origins is not None
     words = _Words(model, engine)
-    resets = _car_id_resets(engine, sent)
-    out = []
-    for passage, events in sent.items():
-        assert passage.car_id is not None
-        if car is not None and passage.car_id != car:
-            continue
-        why = records[passage]
-        source, index = engine.origins[why.vehicle.seq]
-        explained = []
-        n_updates = 0
-        for ev in events:
-            if ev.state == NEW:
-                text, facts = words.new(why, ev)
-                reset = resets.get(passage)
-                if reset is not None:
-                    text += f"; carIDs count from {passage.car_id} again after the restart at {seconds(reset)}"
-                    facts["car_id_restart_us"] = reset
-            elif ev.state == UPDATE:
-                text, facts = words.update(why, ev, n_updates)
-                facts.update(words.direction_facts(why) if any(c["kind"] == "direction" for c in facts["changes"])
-                             else {})
-                n_updates += 1
-            elif ev.state == RELIABLE:
-                text, facts = words.reliable(why, ev)
-            else:
-                text, facts = words.lost(why, ev)
-            explained.append(ExplainedEvent(ev.time_us, ev.state, ev.text, ev.confidence, ev.direction, ev.zone,
-                                            words.profiles(ev.state), text, facts))
-        notes = [n for n in words.notes(why) if until_us is None or n.time_us <= until_us]
-        if until_us is not None and events[-1].state != LOST and (why.cut_us is None or why.cut_us > until_us):
-            if why.cut_us is None:
-                later = f"its Lost is due at {words.at(why.lost_frame)}"
-                facts = {"lost_us": words.time(why.lost_frame)}
-            else:
-                later = f"a restart at {seconds(why.cut_us)} forgets it"
-                facts = {"restart_us": why.cut_us}
-            notes.append(Note(until_us, f"under way at the end (--until); {later}", facts))
-        out.append(PassageExplanation(passage.car_id, why.vehicle.plate, "vehicles" if source == 0 else "traffic",
-                                      index, why.vehicle.seq, explained, notes))
-    return out
+    records: dict[Passage, tuple[PassageTrace, tuple[int, int]]] = {}  # its record and its vehicle's origin
+    under_way: dict[Passage, list[Event]] = {}  # in the order of their News
+    over: set[Passage] = set()
+    cuts: list[tuple[int, int, Passage]] = []  # (restart, New's number, passage): over once time passes it
+    resets: dict[Passage, int] = {}
+    restarts_seen = 0
+    news = 0
+    for ev in engine.events(until_us):
+        if trace:  # the passages of the vehicles that arrived since the last event
+            for why in trace:
+                if why.passage is not None:
+                    records[why.passage] = (why, origins[why.vehicle.seq])
+            for why in trace:
+                origins.pop(why.vehicle.seq, None)
+            trace.clear()
+        passage = ev.passage
+        if ev.state == NEW:
+            under_way[passage] = [ev]
+            news += 1
+            why = records[passage][0]
+            if why.cut_us is not None:
+                heapq.heappush(cuts, (why.cut_us, news, passage))
+            # carIDs start again at a restart: the first New after it (after several, the last one's start)
+            windows = engine.windows
+            reset = None
+            while restarts_seen < len(windows) and windows[restarts_seen].start_us <= ev.time_us:
+                if windows[restarts_seen].restart.car_ids != "keep":
+                    reset = windows[restarts_seen].start_us
+                restarts_seen += 1
+            if reset is not None:
+                resets[passage] = reset
+        else:
+            under_way[passage].append(ev)
+            if ev.state == LOST:
+                over.add(passage)
+        while cuts and cuts[0][0] <= ev.time_us:  # its events all come before the restart
+            over.add(heapq.heappop(cuts)[2])
+        while under_way:
+            first = next(iter(under_way))
+            if first not in over:
+                break
+            over.discard(first)
+            done = _explained(words, first, under_way.pop(first), records.pop(first), resets.pop(first, None),
+                              until_us, car)
+            if done is not None:
+                yield done
+    for passage, events in under_way.items():  # under way at --until, or cut by a restart after their last event
+        done = _explained(words, passage, events, records[passage], resets.get(passage), until_us, car)
+        if done is not None:
+            yield done
 
 
-def _car_id_resets(engine: Engine, sent: dict[Passage, list[Event]]) -> dict[Passage, int]:
-    """The passage whose New is the first after a restart that starts carIDs again: that restart's start."""
-    news = sorted((events[0].time_us, i, p) for i, (p, events) in enumerate(sent.items()) if events[0].state == NEW)
-    out: dict[Passage, int] = {}
-    for window in engine.windows:
-        if window.restart.car_ids == "keep":
-            continue
-        first = next((p for t, _, p in news if t >= window.start_us), None)
-        if first is not None:  # several restarts before one New: the last one's start
-            out[first] = window.start_us
-    return out
+def _explained(words: _Words, passage: Passage, events: list[Event], record: tuple[PassageTrace, tuple[int, int]],
+               reset: int | None, until_us: int | None, car: int | None) -> PassageExplanation | None:
+    """One passage's events with their reasons, and its notes (None: not the carID asked for)."""
+    assert passage.car_id is not None
+    if car is not None and passage.car_id != car:
+        return None
+    why, (source, index) = record
+    explained = []
+    n_updates = 0
+    for ev in events:
+        if ev.state == NEW:
+            text, facts = words.new(why, ev)
+            if reset is not None:
+                text += f"; carIDs count from {passage.car_id} again after the restart at {seconds(reset)}"
+                facts["car_id_restart_us"] = reset
+        elif ev.state == UPDATE:
+            text, facts = words.update(why, ev, n_updates)
+            facts.update(words.direction_facts(why) if any(c["kind"] == "direction" for c in facts["changes"])
+                         else {})
+            n_updates += 1
+        elif ev.state == RELIABLE:
+            text, facts = words.reliable(why, ev)
+        else:
+            text, facts = words.lost(why, ev)
+        explained.append(ExplainedEvent(ev.time_us, ev.state, ev.text, ev.confidence, ev.direction, ev.zone,
+                                        words.profiles(ev.state), text, facts))
+    notes = [n for n in words.notes(why) if until_us is None or n.time_us <= until_us]
+    if until_us is not None and events[-1].state != LOST and (why.cut_us is None or why.cut_us > until_us):
+        if why.cut_us is None:
+            later = f"its Lost is due at {words.at(why.lost_frame)}"
+            facts = {"lost_us": words.time(why.lost_frame)}
+        else:
+            later = f"a restart at {seconds(why.cut_us)} forgets it"
+            facts = {"restart_us": why.cut_us}
+        notes.append(Note(until_us, f"under way at the end (--until); {later}", facts))
+    return PassageExplanation(passage.car_id, why.vehicle.plate, "vehicles" if source == 0 else "traffic",
+                              index, why.vehicle.seq, explained, notes)
 
 
 def text_lines(passage: PassageExplanation, several_profiles: bool = False) -> Iterator[str]:

@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 import ffsim
-from ffsim.cli_init import DEFAULT, FILE_MODE, TEMPLATES, init_command, template_text
+from ffsim.cli_common import FILE_MODE
+from ffsim.cli_init import DEFAULT, TEMPLATES, init_command, template_text
 from ffsim.scenario.fleet import load_fleet
 
 SCENARIOS = [name for name in TEMPLATES if name != "fleet"]

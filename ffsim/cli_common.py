@@ -1,0 +1,112 @@
+"""What the commands share: option types read by ffsim's own parsers, a scenario or its
+`FILE:LINE:COL` problems and exit 1, a one-line error, and files the user names.
+
+Files a command writes where the user says (a scenario from init or import, a picture from
+preview) are created with mode 0o644, less the umask: they are meant to be shared, and hold no
+secret and nothing from the network (what ffsim stores from the network is owner-only, README
+"Security"). A new file is created with O_EXCL, so nothing is written over in a race; a file
+replaced is written beside its destination and renamed over it, so a reader never sees half of
+it, a symbolic link there is replaced, not written through, and a failed write leaves the old
+file whole.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+
+import click
+
+from .scenario import Scenario, ScenarioError, load_scenario
+from .terminal import printable
+from .units import parse_duration, parse_start
+
+FILE_MODE = 0o644  # see the module's docstring
+
+
+class Parsed(click.ParamType):
+    """An option value read by one of ffsim's parsers; its ValueError becomes click's usage error."""
+
+    def __init__(self, name: str, parse):
+        self.name = name
+        self.parse = parse
+
+    def convert(self, value, param, ctx):
+        try:
+            return self.parse(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _instant(value: str) -> str:
+    parse_start(value)  # a bad time is a usage error now; its zone is applied once the scenario is read
+    return value
+
+
+def _bind(value: str) -> str:
+    from .receiver.server import parse_bind
+
+    parse_bind(value)
+    return value
+
+
+DURATION = Parsed("DURATION", parse_duration)  # microseconds
+INSTANT = Parsed("ISO-TIME", _instant)
+BIND = Parsed("HOST:PORT", _bind)
+
+
+def load_or_exit(path: str) -> Scenario:
+    """The scenario at path, or its problems as FILE:LINE:COL: message lines and exit 1."""
+    try:
+        return load_scenario(path)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+
+
+def fail(message: str) -> None:
+    """ffsim: error: message, on standard error, and exit 1."""
+    click.echo(f"ffsim: error: {message}", err=True)
+    sys.exit(1)
+
+
+def create_file(path: str, data: bytes) -> None:
+    """A new file (FileExistsError when the path is taken, even by a dangling link)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+    except BaseException:
+        os.unlink(path)
+        raise
+
+
+def replace_file(path: str, data: bytes) -> None:
+    """Write data beside path, then rename it over path (a link there is replaced, not followed)."""
+    folder, base = os.path.split(path)
+    temp = os.path.join(folder, f".{base}.{secrets.token_hex(4)}.tmp")
+    create_file(temp, data)
+    try:
+        os.replace(temp, path)
+    except BaseException:
+        os.unlink(temp)
+        raise
+
+
+def write_file(path: str, data: bytes, force: bool) -> None:
+    """Write a file the user named: never over an existing one without force (one line, exit 1),
+    with force beside it and renamed over it."""
+    shown = printable(path)
+    if os.path.isdir(path):
+        fail(f"{shown} is a folder; give a file name with -o")
+    try:
+        if force and os.path.lexists(path):
+            replace_file(path, data)
+        else:
+            create_file(path, data)
+    except FileExistsError:
+        fail(f"{shown} already exists; give --force to replace it, or -o another file")
+    except OSError as exc:
+        fail(f"cannot write {shown}: {exc.strerror or exc}")
