@@ -6,8 +6,12 @@ Real scenarios, real matplotlib, real PNG decoding (Pillow); no mocks."""
 
 from __future__ import annotations
 
+import cProfile
+import dataclasses
 import io
+import json
 import os
+import pstats
 import stat
 import subprocess
 import sys
@@ -18,18 +22,27 @@ import pytest
 from PIL import Image
 
 import ffsim
+from ffsim.cli_common import FILE_MODE
 from ffsim.render import ImageRenderer
 from ffsim.render.preview import (
+    AT_AFTER_US,
+    AT_BEFORE_US,
     DEFAULT_WINDOW_US,
+    MAX_DOTS,
+    MAX_WAIT_LABELS,
     FRAME_BACKGROUND,
     PATH_COLORS,
     RESTART_COLOR,
     ZONE_COLORS,
     ZONE_FILL_ALPHA,
     PreviewError,
+    _path_dots,
+    _vehicles,
+    _waits,
     preview,
     render_preview,
 )
+from ffsim.scenario.model import Waypoint
 from ffsim.vocabulary import LOST, NEW
 from tests.cli import ffsim as run_ffsim
 
@@ -302,7 +315,7 @@ def test_the_command_writes_file_stem_png_here_and_replaces_it(tmp_path, monkeyp
     out = tmp_path / "pixels.png"
     assert done.stdout.startswith("wrote pixels.png (PNG, ") and "3 passage(s), " in done.stdout
     assert out.read_bytes() == preview(ffsim.scenario_of(pixels_scenario))
-    assert stat.S_IMODE(out.stat().st_mode) == umasked(0o644)
+    assert stat.S_IMODE(out.stat().st_mode) == umasked(FILE_MODE) == umasked(0o600)  # owner-only, as ffsim's files
     # asked again: replaced, and a link there is replaced, not written through
     target = tmp_path / "elsewhere.png"
     target.write_bytes(b"keep")
@@ -348,3 +361,167 @@ def test_bad_options_are_one_line(tmp_path, pixels_scenario):
     # a folder: FILE's name with .png in it
     assert run_ffsim("preview", pixels_scenario, "-o", tmp_path, "--format", "svg").returncode == 0
     ET.fromstring((tmp_path / "pixels.svg").read_bytes())
+
+
+# -- long paths, late moments, what the camera decides -----------------------------------------------
+ONE_ZONE = """\
+version: 1
+name: long
+seed: 1
+camera: {resolution: [1000, 500], fps: 10}
+zones:
+  - {id: 1, polygon: [[100, 100], [900, 100], [900, 400], [100, 400]], direction: 90}
+"""
+
+
+def calls_while_drawing(scenario, file: str, function: str, **kwargs) -> int:
+    """How many times drawing the preview calls a function (its name, and a part of its file's name;
+    a compiled method's file is "~" and its name says its class)."""
+    profile = cProfile.Profile()
+    profile.enable()
+    render_preview(scenario, dpi=SMALL_DPI, **kwargs)
+    profile.disable()
+    return sum(calls for (path, _, name), (_, calls, *_) in pstats.Stats(profile).stats.items()  # type: ignore[attr-defined]
+               if file in path and (name == function or f"'{function}' of" in name))
+
+
+def position_calls(scenario, **kwargs) -> int:
+    """How many times drawing the preview asks a trajectory where it is (the engine's work is its own)."""
+    return calls_while_drawing(scenario, "~", "position", **kwargs)
+
+
+def test_a_long_wait_costs_the_preview_no_more_than_a_short_one(tmp_path):
+    path = tmp_path / "wait.yaml"
+    vehicle = "  - {plate: AB 1234, at: 1s, path: [[50, 250], {at: [500, 250], wait: WAIT}, [950, 250]], duration: 4s}\n"
+    path.write_text(ONE_ZONE + "vehicles:\n" + vehicle.replace("WAIT", "10s"))
+    short = position_calls(ffsim.scenario_of(path))
+    path.write_text(ONE_ZONE + "vehicles:\n" + vehicle.replace("WAIT", "10h"))  # a dot a second: 36,000 more
+    long = ffsim.scenario_of(path)
+    assert position_calls(long) <= short + 10
+    dots, spacing = _path_dots(render_preview(long, dpi=SMALL_DPI).vehicles[0].trajectory)
+    # 4 s of moving from 1 s, a dot a second (the wait's at 3 s, where it begins)
+    assert spacing == 1 and dots == [(50.0, 250.0), (275.0, 250.0), (500.0, 250.0), (725.0, 250.0), (950.0, 250.0)]
+
+
+def test_a_long_path_has_at_most_max_dots_at_a_round_spacing(tmp_path):
+    path = tmp_path / "slow.yaml"
+    path.write_text(ONE_ZONE + "vehicles:\n  - {plate: AB 1234, at: 0s, path: [[50, 250], [950, 250]], duration: 2h}\n")
+    scenario = ffsim.scenario_of(path)
+    traj = render_preview(scenario, dpi=SMALL_DPI).vehicles[0].trajectory
+    dots, spacing = _path_dots(traj)
+    assert spacing == 120 and len(dots) == 61  # 2 h: a dot every 2 min, at 0, 2 min... 120 min
+    assert dots == [traj.position(n * 120e6) for n in range(61)]  # where the engine puts it then
+    assert position_calls(scenario) < 200  # not one a second (7200)
+    path.write_text(ONE_ZONE + "vehicles:\n  - {plate: AB 1234, at: 0s, path: [[50, 250], [950, 250]], duration: 50s}\n")
+    assert _path_dots(render_preview(ffsim.scenario_of(path), dpi=SMALL_DPI).vehicles[0].trajectory)[1] == 1
+
+
+def crawling(points: int) -> ffsim.Scenario:
+    """A vehicle on a timed path of `points` points 0.1 s apart, every tenth a wait (its point repeated):
+    more than a scenario file may hold, so built as the loader would build it."""
+    scenario = ffsim.scenario_of(PIXELS.replace("pixels", "crawl"))
+    path = []
+    for i in range(points):
+        x, y = 50 + (i % 900), 150 + (i // 900) % 300
+        if i % 10 == 9:
+            x = 50 + (i - 1) % 900
+        path.append(Waypoint(float(x), float(y), 0, i * 100_000))
+    spec = dataclasses.replace(scenario.vehicles[0], path=tuple(path), speed=None, duration_us=None)
+    return dataclasses.replace(scenario, vehicles=(spec,))
+
+
+def test_a_timed_path_of_many_points_is_walked_once_and_labels_its_longest_waits():
+    scenario = crawling(20_000)  # 2,000 waits of 0.1 s, 2,000 s of path
+    picture = render_preview(scenario, dpi=SMALL_DPI)
+    traj = picture.vehicles[0].trajectory
+    assert len(traj.pieces) == 19_999
+    waits = _waits(traj)
+    assert len(waits) == MAX_WAIT_LABELS and waits == sorted(waits)
+    dots, spacing = _path_dots(traj)
+    assert spacing == 30 and len(dots) <= 2_000 + 2 * MAX_DOTS  # a dot per wait, one every 30 s moving
+    # the picture asks where the vehicle is about twice per piece (its line), not once per label tried
+    assert position_calls(scenario) < 3 * len(traj.pieces)
+
+
+def flow_scenario(tmp_path, rate: str = "20/s", extra: str = "") -> Path:
+    path = tmp_path / "flow.yaml"
+    path.write_text("version: 1\nname: flow\nseed: 3\nzones: [{id: 1, polygon: [[0, 300], [1920, 300], "
+                    f"[1920, 1080], [0, 1080]], direction: 180}}]\ntraffic: [{{zone: 1, rate: {rate}}}]\n{extra}")
+    return path
+
+
+def test_at_late_in_long_traffic_draws_a_window_around_it(tmp_path):
+    path = flow_scenario(tmp_path, extra="vehicles: [{plate: WAIT 1, at: 1s, path: [[200, 900], "
+                                         "{at: [200, 700], wait: 3h}, [200, 400]], duration: 2s}]\n")
+    scenario = ffsim.scenario_of(path)
+    at_us = 300_000_000
+    picture = render_preview(scenario, at_us=at_us, dpi=SMALL_DPI)
+    start, end = at_us - AT_BEFORE_US, at_us + AT_AFTER_US
+    assert picture.window_us == (start, end) and picture.until_us == end and picture.windowed
+    assert picture.shown == "from 240 s to 310 s, around --at"
+    assert picture.timeline_span[0] == 240.0
+    # the vehicles drawn: on their path in the window, or with a passage in it; not the 5,000 before
+    assert all(v.trajectory.end >= start or any(r.vehicle == i for r in picture.rows)
+               for i, v in enumerate(picture.vehicles))
+    assert len(picture.vehicles) < 20 * 80
+    # the one that arrived at 1 s and waits there for 3 h is among them, in sight at --at, its
+    # passage (New at 1 s) still under way at the window's end
+    waiting = [i for i, v in enumerate(picture.vehicles) if v.plate == "WAIT 1"]
+    assert waiting and (waiting[0], "zone 1") in picture.scene
+    row = next(r for r in picture.rows if r.vehicle == waiting[0])
+    assert row.new_us < 2_000_000 and row.ended == "until" and row.end_us == end
+    # the passages are the camera's that reach the window: News as ffsim events sends them
+    packets = list(ffsim.events(scenario, start=0, until=end / 1e6))
+    lost = {p.event.passage.car_id: p.time_us for p in packets if p.event.state == LOST}
+    expected = [(p.event.passage.car_id, p.time_us) for p in packets
+                if p.event.state == NEW and lost.get(p.event.passage.car_id, end) >= start]
+    assert [(r.car_id, r.new_us) for r in picture.rows] == expected
+    assert picture.events == sum(1 for p in packets if p.time_us >= start and p.event.passage.car_id in
+                                 {c for c, _ in expected})
+    # a crowd in the frame (over 40 on the road): plates framed, not each labelled (the zone's label only)
+    assert len(picture.scene) > 40 and calls_while_drawing(scenario, "preview.py", "add", at_us=at_us) == 1
+
+
+def test_the_window_keeps_only_the_vehicles_it_can_draw(tmp_path):
+    # every vehicle up to the window is made (the engine's order), and those gone long before let go
+    scenario = ffsim.scenario_of(flow_scenario(tmp_path, rate="50/s"))
+    kept, generated, later, _ = _vehicles(scenario, 610_000_000, 540_000_000)
+    assert later and all(generated)
+    assert 50 * 60 < len(kept) < 50 * 90  # 70 s of traffic and the few still in sight, not 30,000
+    assert [v.seq for v in kept] == sorted(v.seq for v in kept) and kept[0].seq > 25_000
+
+
+def test_at_early_in_a_short_scenario_still_draws_all_of_it(pixels_scenario, drawn):
+    picture = render_preview(ffsim.scenario_of(pixels_scenario), at_us=4_500_000)
+    assert picture.until_us is None and not picture.windowed and picture.shown == ""
+    assert picture.window_us == drawn[0].window_us == (0, 8_000_000)
+
+
+def test_the_scene_says_the_zone_the_engine_decides(tmp_path):
+    # two overlapping zones, zone 2 listed first: where they overlap the engine's zone (the lower id)
+    path = tmp_path / "overlap.yaml"
+    path.write_text("version: 1\nname: overlap\nseed: 1\ncamera: {resolution: [1000, 500], fps: 10}\nzones:\n"
+                    "  - {id: 2, polygon: [[400, 100], [900, 100], [900, 400], [400, 400]], direction: 90}\n"
+                    "  - {id: 1, polygon: [[100, 100], [600, 100], [600, 400], [100, 400]], direction: 90}\n"
+                    "vehicles:\n  - {plate: AB 1234, at: 0s, path: [[500, 50], [500, 450]], duration: 4s}\n")
+    scenario = ffsim.scenario_of(path)
+    update = next(p for p in ffsim.events(scenario, start=0) if p.event.state == "update")
+    assert (update.time_us, update.event.x, update.event.y) == (900_000, 500.0, 140.0)  # in both zones
+    picture = render_preview(scenario, at_us=900_000, dpi=SMALL_DPI)
+    assert picture.scene == ((0, f"zone {update.event.zone}"),)
+
+
+def test_the_scene_says_camera_down_during_a_restart():
+    scenario = ffsim.scenario_of(ffsim.bundled("faults/restart"))  # down from 10 s to 22 s
+    picture = render_preview(scenario, at_us=12_000_000, dpi=SMALL_DPI)
+    assert len(picture.scene) >= 2 and {where for _, where in picture.scene} == {"camera down"}
+    before = render_preview(scenario, at_us=9_500_000, dpi=SMALL_DPI)
+    assert {where for _, where in before.scene} == {"zone 1"}
+
+
+def test_the_command_says_the_window_around_at(tmp_path):
+    done = run_ffsim("preview", flow_scenario(tmp_path), "--at", "5m", "-o", tmp_path / "f.png")
+    assert done.returncode == 0, done.stderr
+    assert "; from 240 s to 310 s, around --at, in " in done.stdout
+    summary = run_ffsim("preview", flow_scenario(tmp_path), "--at", "5m", "-o", tmp_path / "f.png", "--json")
+    assert json.loads(summary.stdout)["window"] == [240, 310]

@@ -2,12 +2,21 @@
 
 Above, the camera's frame at its resolution (pixel coordinates, y down, origin top-left as
 in the image): the zones with their ids and direction arrows, and each vehicle's path with
-a dot every second, its times (arrival, waits, departure) and its plate. Below, per sending
+a dot every second while it moves (a round spacing, said in its label, for a path of more
+than a minute: at most about MAX_DOTS dots) and one at each wait, its times (arrival, waits,
+departure) and its plate. Below, per sending
 profile, a timeline of the passages: one bar per carID from its New to its Lost, with the
 events that profile sends (New, Update, Reliable, Lost), plate text changes (misreads)
 and occlusions (``hidden``) marked, restarts shaded and the passages they cut marked.
 With ``at_us`` the frame shows the scene at that moment as the camera sees it: the road
-and every vehicle in sight, drawn by the same renderer as the images the camera sends.
+and every vehicle in sight, drawn by the same renderer as the images the camera sends, each
+labelled with what the engine's Recogniser decides of it (its zone, outside the zones, hidden,
+camera down); and the picture shows a window around the moment (AT_BEFORE_US before it to
+AT_AFTER_US after it), so that a moment hours into long traffic draws its minute, not the hours:
+the vehicles on their way in the window, those that arrived earlier included, and the passages
+that reach it. The work grows with what is drawn (a path's pieces, the vehicles in the window),
+not with the length of a wait or of the traffic before the window, whose vehicles the engine
+still makes in its order and the preview lets go.
 
 Nothing here decides anything about the scenario: vehicles are built as the engine builds
 them (``vehicle_from_spec``, ``FlowGenerator``), so their paths are the engine's
@@ -23,16 +32,18 @@ date or software version in the file, a fixed SVG hash salt). matplotlib is impo
 
 from __future__ import annotations
 
+import heapq
 import io
 import math
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..engine import geometry
 from ..engine.frames import FrameClock
 from ..engine.traffic import FlowGenerator, make_normaliser, vehicle_from_spec
-from ..engine.vehicle import Vehicle
+from ..engine.vehicle import Passage, Recogniser, Trajectory, Vehicle
 from ..scenario.model import Scenario
 from ..terminal import printable
 from ..vocabulary import LOST, NEW, RELIABLE, UPDATE
@@ -68,9 +79,16 @@ PATH_WIDTH_PT = 2.2
 ZONE_EDGE_PT = 2.5
 # generated traffic without an end in sight: how much of it a preview shows unless told
 DEFAULT_WINDOW_US = 60_000_000
+# --at: the time shown around the moment, so that a moment late in long traffic does not draw all
+# that came before it (from 0 for a moment in the first minute, as long a window)
+AT_BEFORE_US, AT_AFTER_US = 60_000_000, 10_000_000
 # more vehicles than this (generated traffic, an imported hour of SUMO): paths as thin lines, the
 # plates on the timeline only
 MAX_LABELLED_VEHICLES = 40
+# a path's dots: at most about this many, at the first of these spacings (s) that allows it
+MAX_DOTS = 60
+DOT_SPACINGS_S = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21_600, 43_200, 86_400)
+MAX_WAIT_LABELS = 12  # per path: the longest waits, when it has more
 
 _RC: Any = {  # (Any: matplotlib types the keys as a Literal of every rcParam)
     "font.family": "DejaVu Sans",  # bundled with matplotlib: the same letters on every machine
@@ -123,15 +141,33 @@ class Preview:
     rows: tuple[Row, ...]  # the passages, in the order of their New
     profiles: tuple[int, ...]  # a timeline per profile, top to bottom
     events: int  # packets drawn, all profiles
-    window_us: tuple[int, int]  # the time the timeline shows
+    window_us: tuple[int, int]  # the time the timeline shows: (start, end)
     until_us: int | None  # vehicles and events up to this time (None: the whole scenario)
-    windowed: bool  # until_us was chosen by the preview (endless or long traffic), not given
+    windowed: bool  # until_us was chosen by the preview (endless or long traffic, or --at late in it), not given
+    # "all" (the whole scenario), "until" (up to --until), "first" (the first minute of traffic without an
+    # end in sight) or "around" (--at: from AT_BEFORE_US before it to AT_AFTER_US after it)
+    window_kind: str
     at_us: int | None
     frame_box: tuple[float, float, float, float]  # (left, top, right, bottom) of the camera frame
     frame_size: tuple[int, int]  # the camera's resolution
     timeline_boxes: tuple[tuple[float, float, float, float], ...]  # per profile, (left, top, right, bottom)
     timeline_span: tuple[float, float]  # the times (s) at the left and right edges of the timelines
     timeline_rows: tuple[float, float]  # the row values at the top and bottom edges of each timeline
+    # with at_us: what the frame says of each vehicle on its path then, as the engine's Recogniser decides
+    # it: (index into vehicles, "zone N" | "outside the zones" | "hidden" | "camera down")
+    scene: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def shown(self) -> str:
+        """What part of the scenario the picture shows, for a summary ("" for all of it)."""
+        start, end = self.window_us
+        if self.window_kind == "first":
+            return f"the first {end / 1e6:g} s of its traffic (--until for more)"
+        if self.window_kind == "until":
+            return f"up to {end / 1e6:g} s"
+        if self.window_kind == "around":
+            return f"from {start / 1e6:g} s to {end / 1e6:g} s, around --at"
+        return ""
 
     def frame_pixel(self, x: float, y: float) -> tuple[float, float]:
         """Where the frame's pixel (x, y) is in the picture."""
@@ -152,78 +188,118 @@ def _seconds(us: float) -> str:
     return f"{us / 1e6:.1f} s"
 
 
-def _vehicles(scenario: Scenario, until_us: int | None) -> tuple[list[Vehicle], list[bool]]:
-    """Every vehicle that arrives by until_us, built as the engine builds it, in arrival order
-    (the engine's seq: listed vehicles by `at`, then file order, before generated ones at the
-    same time; flows by index); and for each, whether a traffic flow generated it."""
+def _vehicles(scenario: Scenario, until_us: int | None,
+              from_us: int) -> tuple[list[Vehicle], list[bool], bool, float]:
+    """The vehicles that arrive by until_us, built as the engine builds them, in arrival order (the
+    engine's seq: listed vehicles by `at`, then file order, before generated ones at the same time;
+    flows by index), less those whose path ends too long before from_us for any of their passages to
+    reach it (so that a window late in long traffic keeps only what it draws: every vehicle up to it
+    is made, as the engine makes them, and let go); for each, whether a traffic flow generated it;
+    whether a vehicle arrives after until_us; and the latest end of any path."""
     normalise = make_normaliser(scenario.recognition.keep_separators)
-    arrivals: list[tuple[int, int, int, int, Any]] = []
-    for i, spec in enumerate(scenario.vehicles):
-        if until_us is None or spec.at_us <= until_us:
-            arrivals.append((spec.at_us, 0, i, 0, spec))
-    for i, flow in enumerate(scenario.traffic):
-        gen = FlowGenerator(flow, i, scenario, normalise)
-        n = 0
+    # a passage ends (its Lost) at most the lost timeout and a frame after its vehicle's path
+    margin_us = scenario.recognition.lost_timeout_us + 1e6 / float(scenario.camera.fps) + 1_000_000
+
+    def listed() -> Iterator[tuple[int, int, int, int, Any]]:
+        for i in sorted(range(len(scenario.vehicles)), key=lambda i: (scenario.vehicles[i].at_us, i)):
+            yield scenario.vehicles[i].at_us, 0, i, 0, scenario.vehicles[i]
+
+    def flow(i: int, gen: FlowGenerator) -> Iterator[tuple[int, int, int, int, Any]]:
         # a flow without an end is only drawn with a window (render_preview sees to it)
-        while gen.next_us is not None and (until_us is None or gen.next_us <= until_us):
-            at_us = gen.next_us
-            arrivals.append((at_us, 1, i, n, gen.make(0)))
+        n = 0
+        while gen.next_us is not None:
+            yield gen.next_us, 1, i, n, gen.make(0)
             gen.advance()
             n += 1
-    arrivals.sort(key=lambda a: a[:4])
-    out = []
-    for seq, (_, kind, i, _, item) in enumerate(arrivals):
+
+    flows = [flow(i, FlowGenerator(f, i, scenario, normalise)) for i, f in enumerate(scenario.traffic)]
+    out: list[Vehicle] = []
+    generated: list[bool] = []
+    later = False
+    last_end = 0.0
+    # (time, kind, index, n) is unique: the vehicles themselves are never compared
+    for seq, (at_us, kind, i, _, item) in enumerate(heapq.merge(listed(), *flows)):
+        if until_us is not None and at_us > until_us:
+            later = True
+            break
         if kind == 0:
-            out.append(vehicle_from_spec(item, i, seq, scenario, normalise))
+            vehicle = vehicle_from_spec(item, i, seq, scenario, normalise)
         else:
             item.seq = seq
-            out.append(item)
-    return out, [a[1] == 1 for a in arrivals]
+            vehicle = item
+        last_end = max(last_end, vehicle.trajectory.end)
+        if vehicle.trajectory.end + margin_us >= from_us:
+            out.append(vehicle)
+            generated.append(kind == 1)
+    return out, generated, later, last_end
 
 
-def _passages(scenario: Scenario, until_us: int | None, vehicles: list[Vehicle],
-              windows: list[tuple[int, int]]) -> tuple[list[Row], int]:
-    """The passages and what each profile sends of them, from the camera's own packets."""
+def _passages(scenario: Scenario, until_us: int | None, from_us: int, vehicles: list[Vehicle],
+              windows: list[tuple[int, int]]) -> tuple[list[Row], int, int]:
+    """The passages that reach from_us and what each profile sends of them from then on, from the
+    camera's own packets; the packets drawn; and the time the last passage ended (Lost or cut).
+    A passage is let go as soon as it ends before from_us."""
     from ..protocol import Camera, Packet
 
     by_seq = {v.seq: i for i, v in enumerate(vehicles)}
-    rows: dict[int, Row] = {}  # by id() of the engine's Passage
-    passages: list[Any] = []  # held, so that no id() is reused while rows are looked up by it
-    order: list[Row] = []
+    rows: dict[Passage, Row] = {}  # the passages kept, in the order of their New
+    under_way: dict[Passage, Row] = {}  # of those, the ones neither lost nor cut yet
+    restarts = [start for start, _ in windows]
+    next_restart = 0
     packets = 0
+    last_us = 0
+
+    def cut(before_us: float) -> None:
+        """Each restart that began before before_us cuts the passages under way since before it."""
+        nonlocal next_restart, last_us
+        while next_restart < len(restarts) and restarts[next_restart] < before_us:
+            start = restarts[next_restart]
+            next_restart += 1
+            for passage, row in list(under_way.items()):
+                if row.new_us < start:
+                    row.end_us, row.ended = start, "restart"
+                    last_us = max(last_us, start)
+                    del under_way[passage]
+                    if start < from_us:
+                        del rows[passage]
+
     camera = Camera(scenario, scenario.start_us or 0)
     for item in camera.packets_and_events(until_us):
         if isinstance(item, Packet):
-            row = rows[id(item.event.passage)]
-            row.sent.setdefault(item.profile, []).append((item.time_us, item.event.state))
-            packets += 1
+            row = rows.get(item.event.passage)
+            if row is not None and item.time_us >= from_us:
+                row.sent.setdefault(item.profile, []).append((item.time_us, item.event.state))
+                packets += 1
             continue
         ev = item
-        key = id(ev.passage)
+        cut(ev.time_us)
+        passage = ev.passage
         if ev.state == NEW:
-            index = by_seq.get(ev.passage.vehicle.seq)
-            if index is None or vehicles[index].plate != ev.passage.vehicle.plate:  # pragma: no cover
+            index = by_seq.get(passage.vehicle.seq)
+            if index is None and from_us > 0:
+                continue  # its vehicle left too long before the window: the passage ends before it
+            if index is None or vehicles[index].plate != passage.vehicle.plate:  # pragma: no cover
                 raise AssertionError("the preview's vehicles differ from the engine's")  # a bug of ours
-            row = Row(ev.passage.car_id or 0, index, ev.time_us, ev.time_us, "until", ev.text, ev.direction)
-            rows[key] = row
-            passages.append(ev.passage)
-            order.append(row)
+            row = Row(passage.car_id or 0, index, ev.time_us, ev.time_us, "until", ev.text, ev.direction)
+            rows[passage] = under_way[passage] = row
             continue
-        row = rows[key]
+        row = rows.get(passage)
+        if row is None:
+            continue
         if ev.text != row.text:
             row.texts.append((ev.time_us, row.text, ev.text))
         row.text, row.direction = ev.text, ev.direction
         if ev.state == LOST:
             row.end_us, row.ended = ev.time_us, "lost"
-    for row in order:
-        if row.ended == "lost":
-            continue
-        cut = next((start for start, _ in windows if start > row.new_us), None)
-        if cut is not None and (until_us is None or cut <= until_us):
-            row.end_us, row.ended = cut, "restart"
-        else:
-            row.end_us = until_us if until_us is not None else row.end_us
-    return order, packets
+            last_us = max(last_us, ev.time_us)
+            under_way.pop(passage, None)
+            if ev.time_us < from_us:
+                del rows[passage]
+    cut(math.inf if until_us is None else until_us + 1)  # the restarts up to the end shown
+    if until_us is not None:
+        for row in under_way.values():
+            row.end_us = until_us
+    return list(rows.values()), packets, last_us
 
 
 def _default_window(scenario: Scenario) -> int | None:
@@ -293,6 +369,70 @@ def _path_parts(v: Vehicle) -> list[tuple[bool, list[tuple[float, float]]]]:
     return parts
 
 
+def _dot_spacing(moving_us: float) -> int:
+    """Seconds between two dots of a path that moves for moving_us: the first round spacing that
+    puts at most MAX_DOTS on it (a second for any path under a minute)."""
+    for spacing_s in DOT_SPACINGS_S:
+        if moving_us / 1e6 / spacing_s <= MAX_DOTS:
+            return spacing_s
+    day = 86_400
+    return day * math.ceil(moving_us / 1e6 / MAX_DOTS / day)
+
+
+def _spacing(seconds: int) -> str:
+    """A dot spacing in words: "second", "5 s", "2 min", "1 h"."""
+    if seconds == 1:
+        return "second"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
+def _path_dots(traj: Trajectory) -> tuple[list[tuple[float, float]], int]:
+    """The dots of a path, walked piece by piece (the work grows with its pieces and dots, not its
+    duration): one at each wait, and while it moves one at each whole multiple of the spacing (s),
+    chosen so that the path has at most about MAX_DOTS of them. Equal neighbours are one dot."""
+    moving_us = sum(t1 - t0 for t0, t1, x0, y0, x1, y1 in traj.pieces if (x0, y0) != (x1, y1))
+    spacing_s = _dot_spacing(moving_us)
+    step_us = spacing_s * 1_000_000
+    dots: list[tuple[float, float]] = []
+
+    def keep(p: tuple[float, float]) -> None:
+        if not dots or dots[-1] != p:
+            dots.append(p)
+
+    for t0, t1, x0, y0, x1, y1 in traj.pieces:
+        if (x0, y0) == (x1, y1):
+            if t1 > t0:  # a wait: one dot, its times are labelled
+                keep((x0, y0))
+            continue
+        n = max(0, math.ceil(t0 / step_us))
+        while n * step_us <= t1:
+            keep(traj.position(n * step_us))  # the engine's own position at that time
+            n += 1
+    return dots, spacing_s
+
+
+def _waits(traj: Trajectory) -> list[tuple[float, float, float, float]]:
+    """The path's waits (t0, t1, x, y), in time order, a wait over several pieces at one point
+    as one; at most MAX_WAIT_LABELS of them, the longest, when it has more (traffic that
+    crawls, an imported queue)."""
+    waits: list[tuple[float, float, float, float]] = []
+    for t0, t1, x0, y0, x1, y1 in traj.pieces:
+        if (x0, y0) != (x1, y1) or t1 <= t0:
+            continue
+        if waits and waits[-1][1] == t0 and waits[-1][2:] == (x0, y0):
+            waits[-1] = (waits[-1][0], t1, x0, y0)
+        else:
+            waits.append((t0, t1, x0, y0))
+    if len(waits) > MAX_WAIT_LABELS:
+        longest = sorted(waits, key=lambda w: (w[0] - w[1], w[0]))[:MAX_WAIT_LABELS]
+        waits = sorted(longest)
+    return waits
+
+
 def _draw_zones(ax: Axes, scenario: Scenario, labels: _Labels, faded: bool) -> None:
     from matplotlib.patches import FancyArrow, Polygon
 
@@ -317,10 +457,13 @@ def _draw_zones(ax: Axes, scenario: Scenario, labels: _Labels, faded: bool) -> N
                    boxed=True, size=8)
 
 
-def _draw_paths(ax: Axes, vehicles: list[Vehicle], generated: list[bool], labels: _Labels, faded: bool) -> bool:
-    """Each vehicle's path; False when there were too many to label (lines only)."""
+def _draw_paths(ax: Axes, vehicles: list[Vehicle], generated: list[bool], labels: _Labels,
+                faded: bool) -> tuple[bool, set[int]]:
+    """Each vehicle's path; False when there were too many to label (lines only), and the dots'
+    spacings (s) other than a second."""
     alpha = 0.35 if faded else 1.0
     dense = len(vehicles) > MAX_LABELLED_VEHICLES
+    spacings: set[int] = set()
     for i, v in enumerate(vehicles):
         color = PATH_COLORS[i % len(PATH_COLORS)]
         traj = v.trajectory
@@ -330,14 +473,10 @@ def _draw_paths(ax: Axes, vehicles: list[Vehicle], generated: list[bool], labels
                     alpha=alpha, linestyle=(0, (2, 2)) if hidden else "-", solid_capstyle="butt", zorder=3)
         if dense:
             continue
-        # a dot every second (waits: one dot), the heading at the end
-        dots: list[tuple[float, float]] = []
-        second = math.ceil(traj.start / 1e6)
-        while second * 1e6 <= traj.end:
-            p = traj.position(second * 1e6)
-            if not dots or dots[-1] != p:
-                dots.append(p)
-            second += 1
+        # a dot every `spacing` seconds while it moves, one at each wait, the heading at the end
+        dots, spacing_s = _path_dots(traj)
+        if spacing_s != 1:
+            spacings.add(spacing_s)
         if dots:
             ax.plot([p[0] for p in dots], [p[1] for p in dots], linestyle="none", marker="o", markersize=3.2,
                     markerfacecolor="white", markeredgecolor=color, markeredgewidth=1.0, alpha=alpha, zorder=4)
@@ -355,18 +494,31 @@ def _draw_paths(ax: Axes, vehicles: list[Vehicle], generated: list[bool], labels
             p = traj.position(traj.start + f * (traj.end - traj.start))
             labels.add(p[0], p[1], f"{plate} {_seconds(traj.start)}", color, boxed=True, size=7)
             continue
-        labels.add(start[0], start[1], f"{plate}  {_seconds(traj.start)}", color, boxed=True, size=8)
-        for t0, t1, x0, y0, x1, y1 in traj.pieces:
-            if x0 == x1 and y0 == y1 and t1 > t0:  # a wait
-                labels.add(x0, y0, f"{_seconds(t0)} – {_seconds(t1)}", color)
+        every = "" if spacing_s == 1 else f"  (a dot every {_spacing(spacing_s)})"
+        labels.add(start[0], start[1], f"{plate}  {_seconds(traj.start)}{every}", color, boxed=True, size=8)
+        for t0, t1, x0, y0 in _waits(traj)[:MAX_WAIT_LABELS]:
+            labels.add(x0, y0, f"{_seconds(t0)} – {_seconds(t1)}", color)
         if traj.end > traj.start:
             labels.add(end[0], end[1], _seconds(traj.end), color)
-    return not dense
+    return not dense, spacings
+
+
+def _scene_recogniser(scenario: Scenario, windows: list[tuple[int, int]]) -> Recogniser:
+    """The engine's recogniser for this scenario, as ffsim.engine.loop.Engine makes it, dark in the
+    restarts' windows: the scene says what the camera decides."""
+    rec = scenario.recognition
+    return Recogniser(scenario.zones, FrameClock(scenario.camera.fps), rec.lost_timeout_us, rec.direction_min_travel,
+                      rec.update_interval_us, rec.reliable_confidence, rec.reliable_timeout_us, dark=windows)
+
+
+_UNSEEN = {"hidden": "hidden", "dark": "camera down", "outside": "outside the zones"}
 
 
 def _draw_scene(ax: Axes, scenario: Scenario, vehicles: list[Vehicle], at_us: int, size_px: tuple[int, int],
-                windows: list[tuple[int, int]], labels: _Labels) -> str:
-    """The frame at at_us as the camera sees it; returns what the title says of that moment."""
+                windows: list[tuple[int, int]], labels: _Labels) -> tuple[str, list[tuple[int, str]]]:
+    """The frame at at_us as the camera sees it; returns what the title says of that moment, and
+    what the frame says of each vehicle on its path then (its index, "zone N", "outside the zones",
+    "hidden" or "camera down"), as the engine's Recogniser decides it."""
     from matplotlib.patches import Rectangle
     from PIL import Image
 
@@ -374,35 +526,38 @@ def _draw_scene(ax: Axes, scenario: Scenario, vehicles: list[Vehicle], at_us: in
     from . import ImageRenderer
 
     cam = scenario.camera
-    clock = FrameClock(cam.fps)
-    k = clock.floor(at_us)
-    t = clock.time(k)
-    in_sight: list[tuple[int, Vehicle, float, float]] = []
-    hidden: list[tuple[int, Vehicle, float, float]] = []
+    recogniser = _scene_recogniser(scenario, windows)
+    k = recogniser.clock.floor(at_us)
+    t = recogniser.clock.time(k)
+    on_road: list[tuple[int, Vehicle, float, float, str]] = []  # on its path: (index, vehicle, x, y, what)
     for i, v in enumerate(vehicles):
-        traj = v.trajectory
-        if traj.start <= t <= traj.end:
-            x, y = traj.position(t)
-            (hidden if any(a <= t < b for a, b in v.hidden) else in_sight).append((i, v, x, y))
+        zone = recogniser.state_at(v, k)
+        why = "" if zone is not None else recogniser.unseen_because(v, k)
+        if why != "path":
+            x, y = v.trajectory.position(t)
+            on_road.append((i, v, x, y, f"zone {zone}" if zone is not None else _UNSEEN[why]))
+    in_sight = [s for s in on_road if s[4] != "hidden"]  # on the road in the picture (even while it is dark)
     renderer = ImageRenderer(cam.width, cam.height, (), scenario.road_seed)
     # the farther (higher in the image) first, the nearer in front of them
-    image = renderer.scene([(v, x, y) for _, v, x, y in sorted(in_sight, key=lambda s: (s[3], s[0]))])
+    image = renderer.scene([(v, x, y) for _, v, x, y, _ in sorted(in_sight, key=lambda s: (s[3], s[0]))])
     # drawn at the picture's own size: no resampling left to the backends, a smaller SVG
     image = image.resize(size_px, Image.Resampling.LANCZOS)
     ax.imshow(image, extent=(0, cam.width, cam.height, 0), interpolation="nearest", zorder=0, aspect="auto")
-    for i, v, x, y in in_sight + hidden:
+    hidden = [s for s in on_road if s[4] == "hidden"]
+    dense = len(on_road) > MAX_LABELLED_VEHICLES  # a crowd: framed, not labelled (Preview.scene says)
+    for i, v, x, y, where in in_sight + hidden:
         color = PATH_COLORS[i % len(PATH_COLORS)]
-        # where the engine looks: the plate centre, in the first zone (by id) holding it
-        zone = next((z.id for z in sorted(scenario.zones, key=lambda z: z.id)
-                     if geometry.contains(z.polygon, x, y)), None)
-        where = "hidden" if (i, v, x, y) in hidden else (f"zone {zone}" if zone is not None else "outside the zones")
+        seen = where not in ("hidden", "camera down")
         left, top, w, h = plate_box(x, y, v.plate_w, v.plate_h, cam.width, cam.height)
         ax.add_patch(Rectangle((left - 3, top - 3), w + 6, h + 6, fill=False, edgecolor=color, linewidth=1.8,
-                               linestyle="-" if where != "hidden" else (0, (2, 2)), zorder=5))
-        labels.add(left + w + 3, y, f"{printable(v.plate)}  {where}", color, dx=4, boxed=True, size=8)
-    dark = any(a <= t < b for a, b in windows)
-    return f"frame {k} at {t / 1e6:.3f} s: {len(in_sight)} vehicle(s) in sight" + (
-        f", {len(hidden)} hidden" if hidden else "") + (" (camera down: restarting)" if dark else "")
+                               linestyle="-" if seen else (0, (2, 2)), zorder=5))
+        if not dense:
+            labels.add(left + w + 3, y, f"{printable(v.plate)}  {where}", color, dx=4, boxed=True, size=8)
+    dark = bool(recogniser.dark) and any(a <= t < b for a, b in recogniser.dark)
+    moment = f"frame {k} at {t / 1e6:.3f} s: {len(in_sight)} vehicle(s) in sight" + (
+        f", {len(hidden)} hidden" if hidden else "") + (" (camera down: restarting)" if dark else "") + (
+        f" (over {MAX_LABELLED_VEHICLES}: plates framed, not labelled)" if dense else "")
+    return moment, [(i, where) for i, _, _, _, where in in_sight + hidden]
 
 
 _MARKS = {  # state: (marker, size, face, edge)
@@ -422,8 +577,8 @@ def _draw_timeline(ax: Axes, rows: list[Row], profile_id: int, vehicles: list[Ve
     t0, t1 = span
     for start, end in windows:
         if start / 1e6 < t1:
-            ax.axvspan(start / 1e6, min(end / 1e6, t1), facecolor=RESTART_COLOR, edgecolor="none", zorder=0)
-            ax.text(start / 1e6, -0.45, f" restart, {(end - start) / 1e6:g} s down", fontsize=7,
+            ax.axvspan(max(start / 1e6, t0), min(end / 1e6, t1), facecolor=RESTART_COLOR, edgecolor="none", zorder=0)
+            ax.text(max(start / 1e6, t0), -0.45, f" restart, {(end - start) / 1e6:g} s down", fontsize=7,
                     color="#b71c1c", va="bottom", ha="left", zorder=6, clip_on=False)
     marker_scale = min(1.0, row_in / ROW_IN)
     bars, hidden = [], []
@@ -469,8 +624,9 @@ def _draw_timeline(ax: Axes, rows: list[Row], profile_id: int, vehicles: list[Ve
                 ax.text(row.end_us / 1e6 + gap, r, note, ha="left", **style)
             elif left - need > t0:
                 ax.text(left - gap * 3, r, note, ha="right", **style)
-            else:
-                ax.text(row.texts[-1][0] / 1e6 + gap, r, note, ha="left", bbox={
+            else:  # from its last change (or the bar's start), inside the time shown
+                since = row.texts[-1][0] / 1e6 if row.texts else left
+                ax.text(max(since, t0) + gap, r, note, ha="left", bbox={
                     "boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"}, **style)
     if bars:
         ax.add_collection(PatchCollection(bars, match_original=True, zorder=2))
@@ -555,29 +711,62 @@ def render_preview(scenario: Scenario, until_us: int | None = None, at_us: int |
     until_us: vehicles and events up to this virtual time; without it, the whole scenario, or
     the first DEFAULT_WINDOW_US of traffic that has no end (or a later one), which the
     picture says. at_us: the frame shows the scene at that moment (the last frame at or
-    before it) as the camera sees it, and the timelines a line there.
+    before it) as the camera sees it, and the timelines a line there; the picture shows from
+    AT_BEFORE_US before it (0 at the earliest) to AT_AFTER_US after it, as long a window from 0
+    for an early moment, and no later than until_us; all of a scenario that ends in that window.
     Raises PreviewError when at_us falls outside what is drawn or the format is unknown."""
     if image_format not in FORMATS:
         raise PreviewError(f"unknown picture format {image_format!r} (formats: {', '.join(FORMATS)})")
-    windowed = until_us is None and _default_window(scenario) is not None
-    if windowed:
-        until_us = DEFAULT_WINDOW_US
-        if at_us is not None and at_us > until_us:
-            until_us = at_us + 10_000_000  # --at later in the traffic: the window reaches it
+    if at_us is not None and until_us is not None and at_us > until_us:
+        raise PreviewError(f"--at {at_us / 1e6:g} s is after the time shown (up to {until_us / 1e6:g} s, "
+                           "--until); give a later --until")
+    given_until = until_us
+    kind = "all" if until_us is None else "until"
+    if kind == "all" and _default_window(scenario) is not None:
+        kind, until_us = "first", DEFAULT_WINDOW_US
+    from_us = 0
+    if at_us is not None:
+        # the moment, what led to it and what follows, not the traffic of the hours before it: from
+        # AT_BEFORE_US before it to AT_AFTER_US after it, as long a window from 0 for an early moment
+        from_us = max(0, at_us - AT_BEFORE_US)
+        to_us = from_us + AT_BEFORE_US + AT_AFTER_US
+        if until_us is None:  # the whole scenario unless it goes on after the window (seen below)
+            until_us = to_us
+        elif (kind == "first" and at_us + AT_AFTER_US > until_us
+              or kind == "until" and (from_us > 0 or to_us < until_us)):
+            kind, until_us = "around", min(to_us, until_us) if kind == "until" else to_us
     from ..faults.timing import restart_windows
 
-    windows = [(w.start_us, w.end_us) for w in restart_windows(scenario, until_us)] if scenario.faults else []
-    vehicles, generated = _vehicles(scenario, until_us)
-    rows, packets = _passages(scenario, until_us, vehicles, windows)
+    windows = ([(w.start_us, w.end_us) for w in restart_windows(scenario, given_until if kind == "all" else until_us)]
+               if scenario.faults else [])
+    vehicles, generated, later, last_path_us = _vehicles(scenario, until_us, from_us)
+    rows, packets, last_passage_us = _passages(scenario, until_us, from_us, vehicles, windows)
+    if kind == "all" and at_us is not None and until_us is not None:
+        whole = not later and last_path_us <= until_us and all(r.ended != "until" for r in rows)
+        scenario_end_us = int(max(last_path_us, last_passage_us))
+        if whole and at_us > scenario_end_us:
+            raise PreviewError(f"--at {at_us / 1e6:g} s is after the end of the scenario at "
+                               f"{scenario_end_us / 1e6:g} s (its last vehicle gone, its last Lost sent)")
+        if whole and from_us == 0:
+            until_us = None  # nothing after the window: the whole scenario, as without --at
+        else:
+            kind = "around"
+    windowed = kind in ("first", "around")
+    if kind == "around" and until_us is not None:
+        # the vehicles the window shows: on their path in it, or with a passage in it
+        shown_until = until_us
+        keep = sorted({r.vehicle for r in rows} | {i for i, v in enumerate(vehicles)
+                                                   if v.trajectory.end >= from_us and v.trajectory.start <= shown_until})
+        renumber = {old: new for new, old in enumerate(keep)}
+        vehicles, generated = [vehicles[i] for i in keep], [generated[i] for i in keep]
+        for row in rows:
+            row.vehicle = renumber[row.vehicle]
     ends = [v.trajectory.end for v in vehicles] + [r.end_us for r in rows]
     end_us = until_us if until_us is not None else int(max(ends, default=0))
-    if at_us is not None and not 0 <= at_us <= end_us:
-        if until_us is not None and not windowed:
-            raise PreviewError(f"--at {at_us / 1e6:g} s is after the time shown (up to {until_us / 1e6:g} s, "
-                               "--until); give a later --until")
-        raise PreviewError(f"--at {at_us / 1e6:g} s is after the end of the scenario at {end_us / 1e6:g} s "
-                           "(its last vehicle gone, its last Lost sent)")
-    span = (0.0, max(end_us / 1e6, 1.0) * 1.02)
+    if at_us is not None and not 0 <= at_us <= end_us:  # pragma: no cover (refused above)
+        raise PreviewError(f"--at {at_us / 1e6:g} s is outside the time shown")
+    span = (from_us / 1e6, from_us / 1e6 + max((end_us - from_us) / 1e6, 1.0) * 1.02)
+    shown_windows = [(a, b) for a, b in windows if b > from_us and a / 1e6 < span[1]]
 
     import matplotlib
     import matplotlib.style
@@ -599,11 +788,11 @@ def render_preview(scenario: Scenario, until_us: int | None = None, at_us: int |
     top = frame_top + frame_h_in + 0.3
     for _ in profiles:
         # the profile's title, and the labels of the restarts and of --at above the timeline
-        top += 0.4 + (0.15 if windows else 0) + (0.14 if at_us is not None else 0)
+        top += 0.4 + (0.15 if shown_windows else 0) + (0.14 if at_us is not None else 0)
         timeline_tops.append(top)
         top += timeline_in + 0.3  # the time ticks
     legend_top = top + 0.3  # under the last timeline's axis label
-    legend_rows = math.ceil(len(_legend_handles(scenario, rows, vehicles, windows)) / LEGEND_COLUMNS)
+    legend_rows = math.ceil(len(_legend_handles(scenario, rows, vehicles, shown_windows)) / LEGEND_COLUMNS)
     height_in = legend_top + legend_rows * 0.22 + 0.15
     size = (round(FIGURE_WIDTH_IN * dpi), round(height_in * dpi))
     # the figure in whole pixels, so that the PNG is as large as the figure and the boxes exact
@@ -627,6 +816,7 @@ def render_preview(scenario: Scenario, until_us: int | None = None, at_us: int |
         for spine in ax.spines.values():
             spine.set_color("#90a4ae")
         labels = _Labels(ax, renderer)
+        scene: list[tuple[int, str]] = []
         name = printable(scenario.name)
         name = name if len(name) <= 40 else name[:39] + "…"
         heading = (f"{name}: {cam.width}×{cam.height} px at {float(cam.fps):g} fps, "
@@ -635,19 +825,26 @@ def render_preview(scenario: Scenario, until_us: int | None = None, at_us: int |
         if at_us is not None:
             frame_px = pixels(frame_left, frame_top, frame_w_in, frame_h_in)
             scene_size = (max(1, round(frame_px[2] - frame_px[0])), max(1, round(frame_px[3] - frame_px[1])))
-            moment = _draw_scene(ax, scenario, vehicles, at_us, scene_size, windows, labels)
+            moment, scene = _draw_scene(ax, scenario, vehicles, at_us, scene_size, windows, labels)
             _draw_zones(ax, scenario, labels, faded=True)
             _draw_paths(ax, vehicles, generated, labels, faded=True)
             sub = f"as the camera sees it: {moment}; zones and paths overlaid"
         else:
             _draw_zones(ax, scenario, labels, faded=False)
-            sub = "the frame in pixels: zones with their arrows; each path with a dot every second, its times and plate"
-            if not _draw_paths(ax, vehicles, generated, labels, faded=False):
+            labelled, spacings = _draw_paths(ax, vehicles, generated, labels, faded=False)
+            every = "a dot every second"
+            if spacings:  # long paths: fewer dots, each path's label says how far apart
+                every += f" (longer paths: every {', '.join(_spacing(s) for s in sorted(spacings))}, as labelled)"
+            sub = f"the frame in pixels: zones with their arrows; each path with {every}, its times and plate"
+            if not labelled:
                 sub += f" (over {MAX_LABELLED_VEHICLES} vehicles: thin lines, the plates on the timeline)"
-        if windowed:
+        if kind == "first":
             sub += f"\ngenerated traffic: its first {end_us / 1e6:g} s shown (--until to see more)"
-        elif until_us is not None:
-            sub += f"\nup to {until_us / 1e6:g} s (--until)"
+        elif kind == "until":
+            sub += f"\nup to {end_us / 1e6:g} s (--until)"
+        elif kind == "around":
+            sub += (f"\nfrom {from_us / 1e6:g} s to {end_us / 1e6:g} s, around --at: the vehicles on their way then "
+                    "(those that arrived earlier too) and their passages")
         # from the left margin, whatever the frame's shape: the longest title fits
         fig.text(TITLE_LEFT_IN / fig_w_in, 1 - 0.12 / fig_h_in, heading, fontsize=10, fontweight="bold",
                  va="top", ha="left")
@@ -661,13 +858,13 @@ def render_preview(scenario: Scenario, until_us: int | None = None, at_us: int |
             sent = sum(len(r.sent.get(profile.id, [])) for r in rows)
             kinds = ", ".join(sorted(profile.events, key=order.index))
             tl.set_title(f"profile {profile.id} ({profile.protocol}, sends {kinds}): {sent} event(s)",
-                         fontsize=9, pad=4 + (12 if windows else 0) + (10 if at_us is not None else 0))
-            _draw_timeline(tl, rows, profile.id, vehicles, windows, span, at_us, row_in, slots, avail)
+                         fontsize=9, pad=4 + (12 if shown_windows else 0) + (10 if at_us is not None else 0))
+            _draw_timeline(tl, rows, profile.id, vehicles, shown_windows, span, at_us, row_in, slots, avail)
             if n == len(profiles) - 1:
                 tl.set_xlabel("time after t=0 (s)", fontsize=8, labelpad=2)
             tl.tick_params(axis="x", labelsize=7, pad=2)
             timeline_boxes.append(pixels(LEFT_IN, timeline_tops[n], avail, timeline_in))
-        _legend(fig, _legend_handles(scenario, rows, vehicles, windows), legend_top, LEFT_IN)
+        _legend(fig, _legend_handles(scenario, rows, vehicles, shown_windows), legend_top, LEFT_IN)
 
         out = io.BytesIO()
         if image_format == "png":
@@ -676,10 +873,10 @@ def render_preview(scenario: Scenario, until_us: int | None = None, at_us: int |
             fig.savefig(out, format="svg", dpi=dpi, metadata={"Date": None, "Creator": None})
     return Preview(
         data=out.getvalue(), image_format=image_format, size=size, vehicles=tuple(vehicles), rows=tuple(rows),
-        profiles=tuple(p.id for p in profiles), events=packets, window_us=(0, end_us), until_us=until_us,
-        windowed=windowed, at_us=at_us, frame_box=pixels(frame_left, frame_top, frame_w_in, frame_h_in),
+        profiles=tuple(p.id for p in profiles), events=packets, window_us=(from_us, end_us), until_us=until_us,
+        windowed=windowed, window_kind=kind, at_us=at_us, frame_box=pixels(frame_left, frame_top, frame_w_in, frame_h_in),
         frame_size=(cam.width, cam.height), timeline_boxes=tuple(timeline_boxes), timeline_span=span,
-        timeline_rows=(-0.5, slots - 0.5))
+        timeline_rows=(-0.5, slots - 0.5), scene=tuple(scene))
 
 
 def preview(scenario: Scenario, until_us: int | None = None, at_us: int | None = None,
