@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import sys
@@ -19,7 +20,31 @@ from .scenario import ScenarioError, load_scenario
 from .transport.targets import target_problem
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """ffsim's commands; an output that cannot be written (a full disk behind `> file`, a device
+    that refuses) is one line and exit 1, not a traceback. (A reader that has gone, EPIPE, is
+    click's own quiet exit.)"""
+
+    def main(self, *args, **kwargs):
+        try:
+            try:
+                return super().main(*args, **kwargs)
+            finally:  # what is still buffered fails here, within reach, not at the interpreter's exit
+                sys.stdout.flush()
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise
+            what = f"cannot write {printable(exc.filename)}" if exc.filename else "cannot write its output"
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())  # nothing left to flush at exit
+            except (OSError, ValueError):
+                pass
+            sys.stderr.write(f"ffsim: error: {what}: {exc.strerror or exc}\n")
+            sys.exit(1)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ffsim",
                       message=f"%(prog)s %(version)s ({'compiled' if COMPILED else 'pure Python'})")
 def main() -> None:

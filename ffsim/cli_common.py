@@ -2,18 +2,19 @@
 `FILE:LINE:COL` problems and exit 1, a one-line error, and files the user names.
 
 Files a command writes where the user says (a scenario from init or import, a picture from
-preview) are created with mode 0o644, less the umask: they are meant to be shared, and hold no
-secret and nothing from the network (what ffsim stores from the network is owner-only, README
-"Security"). A new file is created with O_EXCL, so nothing is written over in a race; a file
-replaced is written beside its destination and renamed over it, so a reader never sees half of
-it, a symbolic link there is replaced, not written through, and a failed write leaves the old
-file whole.
+preview, the editor schema) are owner-only, 0o600, as every file ffsim writes (README
+"Security"): share them by committing or copying them. A new file is created with O_EXCL, so
+nothing is written over in a race; a file replaced is written beside its destination and renamed
+over it, so a reader never sees half of it, a symbolic link there is replaced, not written
+through, and a failed write leaves the old file whole; a folder, a device or a pipe there is
+refused (renamed over, /dev/full would become a regular file).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import stat
 import sys
 
 import click
@@ -22,7 +23,7 @@ from .scenario import Scenario, ScenarioError, load_scenario
 from .terminal import printable
 from .units import parse_duration, parse_start
 
-FILE_MODE = 0o644  # see the module's docstring
+FILE_MODE = 0o600  # owner-only, as every file ffsim writes
 
 
 class Parsed(click.ParamType):
@@ -83,8 +84,27 @@ def create_file(path: str, data: bytes) -> None:
         raise
 
 
+class NotAFile(OSError):
+    """The path names something other than a file: a folder, a device, a pipe, a socket."""
+
+
+def _replaceable(path: str) -> None:
+    """Raise NotAFile unless path is free, a regular file, or a link to one (replaced, not
+    followed): an output written beside /dev/full or a pipe and renamed over it would put a
+    regular file in the place of the device (as root, for every program)."""
+    try:
+        target = os.stat(path)  # through a link: what the link stands for
+    except FileNotFoundError:
+        return  # free, or a dangling link
+    if not stat.S_ISREG(target.st_mode):
+        kind = "a folder" if stat.S_ISDIR(target.st_mode) else "not a regular file"
+        raise NotAFile(0, f"{kind}; name a file (or - for standard output where the command takes it)")
+
+
 def replace_file(path: str, data: bytes) -> None:
-    """Write data beside path, then rename it over path (a link there is replaced, not followed)."""
+    """Write data beside path, then rename it over path (a link there is replaced, not followed;
+    a folder, device or pipe there is refused: NotAFile)."""
+    _replaceable(path)
     folder, base = os.path.split(path)
     temp = os.path.join(folder, f".{base}.{secrets.token_hex(4)}.tmp")
     create_file(temp, data)
@@ -101,6 +121,8 @@ def write_file(path: str, data: bytes, force: bool) -> None:
     shown = printable(path)
     if os.path.isdir(path):
         fail(f"{shown} is a folder; give a file name with -o")
+    if path.endswith(("/", os.sep)):
+        fail(f"{shown}: no such folder")
     try:
         if force and os.path.lexists(path):
             replace_file(path, data)

@@ -50,6 +50,8 @@ def explain_command(file: str, car_id: int | None, until_us: int | None, as_json
             for line in text_lines(passage, several):
                 click.echo(line)
         shown += 1
+    up_to = "" if until_us is None else f" up to --until {until_us / 1e6:g} s"
     if car_id is not None and not shown:
-        fail(f"no passage has carID {car_id} in {printable(file)}"
-             + ("" if until_us is None else f" up to --until {until_us / 1e6:g} s"))
+        fail(f"no passage has carID {car_id} in {printable(file)}{up_to}")
+    if not shown:  # said, so that an empty output is not taken for a failure to run
+        click.echo(f"no passage in {printable(file)}{up_to}", err=True)

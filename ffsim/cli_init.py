@@ -12,10 +12,7 @@ plays as it stands (tests/test_init.py plays every one against the built-in rece
 * The fleet template names ``gate.yaml`` (relative to the fleet file): ``ffsim init fleet``
   writes that scenario next to the fleet file when it is missing, and leaves an existing one
   alone (even with ``--force``: it may be a scenario you have edited) and says so.
-* Files are created with mode 0o644 (less whatever the umask removes): a scenario is meant to be
-  shared and committed. The owner-only rule of README's "Security" is for what ffsim stores
-  from the network (captures: plates and pictures); a template holds no personal data and no
-  secret (a profile's url and credentials are left for you to fill in).
+* Files are owner-only (0o600), as every file ffsim writes (ffsim.cli_common).
 
 Registered by ffsim.cli as ``main.add_command(init_command, "init")``.
 """

@@ -6,8 +6,8 @@
   follows the suffix unless ``--format`` says); ``-o -`` writes the picture to standard output
   (the summary then goes to standard error). A file named is replaced if it exists: that is what
   asking for a picture means. It is written beside its destination and renamed over it, so a
-  reader never sees half a picture and a symbolic link there is replaced, not written through;
-  mode 0o644 (less the umask), as a picture to share.
+  reader never sees half a picture and a symbolic link there is replaced, not written through
+  (a folder, device or pipe there is refused); owner-only, as every file ffsim writes.
 * A scenario with errors prints them as ``FILE:LINE:COL: message`` and exits 1, as ``ffsim events``.
 
 Registered by ffsim.cli as ``main.add_command(preview_command, "preview")``.
@@ -48,7 +48,8 @@ def _format_of(output: str | None, given: str | None) -> str:
 @click.option("--format", "image_format", type=click.Choice(["png", "svg"]),
               help="The picture's format (default: from -o's suffix, else png).")
 @click.option("--at", "at_us", type=DURATION, metavar="TIME",
-              help="Draw the frame at this virtual time (e.g. 12.5s) as the camera sees it.")
+              help="Draw the frame at this virtual time (e.g. 12.5s) as the camera sees it, and the minute "
+                   "before it (TIME - 60 s to TIME + 10 s).")
 @click.option("--until", "until_us", type=DURATION, metavar="DURATION",
               help="Vehicles and events up to this virtual time (default: all; for traffic without "
                    "an end in sight, the first minute).")
@@ -95,7 +96,8 @@ def preview_command(file: str, output: str | None, image_format: str | None, at_
         "bytes": len(picture.data), "vehicles": len(picture.vehicles), "passages": len(picture.rows),
         "events": picture.events, "profiles": list(picture.profiles),
         "until": None if picture.until_us is None else picture.until_us / 1e6,
-        "windowed": picture.windowed, "at": None if at_us is None else at_us / 1e6,
+        "windowed": picture.windowed, "window": [picture.window_us[0] / 1e6, picture.window_us[1] / 1e6],
+        "at": None if at_us is None else at_us / 1e6,
         "seconds": round(seconds, 3),
     }
     to_stderr = output == "-"
@@ -103,10 +105,7 @@ def preview_command(file: str, output: str | None, image_format: str | None, at_
         click.echo(json.dumps(summary), err=to_stderr)
         return
     shown = "standard output" if output == "-" else printable(output)
-    window = ""
-    if picture.until_us is not None:
-        window = (f"; the first {picture.until_us / 1e6:g} s of its traffic (--until for more)" if picture.windowed
-                  else f"; up to {picture.until_us / 1e6:g} s")
+    window = f"; {picture.shown}" if picture.shown else ""
     moment = "" if at_us is None else f", the frame at {at_us / 1e6:g} s"
     click.echo(f"wrote {shown} ({chosen.upper()}, {picture.size[0]}x{picture.size[1]} px{moment}): "
                f"{len(picture.vehicles)} vehicle(s), {len(picture.rows)} passage(s), {picture.events} event(s)"

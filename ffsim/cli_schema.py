@@ -5,16 +5,13 @@ Registered by ffsim.cli as ``main.add_command(schema_command, "schema")``.
 
 from __future__ import annotations
 
-import os
-import sys
-
 import click
 
 
 @click.command(name="schema")
 @click.option("--fleet", is_flag=True, help="The schema of fleet files (ffsim load) instead of scenarios.")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None,
-              help="Write the schema to this file (owner-only) instead of printing it.")
+              help="Write the schema to this file (replaced if it exists) instead of printing it.")
 def schema_command(fleet: bool, output: str | None) -> None:
     """Print the JSON Schema of the scenario format (or of fleet files, --fleet).
 
@@ -28,10 +25,10 @@ def schema_command(fleet: bool, output: str | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
+    from .cli_common import fail, replace_file
+    from .terminal import printable
+
     try:
-        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with open(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        replace_file(output, text.encode("utf-8"))
     except OSError as exc:
-        click.echo(f"ffsim: error: cannot write {output}: {exc.strerror or exc}", err=True)
-        sys.exit(1)
+        fail(f"cannot write {printable(output)}: {exc.strerror or exc}")

@@ -204,7 +204,7 @@ class _Words:
         # the engine's test is the sign of the movement along the arrow: in when it is positive
         verdict = "(less than 90): in" if decided == "in" else "(90 or more): out"
         return (f"direction decided at {self.at(frame)} after {_num(moved)} px at {_num(heading)} degrees "
-                f"against the arrow of zone {zone} at {_num(arrow)} degrees: {_num(off)} degrees off {verdict}")
+                f"compared with the arrow of zone {zone} at {_num(arrow)} degrees: {_num(off)} degrees off {verdict}")
 
     def direction_facts(self, why: PassageTrace) -> dict:
         if why.direction is None:

@@ -68,7 +68,8 @@ def walk(orig: dict, editor: dict, path: str = ""):
         yield from walk(orig["additionalProperties"], editor["additionalProperties"], path + "*.")
     for o, e in zip(orig.get("anyOf", []), editor.get("anyOf", []), strict=True):
         yield from walk(o, e, path)
-    for o, e in zip(orig.get("allOf", []), editor.get("allOf", []), strict=True):
+    rules = orig.get("allOf", [])  # the editor's may add its own after them (TIMED_PATH_RULE)
+    for o, e in zip(rules, editor.get("allOf", [])[:len(rules)], strict=True):
         yield from walk(o["then"], e["then"], f"{path}({o['if']['properties']['type']['const']})")
 
 
@@ -177,7 +178,16 @@ MISTAKES = ([(name, GOOD.replace(old, new, 1)) for name, old, new, *_ in CASES i
             + [("rate as a number", GOOD.replace("vehicles:", "traffic: [{zone: 1, rate: 300}]\nvehicles:")),
                ("start as a number", GOOD.replace("version: 1", "version: 1\nstart: 2026")),
                ("firmware 2021", GOOD.replace("camera: {", "camera: {firmware: 2021, ")),
-               ("seed 5.5", GOOD.replace("version: 1", "version: 1\nseed: 5.5"))])
+               ("seed 5.5", GOOD.replace("version: 1", "version: 1\nseed: 5.5"))]
+            # timed paths: the rules on the whole path that an editor can flag too
+            + [("timed path with a duration", GOOD.replace("[960, 1060]]", "{at: [960, 1060], time: 4s}]")),
+               ("timed path with a wait", GOOD.replace("[960, 1060]]\n    duration: 4s",
+                                                        "{at: [960, 1060], time: 4s, wait: 1s}]")),
+               ("timed and plain points", GOOD.replace("[[960, 320], [960, 1060]]\n    duration: 4s",
+                                                        "[[960, 320], {at: [960, 700], time: 2s}, [960, 1060]]")),
+               ("plain point with a wait in a timed path",
+                GOOD.replace("[[960, 320], [960, 1060]]\n    duration: 4s",
+                             "[[960, 320], {at: [960, 700], wait: 2s}, {at: [960, 1060], time: 4s}]"))])
 
 
 def test_the_structural_cases_are_those_of_the_validation_tests():
@@ -206,6 +216,9 @@ ACCEPTED = [
      + "lists: {allow: [1234, {plate: 987, description: 12, date: 2026-10-02}]}\n"
      + "profiles: [{id: 1, device_id: 5, user_agent: 1.5, json_content_type: 7, boundary: abc}]\n"
      + "heartbeat: {firmware: 11, anpr_version: 2.7, auth: {type: basic, user: 1, password: 2}}\n"),
+    ("a timed path", GOOD.replace("[[960, 320], [960, 1060]]\n    duration: 4s",
+                                  "[{at: [960, 320], time: 0s}, {at: [960, 700], time: 2s}, {at: [960, 700], "
+                                  "time: 9s}, {at: [960, 1060], time: 10.5s}]")),
     ("a fault", FAULTS_BASE + "  - {type: duplicate, at: 1s, copies: 2, profiles: [1], events: [lost]}\n"
      + "  - {type: invalid_utf8_plate, at: 2s, bytes: c328ff, name: bad, seed: 3}\n"),
 ]

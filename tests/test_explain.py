@@ -223,7 +223,7 @@ def test_the_direction_gives_distance_and_angles_in_the_scenario_convention():
     # 3-4-5: 50 px a frame, down and to the right (143.1 degrees, 0 up, 90 right), 36.9 off the arrow
     model = scenario("vehicles: [{plate: 1AB 2345, at: 1s, path: [[1000, 400], [1300, 800]], speed: 500}]\n")
     got = lines(model)
-    assert ("direction decided at 1.100 s after 50 px at 143.1 degrees against the arrow of zone 1 at 180 degrees: "
+    assert ("direction decided at 1.100 s after 50 px at 143.1 degrees compared with the arrow of zone 1 at 180 degrees: "
             "36.9 degrees off (less than 90): in") in line_of(got, "Update")
     [update] = [ev for ev in explain(model)[0].events if ev.state == "update"]
     facts = update.facts["direction"]
@@ -234,7 +234,7 @@ def test_the_direction_gives_distance_and_angles_in_the_scenario_convention():
 def test_the_direction_against_the_arrow_is_out():
     zones = "zones: [{id: 1, polygon: [[0, 0], [1920, 0], [1920, 1080], [0, 1080]], direction: 270}]\n"
     model = scenario("vehicles: [{plate: 1AB 2345, at: 0s, path: [[100, 500], [1800, 500]], speed: 300}]\n", zones)
-    assert ("direction decided at 0.200 s after 60 px at 90 degrees against the arrow of zone 1 at 270 degrees: "
+    assert ("direction decided at 0.200 s after 60 px at 90 degrees compared with the arrow of zone 1 at 270 degrees: "
             "180 degrees off (90 or more): out") in line_of(lines(model), "Update")
 
 
@@ -318,7 +318,7 @@ vehicles:
     # 1AB2346 reported at 1.3 s, 1AB2345 again at 1.7 s: the window from 1.3 s ends at 1.8 s with nothing new
     assert line_of(got, "cancelled out") == (
         "    1.800 s            the changes since 1.300 s cancelled out within the update_interval 0.5 s: no Update")
-    assert ("direction decided at 4.200 s after 60 px at 180 degrees against the arrow of zone 1 at 180 degrees: 0 "
+    assert ("direction decided at 4.200 s after 60 px at 180 degrees compared with the arrow of zone 1 at 180 degrees: 0 "
             "degrees off (less than 90): in; held for the update_interval 0.5 s from the change at 4.200 s: sent on its "
             "last frame") in line_of(got, "4.700 s  Update")
 
@@ -380,7 +380,7 @@ def test_the_command_prints_each_passage_of_a_bundled_scenario():
         "    1.000 s  New       5SX22B7     unknown  zone 1  first frame in zone 1 at 1.000 s; read 1 of 2: 5SX22B7, "
         "confidence 0.512",
         "    1.300 s  Update    5SX22B7     in       zone 1  direction decided at 1.300 s after 55.5 px at 180 degrees "
-        "against the arrow of zone 1 at 180 degrees: 0 degrees off (less than 90): in",
+        "compared with the arrow of zone 1 at 180 degrees: 0 degrees off (less than 90): in",
         "    1.700 s  Update    5SX2287     in       zone 1  plate text changed from 5SX22B7 to 5SX2287 at 1.700 s "
         "after 4 reads (as many as 5SX22B7 had, and the more recent)",
         "   10.100 s  Lost      5SX2287     in       zone 1  the first frame more than lost_timeout 5 s after the last "
@@ -397,6 +397,13 @@ def test_car_filters_and_an_unknown_car_is_one_line_and_exit_1():
     result = run_ffsim("explain", path, "--car", "99")
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr == f"ffsim: error: no passage has carID 99 in {path}\n"
+
+
+def test_no_passage_at_all_is_said():
+    path = ffsim.bundled("occlusion")
+    result = run_ffsim("explain", path, "--until", "0")
+    assert result.returncode == 0 and result.stdout == ""
+    assert result.stderr == f"no passage in {path} up to --until 0 s\n"
 
 
 def test_json_is_one_object_per_passage():

@@ -148,9 +148,9 @@ def test_a_larger_frame_is_chosen_when_the_zones_need_it_or_given(tmp_path):
     ('{"roi": [{"coordinates": [[0, 0], [10, 0], [5, 5]], "id": 3}]}',
      'FILE:1:59: must be 1 or 2 (the camera\'s roiID "1" or "2")'),
     ('{"ttl": 0, "roi": [{"coordinates": [[0, 0], [10, 0], [5, 5]]}]}',
-     "FILE:1:9: must be the lost timeout in milliseconds, a whole number > 0"),
+     "FILE:1:9: must be the lost timeout in milliseconds, a whole number > 0 (at most 10 years)"),
     ('{"ttl": 1.5, "roi": [{"coordinates": [[0, 0], [10, 0], [5, 5]]}]}',
-     "FILE:1:9: must be the lost timeout in milliseconds, a whole number > 0"),
+     "FILE:1:9: must be the lost timeout in milliseconds, a whole number > 0 (at most 10 years)"),
     ('{"roi": [{"coordinates": [[0, 0], [10, 0], [5, 5]], "active": false}]}',
      "FILE:1:1: every zone is inactive (`active`: false): the camera would recognise nothing"),
     ('{"roi": [{"coordinates": [[0, 0], [10, 0], [5, 5]]}, {"coordinates": [[0, 0], [10, 0], [5, 5]]},\n'
@@ -274,3 +274,14 @@ def test_a_larger_file_is_refused_by_its_size(tmp_path):
 def test_options_out_of_range_are_usage_errors(tmp_path, args):
     done = invoke(write(tmp_path, CONFIG), *args)
     assert done.exit_code == 2 and "Traceback" not in done.output
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('{"ttl": ' + "1" * 5000 + ', "roi": [{"coordinates": [[0, 0], [1, 0], [0, 1]]}]}',
+     "FILE:1:1: not read: Exceeds the limit (4300 digits) for integer string conversion"),
+    ('{"ttl": 1000000000000000, "roi": [{"coordinates": [[0, 0], [1, 0], [0, 1]]}]}',
+     "FILE:1:9: must be the lost timeout in milliseconds, a whole number > 0 (at most 10 years)"),
+])
+def test_numbers_beyond_reason(tmp_path, text, expected):
+    got = problems(tmp_path, text)
+    assert len(got) == 1 and got[0].startswith(expected)

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from ffsim.cli import main
 from ffsim.engine.loop import Engine
 from ffsim.engine.traffic import make_normaliser, vehicle_from_spec
-from ffsim.scenario import ScenarioBuilder, ScenarioError, scenario_from_text
+from ffsim.scenario import ScenarioBuilder, ScenarioError, load_scenario, scenario_from_text
 from ffsim.vocabulary import LOST, NEW
 
 HEAD = """version: 1
@@ -124,3 +124,18 @@ def test_a_timed_path_of_one_point_is_there_for_an_instant():
     vehicle = vehicle_from_spec(scenario.vehicles[0], 0, 0, scenario, make_normaliser(False))
     assert (vehicle.trajectory.start, vehicle.trajectory.end) == (1_000_000, 1_000_000)
     assert [e.state for e in Engine(scenario).events() if e.state in (NEW, LOST)] == [NEW, LOST]
+
+
+def test_a_time_that_is_not_a_duration_gets_one_message_not_two(tmp_path):
+    path = tmp_path / "years.yaml"
+    path.write_text("version: 1\n"
+                    "zones: [{id: 1, polygon: [[0, 0], [1920, 0], [1920, 1080], [0, 1080]], direction: 180}]\n"
+                    "vehicles:\n"
+                    "  - plate: 1AB 2345\n"
+                    "    path: [[10, 10], {at: [20, 20], time: 87600h}, {at: [30, 30], time: 87601h},"
+                    " {at: [40, 40], time: 1s}]\n")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(str(path))
+    assert [p.message for p in caught.value.problems] == [
+        "vehicles[0].path[2].time: a duration must be from 0 to 10 years (87600h), got '87601h'",
+        "vehicles[0].path[3].time must be later than the time of the point before ('87600h'), got '1s'"]

@@ -34,6 +34,7 @@ from ..scenario.loader import MAX_FILE_BYTES, Problem, ScenarioError, read_bound
 from ..scenario.schema import MAX_FRAME_SIDE, MIN_FRAME_SIDE
 from ..scenario.yamlsource import Located, YamlProblem
 from ..terminal import printable
+from ..units import MAX_DURATION_US
 from ..scenario.yamlsource import load as locate
 
 __all__ = ["ImportedZone", "CameraImport", "import_camera_config", "FRAME_SIZES"]
@@ -188,6 +189,8 @@ def import_camera_config(source: str | os.PathLike[str] | bytes, *, name: str | 
         raise ScenarioError([Problem(file, exc.lineno, exc.colno, f"not valid JSON: {exc.msg}")]) from None
     except RecursionError:
         raise ScenarioError([Problem(file, 1, 1, "not valid JSON: nested too deeply")]) from None
+    except ValueError as exc:  # a number of thousands of digits (Python's int conversion limit)
+        raise ScenarioError([Problem(file, 1, 1, f"not read: {exc}")]) from None
     try:  # JSON is YAML: the loader's reader knows where every value stands (tabs are JSON's whitespace)
         located = locate(text.replace("\t", " "))
     except YamlProblem as exc:  # its bounds: nesting deeper than a configuration's, too many values
@@ -225,8 +228,8 @@ def import_camera_config(source: str | os.PathLike[str] | bytes, *, name: str | 
         top = [(p, v) for d, p, v in ttls if d == depth]
         path, value = top[0]
         number = _number(value)
-        if number is None or number <= 0 or number != int(number):
-            reader.problem(path, "must be the lost timeout in milliseconds, a whole number > 0")
+        if number is None or number <= 0 or number != int(number) or number * 1000 > MAX_DURATION_US:
+            reader.problem(path, "must be the lost timeout in milliseconds, a whole number > 0 (at most 10 years)")
         else:
             lost_ms = int(number)
             for other, again in top[1:]:

@@ -425,13 +425,34 @@ def _document(orig: dict, docs: dict, schema_id: str, title: str, description: s
     return {"$schema": DRAFT, "$id": schema_id, "title": title, "description": description, **body}
 
 
+# A timed path (a point with `time`): every point after the first has a time, none waits, and the
+# vehicle has no speed or duration. The loader checks it point by point (loader._Builder.timed_path);
+# here it is said as a rule on the whole vehicle, so that an editor flags it too.
+_TIMED = "in a timed path every point after the first has a time: {at: [x, y], time: DURATION}"
+TIMED_PATH_RULE = {
+    "if": {"required": ["path"], "properties": {"path": {"contains": {"type": "object", "required": ["time"]}}}},
+    "then": {
+        "properties": {"path": {
+            "prefixItems": [{"not": {"type": "object", "required": ["wait"]},
+                             "errorMessage": "a timed path waits by repeating the point with a later time"}],
+            "items": {"type": "object", "required": ["time"], "not": {"type": "object", "required": ["wait"]},
+                      "errorMessage": _TIMED + "; it waits by repeating the point with a later time"},
+        }},
+        "not": {"anyOf": [{"required": ["speed"]}, {"required": ["duration"]}]},
+        "errorMessage": "a timed path takes no speed or duration: each point's time says when it is there",
+    },
+}
+
+
 def scenario_schema() -> dict:
     """The JSON Schema (draft 2020-12) of a scenario file, for editors."""
-    return _document(S.SCENARIO, SCENARIO_DOCS, SCENARIO_ID, "ffsim scenario (format v1)",
-                     "One licence-plate camera simulated by ffsim: the camera, its zones, the vehicles and "
-                     "traffic it sees, the profiles it sends events with, and faults on purpose. Only version "
-                     "and zones are required. `ffsim validate FILE` makes the checks a schema cannot (polygons "
-                     "inside the frame, intervals in order, ids used once).")
+    schema = _document(S.SCENARIO, SCENARIO_DOCS, SCENARIO_ID, "ffsim scenario (format v1)",
+                       "One licence-plate camera simulated by ffsim: the camera, its zones, the vehicles and "
+                       "traffic it sees, the profiles it sends events with, and faults on purpose. Only version "
+                       "and zones are required. `ffsim validate FILE` makes the checks a schema cannot (polygons "
+                       "inside the frame, intervals in order, ids used once).")
+    schema["properties"]["vehicles"]["items"].setdefault("allOf", []).append(copy.deepcopy(TIMED_PATH_RULE))
+    return schema
 
 
 def fleet_schema() -> dict:

@@ -526,6 +526,7 @@ class _Builder:
         for j, w in enumerate(raw):
             wpath = path + ("path", j)
             where = show_path(wpath)
+            parsed: int | None = 0  # None: a time that is not a duration (said already)
             if not isinstance(w, dict) or "time" not in w:
                 point = w["at"] if isinstance(w, dict) else w
                 ppath = wpath + ("at",) if isinstance(w, dict) else wpath
@@ -537,8 +538,11 @@ class _Builder:
             else:
                 point = w["at"]
                 self._inside_frame(point, wpath + ("at",), camera, "path point")
-                time_us, shown = self.duration_or(w, "time", wpath, 0), w["time"]
-                if j == 0 and time_us != 0:
+                parsed = self.duration(w, "time", wpath)  # None: not a duration, said already
+                time_us, shown = (0 if parsed is None else parsed), w["time"]
+                if parsed is None:
+                    pass  # its order cannot be judged: no second message about it
+                elif j == 0 and time_us != 0:
                     self.c.add(wpath + ("time",), f"{where}.time must be 0 (or left out): the first point is "
                                                   f"where the vehicle is at its `at`, got {shown!r}")
                 elif before is not None and time_us <= before[0]:
@@ -547,7 +551,7 @@ class _Builder:
             if isinstance(w, dict) and "wait" in w:
                 self.c.add(wpath + ("wait",), f"{where}: a timed path waits by repeating the point with a "
                                               f"later time; remove wait", key=True)
-            if before is None or time_us > before[0]:
+            if parsed is not None and (before is None or time_us > before[0]):
                 before = (time_us, shown)
             waypoints.append(Waypoint(float(point[0]), float(point[1]), 0, time_us))
         return waypoints
