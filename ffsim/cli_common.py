@@ -16,6 +16,9 @@ import os
 import secrets
 import stat
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -132,3 +135,37 @@ def write_file(path: str, data: bytes, force: bool) -> None:
         fail(f"{shown} already exists; give --force to replace it, or -o another file")
     except OSError as exc:
         fail(f"cannot write {shown}: {exc.strerror or exc}")
+
+
+@contextmanager
+def progress_bar(what: str, kind: str = "time", after_s: float = 1.0) -> Iterator[Callable[[int, int | None], None]]:
+    """advance(done, total): a transient progress bar on standard error for long work, shown only
+    when standard error is a terminal and the work has lasted after_s (short runs show nothing).
+    kind "time": done and total are virtual microseconds; "bytes": bytes read."""
+    if not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    started = time.monotonic()
+    amount = (DownloadColumn() if kind == "bytes"
+              else TextColumn("{task.fields[virtual]}", markup=False))
+    bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(), amount, TimeRemainingColumn(),
+                   console=Console(stderr=True), transient=True)
+    task = None
+
+    def advance(done: int, total: int | None) -> None:
+        nonlocal task
+        if task is None:
+            if time.monotonic() - started < after_s:
+                return
+            bar.start()
+            task = bar.add_task(printable(what), total=total, virtual="")
+        bar.update(task, completed=done, total=total, virtual=f"{done / 1e6:,.0f} s virtual" if kind == "time" else "")
+
+    try:
+        yield advance
+    finally:
+        if task is not None:
+            bar.stop()

@@ -22,7 +22,7 @@ import time
 
 import click
 
-from .cli_common import DURATION, fail, load_or_exit, replace_file
+from .cli_common import DURATION, fail, load_or_exit, progress_bar, replace_file
 from .terminal import printable
 
 SUFFIXES = {".png": "png", ".svg": "svg"}
@@ -73,7 +73,9 @@ def preview_command(file: str, output: str | None, image_format: str | None, at_
     from .render.preview import PreviewError, render_preview
 
     try:
-        picture = render_preview(scenario, until_us=until_us, at_us=at_us, image_format=chosen)
+        with progress_bar(f"preview {os.path.basename(file)}") as advance:
+            picture = render_preview(scenario, until_us=until_us, at_us=at_us, image_format=chosen,
+                                     progress=advance)
     except PreviewError as exc:
         fail(f"{printable(file)}: {exc}")
         return
@@ -93,7 +95,8 @@ def preview_command(file: str, output: str | None, image_format: str | None, at_
     seconds = time.perf_counter() - started
     summary = {
         "path": output, "format": chosen, "width": picture.size[0], "height": picture.size[1],
-        "bytes": len(picture.data), "vehicles": len(picture.vehicles), "passages": len(picture.rows),
+        "bytes": len(picture.data), "vehicles": len(picture.vehicles), "passages": picture.passages,
+        "bin": picture.bin_us / 1e6 if picture.bin_us else None,
         "events": picture.events, "profiles": list(picture.profiles),
         "until": None if picture.until_us is None else picture.until_us / 1e6,
         "windowed": picture.windowed, "window": [picture.window_us[0] / 1e6, picture.window_us[1] / 1e6],
@@ -108,5 +111,6 @@ def preview_command(file: str, output: str | None, image_format: str | None, at_
     window = f"; {picture.shown}" if picture.shown else ""
     moment = "" if at_us is None else f", the frame at {at_us / 1e6:g} s"
     click.echo(f"wrote {shown} ({chosen.upper()}, {picture.size[0]}x{picture.size[1]} px{moment}): "
-               f"{len(picture.vehicles)} vehicle(s), {len(picture.rows)} passage(s), {picture.events} event(s)"
+               f"{len(picture.vehicles)} vehicle(s){' drawn' if picture.bin_us else ''}, {picture.passages} passage(s)"
+               f"{f' counted per {picture.bin_us / 1e6:g} s' if picture.bin_us else ''}, {picture.events} event(s)"
                f"{window}, in {seconds:.2f} s", err=to_stderr)

@@ -27,6 +27,9 @@ from ffsim.render import ImageRenderer
 from ffsim.render.preview import (
     AT_AFTER_US,
     AT_BEFORE_US,
+    BINNED_PATHS,
+    MAX_BARS,
+    PASSAGES_COLOR,
     DEFAULT_WINDOW_US,
     MAX_DOTS,
     MAX_WAIT_LABELS,
@@ -435,8 +438,11 @@ def test_a_timed_path_of_many_points_is_walked_once_and_labels_its_longest_waits
     picture = render_preview(scenario, dpi=SMALL_DPI)
     traj = picture.vehicles[0].trajectory
     assert len(traj.pieces) == 19_999
-    waits = _waits(traj)
+    assert _waits(traj) == []  # waits of 0.1 s: under a second, not labelled
+    # two waits 10 px apart (closer than 11.2 px) are one stop of 1.1 s: labelled, the 12 longest
+    waits = _waits(traj, 11.2)
     assert len(waits) == MAX_WAIT_LABELS and waits == sorted(waits)
+    assert waits[0] == (1_800_000, 2_900_000, 58.0, 150.0)
     dots, spacing = _path_dots(traj)
     assert spacing == 30 and len(dots) <= 2_000 + 2 * MAX_DOTS  # a dot per wait, one every 30 s moving
     # the picture asks where the vehicle is about twice per piece (its line), not once per label tried
@@ -486,6 +492,7 @@ def test_the_window_keeps_only_the_vehicles_it_can_draw(tmp_path):
     # every vehicle up to the window is made (the engine's order), and those gone long before let go
     scenario = ffsim.scenario_of(flow_scenario(tmp_path, rate="50/s"))
     kept, generated, later, _ = _vehicles(scenario, 610_000_000, 540_000_000)
+    assert len(_vehicles(scenario, 610_000_000, 0, keep=201)[0]) == 201
     assert later and all(generated)
     assert 50 * 60 < len(kept) < 50 * 90  # 70 s of traffic and the few still in sight, not 30,000
     assert [v.seq for v in kept] == sorted(v.seq for v in kept) and kept[0].seq > 25_000
@@ -525,3 +532,142 @@ def test_the_command_says_the_window_around_at(tmp_path):
     assert "; from 240 s to 310 s, around --at, in " in done.stdout
     summary = run_ffsim("preview", flow_scenario(tmp_path), "--at", "5m", "-o", tmp_path / "f.png", "--json")
     assert json.loads(summary.stdout)["window"] == [240, 310]
+
+
+# -- readable at a glance: labels that do not cover each other, counts instead of bars ---------------
+def boxes_overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_the_frame_s_labels_do_not_cover_each_other_nor_the_zone_s(tmp_path):
+    # 14 cars entering at the zone's top-left corner, under its label, and a queue creeping a pixel
+    # at a time with a wait of 0.2 s at each (SUMO's stop-and-go): 20 waits, 9.5 px in all
+    creep = ", ".join(f"{{at: [600, {300 + i / 2}], wait: 0.2s}}" for i in range(20))
+    cars = "".join(f"  - {{plate: AB {1000 + i}, at: {1 + i}s, path: [[110, 105], [110, 480]], duration: 3s}}\n"
+                   for i in range(14))
+    path = tmp_path / "crowd.yaml"
+    path.write_text(ONE_ZONE + "vehicles:\n" + cars
+                    + f"  - {{plate: QU 1111, at: 1s, path: [[600, 110], {creep}, [600, 480]], speed: 100}}\n")
+    picture = render_preview(ffsim.scenario_of(path), dpi=SMALL_DPI * 2)
+    labels = picture.frame_labels
+    zone = [box for text, box in labels if text.startswith("zone 1")]
+    assert len(zone) == 1
+    for i, (text, box) in enumerate(labels):
+        for other, other_box in labels[i + 1:]:
+            assert not boxes_overlap(box, other_box), (text, other)
+        left, top, right, bottom = picture.frame_box
+        assert left <= box[0] and box[2] <= right and top <= box[1] and box[3] <= bottom, text
+    # every plate that has a place is written once; those without one are counted, not stacked
+    plates = [text for text, _ in labels if text.startswith("AB ")]
+    assert len(plates) + picture.labels_left_out >= 14 and len(set(plates)) == len(plates)
+    # the queue's 20 waits half a pixel apart are one stop, labelled once, from its first wait to its last
+    stops = [text for text, _ in labels if " – " in text]
+    assert stops == ["2.9 s – 7.0 s"]
+
+
+def busy(tmp_path) -> ffsim.Scenario:
+    return ffsim.scenario_of(flow_scenario(tmp_path, rate="3600/h"))
+
+
+def test_many_passages_are_counted_per_bin_in_a_picture_of_fixed_size(tmp_path):
+    scenario = busy(tmp_path)
+    hour = render_preview(scenario, until_us=3_600_000_000, dpi=SMALL_DPI)
+    assert hour.passages > MAX_BARS and hour.rows == () and hour.bin_us == 60_000_000  # 60 bins of a minute
+    assert len(hour.vehicles) == BINNED_PATHS  # the first 40 vehicles' paths
+    counts = dict(hour.counts)
+    packets = list(ffsim.events(scenario, start=0, until=3600))
+    news = [p.time_us for p in packets if p.event.state == NEW]
+    assert sum(counts[("new", 0)]) == hour.passages == len(news)
+    assert sum(counts[("sent", 1)]) == hour.events == len(packets)
+    per_minute = [0] * 61
+    for t in news:
+        per_minute[t // 60_000_000] += 1
+    assert list(counts[("new", 0)]) == per_minute[:len(counts[("new", 0)])]
+    # the filled steps are where the counts say: in a minute's middle, half its count high
+    image = Image.open(io.BytesIO(hour.data)).convert("RGB")
+    left, top, right, bottom = hour.timeline_boxes[0]
+    t0, t1 = hour.timeline_span
+    top_count = max(counts[("sent", 1)]) * 1.12
+    for minute in (5, 30, 50):
+        x = left + ((minute + 0.5) * 60 - t0) / (t1 - t0) * (right - left)
+        c = counts[("new", 0)][minute]
+        y = bottom - c / 2 / top_count * (bottom - top)
+        assert close(image.getpixel((int(x), int(y))), rgb(PASSAGES_COLOR), 8), minute
+        above = bottom - (c + 0.25 * top_count) / top_count * (bottom - top)
+        assert not close(image.getpixel((int(x), int(above))), rgb(PASSAGES_COLOR), 8), minute
+    # six hours: the same picture size, bins of 10 minutes
+    six = render_preview(scenario, until_us=6 * 3_600_000_000, dpi=SMALL_DPI)
+    assert six.size == hour.size and six.bin_us == 600_000_000 and len(dict(six.counts)[("new", 0)]) <= 37
+
+
+def test_counting_keeps_no_passage_nor_vehicle_beyond_the_bins(tmp_path):
+    import tracemalloc
+
+    scenario = busy(tmp_path)
+
+    def peak(until_us: int) -> int:
+        render_preview(scenario, until_us=until_us, dpi=SMALL_DPI)  # matplotlib's caches warmed
+        tracemalloc.start()
+        render_preview(scenario, until_us=until_us, dpi=SMALL_DPI)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak
+
+    # six times the passages (1,800 and 10,800): not six times the memory (a list of them was)
+    assert peak(3 * 3_600_000_000) < 1.3 * peak(1_800_000_000)
+
+
+def test_progress_is_reported_as_the_engine_runs(tmp_path):
+    seen: list[tuple[int, int | None]] = []
+    render_preview(busy(tmp_path), until_us=1_800_000_000, dpi=SMALL_DPI,
+                   progress=lambda t, until: seen.append((t, until)))
+    assert len(seen) >= 2 and all(until == 1_800_000_000 for _, until in seen)
+    assert [t for t, _ in seen] == sorted(t for t, _ in seen) and seen[-1][0] <= 1_800_000_000
+
+
+def calls_from(scenario, callee: str, caller: str) -> int:
+    """How many times drawing the preview calls a function (a part of its name) from a function of
+    preview.py (its name)."""
+    profile = cProfile.Profile()
+    profile.enable()
+    render_preview(scenario, dpi=SMALL_DPI)
+    profile.disable()
+    total = 0
+    for (_, _, name), (_, _, _, _, callers) in pstats.Stats(profile).stats.items():  # type: ignore[attr-defined]
+        if callee in name:
+            total += sum(c[0] if isinstance(c, tuple) else c for (path, _, func), c in callers.items()
+                         if path.endswith("preview.py") and func == caller)
+    return total
+
+
+def test_a_zone_of_many_vertices_is_drawn_in_one_walk(tmp_path):
+    import math as m
+
+    n = 40_000
+    ring = ", ".join(f"[{500 + 300 * m.cos(2 * m.pi * i / n):.3f}, {250 + 200 * m.sin(2 * m.pi * i / n):.3f}]"
+                     for i in range(n))
+    path = tmp_path / "round.yaml"
+    path.write_text(ONE_ZONE.replace("[[100, 100], [900, 100], [900, 400], [100, 400]]", f"[{ring}]")
+                    + "vehicles:\n  - {plate: AB 1234, at: 1s, path: [[500, 20], [500, 480]], duration: 4s}\n")
+    scenario = ffsim.scenario_of(path)
+    # the label's corner: the box's corner found once, not once per vertex (40,000 x 40,000 before)
+    assert calls_from(scenario, "builtins.min", "_draw_zones") <= 10 * len(scenario.zones)
+    # and the zone is added without walking its curves for the axes' limits (the frame's are set)
+    assert calls_while_drawing(scenario, "bezier", "__call__") < 100  # 80,010 before: two per vertex
+
+
+def test_generated_traffic_that_starts_late_is_in_the_default_window():
+    scenario = ffsim.scenario_of(TEMPLATES / "garage.yaml")  # flows from 30 s to 3 min
+    picture = render_preview(scenario, dpi=SMALL_DPI)
+    listed = {v.plate for v in scenario.vehicles}
+    generated = [r for r in picture.rows if picture.vehicles[r.vehicle].plate not in listed]
+    assert generated, "no generated traffic drawn"
+    first = min(v.trajectory.start for v in picture.vehicles if v.plate not in listed)
+    assert first > DEFAULT_WINDOW_US / 2  # it does start late: after the first minute's half
+    assert picture.window_kind == "first" and picture.until_us == m_ceil(first) + DEFAULT_WINDOW_US
+    assert picture.shown == (f"the first {picture.until_us / 1e6:g} s, a minute after its first generated "
+                             "vehicle (--until for more)")
+
+
+def m_ceil(us: float) -> int:
+    return -(-int(us) // 1_000_000) * 1_000_000

@@ -7,7 +7,10 @@ than a minute: at most about MAX_DOTS dots) and one at each wait, its times (arr
 departure) and its plate. Below, per sending
 profile, a timeline of the passages: one bar per carID from its New to its Lost, with the
 events that profile sends (New, Update, Reliable, Lost), plate text changes (misreads)
-and occlusions (``hidden``) marked, restarts shaded and the passages they cut marked.
+and occlusions (``hidden``) marked, restarts shaded and the passages they cut marked; over
+MAX_BARS passages (without ``at_us``), counts per time bin instead, streamed from the engine
+(nothing kept grows with the passages), and the paths of the first BINNED_PATHS vehicles.
+The frame's labels never cover each other (see _Labels).
 With ``at_us`` the frame shows the scene at that moment as the camera sees it: the road
 and every vehicle in sight, drawn by the same renderer as the images the camera sends, each
 labelled with what the engine's Recogniser decides of it (its zone, outside the zones, hidden,
@@ -36,7 +39,7 @@ import heapq
 import io
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -89,6 +92,20 @@ MAX_LABELLED_VEHICLES = 40
 MAX_DOTS = 60
 DOT_SPACINGS_S = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21_600, 43_200, 86_400)
 MAX_WAIT_LABELS = 12  # per path: the longest waits, when it has more
+# more passages than this (without --at): the timelines count passages and events per time bin, at
+# most MAX_BINS bins of a round width (BIN_WIDTHS_S, each a multiple of the one before, so that a
+# run whose end is not known merges its bins as it goes), and the frame draws the first
+# BINNED_PATHS vehicles' paths; nothing kept grows with the passages
+MAX_BARS = 200
+MAX_BINS = 240
+BIN_WIDTHS_S = (1, 10, 60, 600, 3600, 21_600, 86_400, 604_800)
+BINNED_PATHS = 40
+COUNTS_IN = 2.2  # a counting timeline's height
+PASSAGES_COLOR = "#90a4ae"
+# a path's stops: waits closer than this share of the frame's diagonal are one stop (SUMO's stop-and-go),
+# and a stop shorter than MIN_WAIT_LABEL_US gets its dot but no label
+WAIT_MERGE_SHARE = 0.01
+MIN_WAIT_LABEL_US = 1_000_000
 
 _RC: Any = {  # (Any: matplotlib types the keys as a Literal of every rcParam)
     "font.family": "DejaVu Sans",  # bundled with matplotlib: the same letters on every machine
@@ -156,17 +173,28 @@ class Preview:
     # with at_us: what the frame says of each vehicle on its path then, as the engine's Recogniser decides
     # it: (index into vehicles, "zone N" | "outside the zones" | "hidden" | "camera down")
     scene: tuple[tuple[int, str], ...] = ()
+    # the frame's labels as placed: (text, (left, top, right, bottom) in picture pixels)
+    frame_labels: tuple[tuple[str, tuple[float, float, float, float]], ...] = ()
+    labels_left_out: int = 0  # frame labels without a free place
+    passages: int = 0  # passages drawn (bars) or counted (bins)
+    bin_us: int = 0  # over MAX_BARS passages: the width of a timeline's bins (0: a bar per passage)
+    # with bin_us: the counts per bin, from t=0: ("new", 0) passages (their New), ("sent", profile)
+    # events, ("misread", profile) Updates changing the plate text, ("cut", 0) passages cut by a restart
+    counts: tuple[tuple[tuple[str, int], tuple[int, ...]], ...] = ()
 
     @property
     def shown(self) -> str:
         """What part of the scenario the picture shows, for a summary ("" for all of it)."""
         start, end = self.window_us
+        if self.window_kind == "first" and end > DEFAULT_WINDOW_US:
+            return (f"the first {_moment(end)}, a minute after its first generated vehicle "
+                    "(--until for more)")
         if self.window_kind == "first":
-            return f"the first {end / 1e6:g} s of its traffic (--until for more)"
+            return f"the first {_moment(end)} of its traffic (--until for more)"
         if self.window_kind == "until":
-            return f"up to {end / 1e6:g} s"
+            return f"up to {_moment(end)}"
         if self.window_kind == "around":
-            return f"from {start / 1e6:g} s to {end / 1e6:g} s, around --at"
+            return f"from {_moment(start)} to {_moment(end)}, around --at"
         return ""
 
     def frame_pixel(self, x: float, y: float) -> tuple[float, float]:
@@ -184,18 +212,25 @@ class Preview:
                 top + (row - r0) * (bottom - top) / (r1 - r0))
 
 
+def _moment(us: float) -> str:
+    """A time in seconds as the summary says it, with hours past a day ("2592000 s (720 h)", not 2.592e+06)."""
+    seconds = us / 1e6
+    return f"{seconds:g} s" if seconds < 100_000 else f"{seconds:.0f} s ({seconds / 3600:g} h)"
+
+
 def _seconds(us: float) -> str:
     return f"{us / 1e6:.1f} s"
 
 
-def _vehicles(scenario: Scenario, until_us: int | None,
-              from_us: int) -> tuple[list[Vehicle], list[bool], bool, float]:
+def _vehicles(scenario: Scenario, until_us: int | None, from_us: int,
+              keep: int | None = None) -> tuple[list[Vehicle], list[bool], bool, float]:
     """The vehicles that arrive by until_us, built as the engine builds them, in arrival order (the
     engine's seq: listed vehicles by `at`, then file order, before generated ones at the same time;
     flows by index), less those whose path ends too long before from_us for any of their passages to
     reach it (so that a window late in long traffic keeps only what it draws: every vehicle up to it
     is made, as the engine makes them, and let go); for each, whether a traffic flow generated it;
-    whether a vehicle arrives after until_us; and the latest end of any path."""
+    whether a vehicle arrives after until_us; and the latest end of any path. With keep, the first
+    `keep` vehicles only, and no more are made (later and the latest end are then of those)."""
     normalise = make_normaliser(scenario.recognition.keep_separators)
     # a passage ends (its Lost) at most the lost timeout and a frame after its vehicle's path
     margin_us = scenario.recognition.lost_timeout_us + 1e6 / float(scenario.camera.fps) + 1_000_000
@@ -231,14 +266,50 @@ def _vehicles(scenario: Scenario, until_us: int | None,
         if vehicle.trajectory.end + margin_us >= from_us:
             out.append(vehicle)
             generated.append(kind == 1)
+            if keep is not None and len(out) >= keep:
+                break
     return out, generated, later, last_end
 
 
+class _Counts:
+    """Counts per time bin from t=0, of a round width (BIN_WIDTHS_S, then doubling) that keeps them
+    within MAX_BINS: a time past the last bin widens the bins, merging them."""
+
+    def __init__(self, end_us: int | None):
+        self.width_s = BIN_WIDTHS_S[0]
+        while end_us is not None and end_us / 1e6 / self.width_s > MAX_BINS:
+            self.width_s = self._wider()
+        self.series: dict[tuple[str, int], list[int]] = {}
+
+    def _wider(self) -> int:
+        later = [w for w in BIN_WIDTHS_S if w > self.width_s]
+        return later[0] if later else self.width_s * 2
+
+    def add(self, name: str, profile: int, time_us: int) -> None:
+        i = time_us // (self.width_s * 1_000_000)
+        while i >= MAX_BINS:
+            wider = self._wider()
+            factor = wider // self.width_s
+            for key, seq in self.series.items():
+                self.series[key] = [sum(seq[j:j + factor]) for j in range(0, len(seq), factor)]
+            self.width_s = wider
+            i = time_us // (self.width_s * 1_000_000)
+        seq = self.series.setdefault((name, profile), [])
+        if len(seq) <= i:
+            seq.extend([0] * (i + 1 - len(seq)))
+        seq[i] += 1
+
+
 def _passages(scenario: Scenario, until_us: int | None, from_us: int, vehicles: list[Vehicle],
-              windows: list[tuple[int, int]]) -> tuple[list[Row], int, int]:
+              windows: list[tuple[int, int]], bars_up_to: int | None = None,
+              progress: Callable[[int, int | None], None] | None = None,
+              ) -> tuple[list[Row], int, int, _Counts | None, int]:
     """The passages that reach from_us and what each profile sends of them from then on, from the
-    camera's own packets; the packets drawn; and the time the last passage ended (Lost or cut).
-    A passage is let go as soon as it ends before from_us."""
+    camera's own packets; the packets drawn; the time the last passage ended (Lost or cut); the
+    counts per bin instead of the rows when there were more than bars_up_to passages or one whose
+    vehicle is not among `vehicles` (then only the passages under way are kept, their text and
+    last change); and the number of passages. A passage is let go as soon as it ends before
+    from_us. progress, if given, is called now and then with the virtual time reached and until_us."""
     from ..protocol import Camera, Packet
 
     by_seq = {v.seq: i for i, v in enumerate(vehicles)}
@@ -248,6 +319,28 @@ def _passages(scenario: Scenario, until_us: int | None, from_us: int, vehicles: 
     next_restart = 0
     packets = 0
     last_us = 0
+    counts: _Counts | None = None
+    counted: dict[Passage, list[Any]] = {}  # binned: the passages under way, [New's time, text, last change]
+    passages = 0
+
+    def to_counts() -> _Counts:
+        """From bars to counts: what the rows hold goes into the bins, and the rows are let go."""
+        bins = _Counts(until_us)
+        for passage, row in rows.items():
+            bins.add("new", 0, row.new_us)
+            changes = {t for t, _, _ in row.texts}
+            for profile, sent in row.sent.items():
+                for time_us, state in sent:
+                    bins.add("sent", profile, time_us)
+                    if state == UPDATE and time_us in changes:
+                        bins.add("misread", profile, time_us)
+            if row.ended == "restart":
+                bins.add("cut", 0, row.end_us)
+            if passage in under_way:
+                counted[passage] = [row.new_us, row.text, row.texts[-1][0] if row.texts else -1]
+        rows.clear()
+        under_way.clear()
+        return bins
 
     def cut(before_us: float) -> None:
         """Each restart that began before before_us cuts the passages under way since before it."""
@@ -255,6 +348,12 @@ def _passages(scenario: Scenario, until_us: int | None, from_us: int, vehicles: 
         while next_restart < len(restarts) and restarts[next_restart] < before_us:
             start = restarts[next_restart]
             next_restart += 1
+            if counts is not None:
+                for passage, state in list(counted.items()):
+                    if state[0] < start:
+                        counts.add("cut", 0, start)
+                        last_us = max(last_us, start)
+                        del counted[passage]
             for passage, row in list(under_way.items()):
                 if row.new_us < start:
                     row.end_us, row.ended = start, "restart"
@@ -264,7 +363,32 @@ def _passages(scenario: Scenario, until_us: int | None, from_us: int, vehicles: 
                         del rows[passage]
 
     camera = Camera(scenario, scenario.start_us or 0)
-    for item in camera.packets_and_events(until_us):
+    for n, item in enumerate(camera.packets_and_events(until_us)):
+        if progress is not None and n % 4096 == 0:
+            progress(item.time_us, until_us)
+        if counts is not None:  # over bars_up_to passages: counted, not kept
+            if isinstance(item, Packet):
+                packets += 1
+                counts.add("sent", item.profile, item.time_us)
+                state = counted.get(item.event.passage)
+                if item.event.state == UPDATE and state is not None and state[2] == item.time_us:
+                    counts.add("misread", item.profile, item.time_us)
+                continue
+            cut(item.time_us)
+            if item.state == NEW:
+                passages += 1
+                counts.add("new", 0, item.time_us)
+                counted[item.passage] = [item.time_us, item.text, -1]
+                continue
+            state = counted.get(item.passage)
+            if state is None:
+                continue
+            if item.text != state[1]:
+                state[1], state[2] = item.text, item.time_us
+            if item.state == LOST:
+                last_us = max(last_us, item.time_us)
+                del counted[item.passage]
+            continue
         if isinstance(item, Packet):
             row = rows.get(item.event.passage)
             if row is not None and item.time_us >= from_us:
@@ -276,12 +400,19 @@ def _passages(scenario: Scenario, until_us: int | None, from_us: int, vehicles: 
         passage = ev.passage
         if ev.state == NEW:
             index = by_seq.get(passage.vehicle.seq)
+            if bars_up_to is not None and (len(rows) >= bars_up_to or index is None):
+                counts = to_counts()  # too many for a bar each (or its vehicle was not kept)
+                passages += 1
+                counts.add("new", 0, ev.time_us)
+                counted[passage] = [ev.time_us, ev.text, -1]
+                continue
             if index is None and from_us > 0:
                 continue  # its vehicle left too long before the window: the passage ends before it
             if index is None or vehicles[index].plate != passage.vehicle.plate:  # pragma: no cover
                 raise AssertionError("the preview's vehicles differ from the engine's")  # a bug of ours
             row = Row(passage.car_id or 0, index, ev.time_us, ev.time_us, "until", ev.text, ev.direction)
             rows[passage] = under_way[passage] = row
+            passages += 1
             continue
         row = rows.get(passage)
         if row is None:
@@ -299,51 +430,88 @@ def _passages(scenario: Scenario, until_us: int | None, from_us: int, vehicles: 
     if until_us is not None:
         for row in under_way.values():
             row.end_us = until_us
-    return list(rows.values()), packets, last_us
+    if counts is not None:
+        return [], packets, last_us, counts, passages
+    return list(rows.values()), packets, last_us, None, len(rows)
 
 
-def _default_window(scenario: Scenario) -> int | None:
-    """None when the whole scenario is short enough to draw; else the first minute."""
-    for flow in scenario.traffic:
-        if flow.until_us is None or flow.until_us > DEFAULT_WINDOW_US:
-            return DEFAULT_WINDOW_US
-    return None
+def _default_window(scenario: Scenario) -> tuple[int, int | None] | None:
+    """None when the whole scenario is short enough to draw; else the end of the time to show and
+    when the first generated vehicle arrives (None: none does): the first DEFAULT_WINDOW_US, or,
+    when the generated traffic starts after its first half, DEFAULT_WINDOW_US after its first
+    vehicle (rounded up to a second), so that the picture shows some of it."""
+    if all(f.until_us is not None and f.until_us <= DEFAULT_WINDOW_US for f in scenario.traffic):
+        return None
+    normalise = make_normaliser(scenario.recognition.keep_separators)
+    firsts = [FlowGenerator(f, i, scenario, normalise).next_us for i, f in enumerate(scenario.traffic)]
+    first = min((t for t in firsts if t is not None), default=None)
+    if first is None or first <= DEFAULT_WINDOW_US // 2:
+        return DEFAULT_WINDOW_US, first
+    end = math.ceil(first / 1e6) * 1_000_000 + DEFAULT_WINDOW_US
+    if all(f.until_us is not None and f.until_us <= end for f in scenario.traffic):
+        return None
+    return end, first
 
 
 # -- the picture ------------------------------------------------------------------------------
 class _Labels:
-    """Places labels in the frame so that they do not cover each other: a label whose box meets
-    one already placed, or leaves the frame, moves a line down or up, then two..., up to
-    TRIES places; then it stays where it was asked to be."""
+    """Places the frame's labels so that none covers another or leaves the frame. Labels are asked
+    for while drawing and placed together by place(), in the order of their rank (zones, then
+    plates, then the times a path leaves, then its waits), each in the first free place among a
+    few: on its side of the point a line down or up, then two..., then the same on the other
+    side. A label with no free place is left out (the timeline still has every plate) and
+    counted, except a zone's, which stays where it was asked to be. Deterministic: the places
+    tried depend on the labels only."""
 
     TRIES = 9  # 0, -1, +1, -2, +2... lines
+    ZONE, PLATE, END, WAIT = range(4)  # ranks: the lower placed first
 
     def __init__(self, ax: Axes, renderer: Any):
         self.ax = ax
         self.renderer = renderer
         self.boxes: list[Any] = []
         self.area = ax.get_window_extent(renderer)
+        self.asked: list[tuple[int, int, tuple[Any, ...]]] = []  # (rank, order, arguments)
+        self.left_out = 0
+        self.placed: list[tuple[str, Any]] = []  # (text, box in display pixels)
 
     def add(self, x: float, y: float, text: str, color: str, dx: float = 7.0, dy: float = 0.0,
-            boxed: bool = False, ha: str = "left", size: float = 7.5) -> None:
+            boxed: bool = False, ha: str = "left", size: float = 7.5, rank: int = 1) -> None:
+        self.asked.append((rank, len(self.asked), (x, y, text, color, dx, dy, boxed, ha, size, rank)))
+
+    def place(self) -> None:
+        for _, _, args in sorted(self.asked, key=lambda a: a[:2]):
+            self._place(*args)
+        self.asked = []
+
+    def _place(self, x: float, y: float, text: str, color: str, dx: float, dy: float, boxed: bool, ha: str,
+               size: float, rank: int) -> None:
         kwargs: dict[str, Any] = {}
         if boxed:
             kwargs["bbox"] = {"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": color,
                               "linewidth": 1.0, "alpha": 0.92}
         step = size * (1.75 if boxed else 1.4)
         area = self.area
-        for attempt in range(self.TRIES + 1):
-            last = attempt == self.TRIES
+        other_side = "right" if ha == "left" else "left"
+        places = [(dx, ha, attempt) for attempt in range(self.TRIES)] + [
+            (-dx, other_side, attempt) for attempt in range(self.TRIES)]
+        if rank == self.ZONE:
+            places.append((dx, ha, -1))  # where it was asked
+        for offset, align, attempt in places:
+            last = attempt < 0
             lines = 0 if last else (attempt + 1) // 2 * (1 if attempt % 2 == 0 else -1)
             label = self.ax.annotate(
-                text, (x, y), xytext=(dx, dy - lines * step), textcoords="offset points", ha=ha, va="center",
-                fontsize=size, color="black" if boxed else color, zorder=6, annotation_clip=False, **kwargs)
+                text, (x, y), xytext=(offset, dy - lines * step), textcoords="offset points", ha=align,
+                va="center", fontsize=size, color="black" if boxed else color, zorder=6, annotation_clip=False,
+                **kwargs)
             box = label.get_window_extent(self.renderer)
             inside = area.x0 <= box.x0 and box.x1 <= area.x1 and area.y0 <= box.y0 and box.y1 <= area.y1
             if last or (inside and not any(box.overlaps(other) for other in self.boxes)):
                 self.boxes.append(box)
+                self.placed.append((text, box))
                 return
             label.remove()
+        self.left_out += 1
 
 
 def _path_parts(v: Vehicle) -> list[tuple[bool, list[tuple[float, float]]]]:
@@ -415,18 +583,22 @@ def _path_dots(traj: Trajectory) -> tuple[list[tuple[float, float]], int]:
     return dots, spacing_s
 
 
-def _waits(traj: Trajectory) -> list[tuple[float, float, float, float]]:
-    """The path's waits (t0, t1, x, y), in time order, a wait over several pieces at one point
-    as one; at most MAX_WAIT_LABELS of them, the longest, when it has more (traffic that
-    crawls, an imported queue)."""
+def _waits(traj: Trajectory, merge_px: float = 0.0) -> list[tuple[float, float, float, float]]:
+    """The path's stops worth a label (t0, t1, x, y), in time order: a wait over several pieces at
+    one point is one; waits separated by moves of less than merge_px (frame pixels) from the
+    first are one stop, from the first's start to the last's end (SUMO's stop-and-go in a queue:
+    dozens of 0.1 s waits a pixel apart); a stop shorter than MIN_WAIT_LABEL_US is not labelled
+    (its dot is drawn); at most MAX_WAIT_LABELS of them, the longest, when it has more."""
     waits: list[tuple[float, float, float, float]] = []
     for t0, t1, x0, y0, x1, y1 in traj.pieces:
         if (x0, y0) != (x1, y1) or t1 <= t0:
             continue
-        if waits and waits[-1][1] == t0 and waits[-1][2:] == (x0, y0):
-            waits[-1] = (waits[-1][0], t1, x0, y0)
+        if waits and (waits[-1][1] == t0 and waits[-1][2:] == (x0, y0)
+                      or math.hypot(x0 - waits[-1][2], y0 - waits[-1][3]) < merge_px):
+            waits[-1] = (waits[-1][0], t1, waits[-1][2], waits[-1][3])
         else:
             waits.append((t0, t1, x0, y0))
+    waits = [w for w in waits if w[1] - w[0] >= MIN_WAIT_LABEL_US]
     if len(waits) > MAX_WAIT_LABELS:
         longest = sorted(waits, key=lambda w: (w[0] - w[1], w[0]))[:MAX_WAIT_LABELS]
         waits = sorted(longest)
@@ -438,10 +610,12 @@ def _draw_zones(ax: Axes, scenario: Scenario, labels: _Labels, faded: bool) -> N
 
     for i, zone in enumerate(scenario.zones):
         color = ZONE_COLORS[i % len(ZONE_COLORS)]
-        ax.add_patch(Polygon(zone.polygon, closed=True, facecolor=color, alpha=0.04 if faded else ZONE_FILL_ALPHA,
-                             edgecolor="none", zorder=1))
-        ax.add_patch(Polygon(zone.polygon, closed=True, fill=False, edgecolor=color, linewidth=ZONE_EDGE_PT,
-                             zorder=2, joinstyle="miter"))
+        # add_artist, not add_patch: the limits are the frame's, set already, and add_patch would
+        # walk every vertex's curve to widen them (a second for a zone of 40,000 vertices)
+        ax.add_artist(Polygon(zone.polygon, closed=True, facecolor=color, alpha=0.04 if faded else ZONE_FILL_ALPHA,
+                              edgecolor="none", zorder=1))
+        ax.add_artist(Polygon(zone.polygon, closed=True, fill=False, edgecolor=color, linewidth=ZONE_EDGE_PT,
+                              zorder=2, joinstyle="miter"))
         xs, ys = [p[0] for p in zone.polygon], [p[1] for p in zone.polygon]
         cx, cy = geometry.polygon_centroid(zone.polygon)
         ax_, ay_ = zone.arrow
@@ -451,14 +625,16 @@ def _draw_zones(ax: Axes, scenario: Scenario, labels: _Labels, faded: bool) -> N
                                     width=length * 0.07, head_width=length * 0.22, head_length=length * 0.22,
                                     length_includes_head=True, facecolor=color, edgecolor="none",
                                     alpha=0.5, zorder=4.5))  # over the paths, which would hide it
-        # the label in the polygon's top-left corner (the first vertex nearest it)
-        corner = min(zone.polygon, key=lambda p: (p[0] - min(xs)) + (p[1] - min(ys)))
+        # the label in the polygon's top-left corner (the first vertex nearest it); the box's
+        # corner once, not once per vertex (a zone of 40,000 vertices took 27 s)
+        left, top = min(xs), min(ys)
+        corner = min(zone.polygon, key=lambda p: (p[0] - left) + (p[1] - top))
         labels.add(corner[0], corner[1], f"zone {zone.id}  arrow {zone.direction:g}°", color, dx=5, dy=-8,
-                   boxed=True, size=8)
+                   boxed=True, size=8, rank=_Labels.ZONE)
 
 
 def _draw_paths(ax: Axes, vehicles: list[Vehicle], generated: list[bool], labels: _Labels,
-                faded: bool) -> tuple[bool, set[int]]:
+                faded: bool, merge_px: float = 0.0) -> tuple[bool, set[int]]:
     """Each vehicle's path; False when there were too many to label (lines only), and the dots'
     spacings (s) other than a second."""
     alpha = 0.35 if faded else 1.0
@@ -496,10 +672,10 @@ def _draw_paths(ax: Axes, vehicles: list[Vehicle], generated: list[bool], labels
             continue
         every = "" if spacing_s == 1 else f"  (a dot every {_spacing(spacing_s)})"
         labels.add(start[0], start[1], f"{plate}  {_seconds(traj.start)}{every}", color, boxed=True, size=8)
-        for t0, t1, x0, y0 in _waits(traj)[:MAX_WAIT_LABELS]:
-            labels.add(x0, y0, f"{_seconds(t0)} – {_seconds(t1)}", color)
+        for t0, t1, x0, y0 in _waits(traj, merge_px):
+            labels.add(x0, y0, f"{_seconds(t0)} – {_seconds(t1)}", color, rank=_Labels.WAIT)
         if traj.end > traj.start:
-            labels.add(end[0], end[1], _seconds(traj.end), color)
+            labels.add(end[0], end[1], _seconds(traj.end), color, rank=_Labels.END)
     return not dense, spacings
 
 
@@ -660,6 +836,70 @@ def _draw_timeline(ax: Axes, rows: list[Row], profile_id: int, vehicles: list[Ve
                 ha="center", va="center", color="#616161")
 
 
+def _draw_counts(ax: Axes, counts: _Counts, profile_id: int, windows: list[tuple[int, int]],
+                 span: tuple[float, float]) -> None:
+    """A timeline as counts per bin: passages (their New) filled, the events the profile sends as a
+    line, the Updates that change the plate text in red, passages cut by a restart as red crosses."""
+    t0, t1 = span
+    width = counts.width_s
+    keys = [("new", 0), ("sent", profile_id), ("misread", profile_id), ("cut", 0)]
+    n = max((len(counts.series.get(k, [])) for k in keys), default=0)
+    news, sent, misread, cut = ([*counts.series.get(k, []), *[0] * (n - len(counts.series.get(k, [])))]
+                                for k in keys)
+    edges = [i * width for i in range(n + 1)]
+    for start, end in windows:
+        if start / 1e6 < t1:
+            ax.axvspan(max(start / 1e6, t0), min(end / 1e6, t1), facecolor=RESTART_COLOR, edgecolor="none", zorder=0)
+    if n:
+        ax.stairs(news, edges, fill=True, facecolor=PASSAGES_COLOR, edgecolor="none", zorder=2)
+        ax.stairs(sent, edges, color=EVENT_COLOR, linewidth=1.1, zorder=3, baseline=None)
+        if any(misread):
+            ax.stairs(misread, edges, color=MISREAD_COLOR, linewidth=1.1, zorder=4, baseline=None)
+        marked = [(edges[i] + width / 2, c) for i, c in enumerate(cut) if c]
+        if marked:
+            ax.plot([x for x, _ in marked], [c for _, c in marked], linestyle="none", marker="X", markersize=7,
+                    markerfacecolor=MISREAD_COLOR, markeredgecolor="white", markeredgewidth=0.6, zorder=5)
+    top = max([*news, *sent, 1])
+    ax.set_xlim(t0, t1)
+    ax.set_ylim(0, top * 1.12)
+    ax.set_ylabel(f"per {_spacing(width)}" if width != 1 else "per second", fontsize=8)
+    ax.tick_params(axis="y", labelsize=7)
+    _time_ticks(ax, t1 - t0)
+    ax.grid(axis="both", color="#e0e0e0", linewidth=0.6, zorder=0)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def _time_ticks(ax: Axes, span_s: float) -> None:
+    """Beyond two hours, ticks at whole hours (or days) and labelled so, not 86400."""
+    if span_s <= 7200:
+        return
+    from matplotlib.ticker import FuncFormatter, MultipleLocator
+
+    unit, name = (86_400, "d") if span_s > 10 * 86_400 else (3600, "h")
+    step = next((k for k in (1, 2, 3, 6, 12, 24, 48, 96, 168, 336, 720) if span_s / unit / k <= 12),
+                math.ceil(span_s / unit / 12))
+    ax.xaxis.set_major_locator(MultipleLocator(step * unit))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / unit:g} {name}"))
+
+
+def _count_handles(scenario: Scenario, counts: _Counts, windows: list[tuple[int, int]]) -> list[Any]:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles: list[Any] = [Patch(facecolor=PASSAGES_COLOR, label="passages (their New) per bin"),
+                          Line2D([], [], color=EVENT_COLOR, linewidth=1.1, label="events the profile sends per bin")]
+    if any(any(seq) for (name, _), seq in counts.series.items() if name == "misread"):
+        handles.append(Line2D([], [], color=MISREAD_COLOR, linewidth=1.1, label="Updates changing the plate text"))
+    if windows:
+        handles.append(Patch(facecolor=RESTART_COLOR, label="camera restarting (dark)"))
+    if any(counts.series.get(("cut", 0), [])):
+        handles.append(Line2D([], [], linestyle="none", marker="X", markersize=8, markerfacecolor=MISREAD_COLOR,
+                              markeredgecolor="white", label="passages cut by a restart (no Lost)"))
+    return handles
+
+
 def _legend_handles(scenario: Scenario, rows: list[Row], vehicles: list[Vehicle],
                     windows: list[tuple[int, int]]) -> list[Any]:
     """The legend's entries: what the picture can show (a kind of event no profile sends, or a
@@ -705,7 +945,8 @@ def _legend(fig: Figure, handles: list[Any], top_in: float, left_in: float) -> N
 
 
 def render_preview(scenario: Scenario, until_us: int | None = None, at_us: int | None = None,
-                   image_format: str = "png", dpi: float = DPI) -> Preview:
+                   image_format: str = "png", dpi: float = DPI,
+                   progress: Callable[[int, int | None], None] | None = None) -> Preview:
     """The preview of a scenario as a PNG or SVG file's bytes, with where things are in it.
 
     until_us: vehicles and events up to this virtual time; without it, the whole scenario, or
@@ -714,7 +955,10 @@ def render_preview(scenario: Scenario, until_us: int | None = None, at_us: int |
     before it) as the camera sees it, and the timelines a line there; the picture shows from
     AT_BEFORE_US before it (0 at the earliest) to AT_AFTER_US after it, as long a window from 0
     for an early moment, and no later than until_us; all of a scenario that ends in that window.
-    Raises PreviewError when at_us falls outside what is drawn or the format is unknown."""
+    Without at_us, over MAX_BARS passages are counted per time bin instead of a bar each, and the
+    frame draws the first BINNED_PATHS vehicles (the picture's size no longer grows with them).
+    progress(time_us, until_us), if given, is called now and then as the engine runs (for a
+    progress bar). Raises PreviewError when at_us falls outside what is drawn or the format is unknown."""
     if image_format not in FORMATS:
         raise PreviewError(f"unknown picture format {image_format!r} (formats: {', '.join(FORMATS)})")
     if at_us is not None and until_us is not None and at_us > until_us:
@@ -722,8 +966,10 @@ def render_preview(scenario: Scenario, until_us: int | None = None, at_us: int |
                            "--until); give a later --until")
     given_until = until_us
     kind = "all" if until_us is None else "until"
-    if kind == "all" and _default_window(scenario) is not None:
-        kind, until_us = "first", DEFAULT_WINDOW_US
+    first_generated_us: int | None = None
+    default = _default_window(scenario) if kind == "all" else None
+    if default is not None:
+        (until_us, first_generated_us), kind = default, "first"
     from_us = 0
     if at_us is not None:
         # the moment, what led to it and what follows, not the traffic of the hours before it: from
@@ -739,8 +985,13 @@ def render_preview(scenario: Scenario, until_us: int | None = None, at_us: int |
 
     windows = ([(w.start_us, w.end_us) for w in restart_windows(scenario, given_until if kind == "all" else until_us)]
                if scenario.faults else [])
-    vehicles, generated, later, last_path_us = _vehicles(scenario, until_us, from_us)
-    rows, packets, last_passage_us = _passages(scenario, until_us, from_us, vehicles, windows)
+    bars_up_to = MAX_BARS if at_us is None else None  # --at: its window bounds the bars
+    vehicles, generated, later, last_path_us = _vehicles(scenario, until_us, from_us,
+                                                         keep=None if bars_up_to is None else MAX_BARS + 1)
+    rows, packets, last_passage_us, counts, passage_count = _passages(scenario, until_us, from_us, vehicles, windows,
+                                                                      bars_up_to, progress)
+    if counts is not None:
+        vehicles, generated = vehicles[:BINNED_PATHS], generated[:BINNED_PATHS]
     if kind == "all" and at_us is not None and until_us is not None:
         whole = not later and last_path_us <= until_us and all(r.ended != "until" for r in rows)
         scenario_end_us = int(max(last_path_us, last_passage_us))
@@ -761,7 +1012,7 @@ def render_preview(scenario: Scenario, until_us: int | None = None, at_us: int |
         vehicles, generated = [vehicles[i] for i in keep], [generated[i] for i in keep]
         for row in rows:
             row.vehicle = renumber[row.vehicle]
-    ends = [v.trajectory.end for v in vehicles] + [r.end_us for r in rows]
+    ends = [v.trajectory.end for v in vehicles] + [r.end_us for r in rows] + ([last_passage_us] if counts else [])
     end_us = until_us if until_us is not None else int(max(ends, default=0))
     if at_us is not None and not 0 <= at_us <= end_us:  # pragma: no cover (refused above)
         raise PreviewError(f"--at {at_us / 1e6:g} s is outside the time shown")
@@ -783,7 +1034,7 @@ def render_preview(scenario: Scenario, until_us: int | None = None, at_us: int |
     frame_left, frame_top = LEFT_IN + (avail - frame_w_in) / 2, 0.85 if until_us is None else 1.0
     row_in = min(ROW_IN, TIMELINE_MAX_IN / max(1, len(rows)))
     slots = max(2, len(rows))  # rows of the timeline (one passage alone is not a fat bar)
-    timeline_in = slots * row_in
+    timeline_in = slots * row_in if counts is None else COUNTS_IN
     timeline_tops = []
     top = frame_top + frame_h_in + 0.3
     for _ in profiles:
@@ -792,7 +1043,9 @@ def render_preview(scenario: Scenario, until_us: int | None = None, at_us: int |
         timeline_tops.append(top)
         top += timeline_in + 0.3  # the time ticks
     legend_top = top + 0.3  # under the last timeline's axis label
-    legend_rows = math.ceil(len(_legend_handles(scenario, rows, vehicles, shown_windows)) / LEGEND_COLUMNS)
+    handles = (_legend_handles(scenario, rows, vehicles, shown_windows) if counts is None
+               else _count_handles(scenario, counts, shown_windows))
+    legend_rows = math.ceil(len(handles) / LEGEND_COLUMNS)
     height_in = legend_top + legend_rows * 0.22 + 0.15
     size = (round(FIGURE_WIDTH_IN * dpi), round(height_in * dpi))
     # the figure in whole pixels, so that the PNG is as large as the figure and the boxes exact
@@ -819,8 +1072,9 @@ def render_preview(scenario: Scenario, until_us: int | None = None, at_us: int |
         scene: list[tuple[int, str]] = []
         name = printable(scenario.name)
         name = name if len(name) <= 40 else name[:39] + "…"
+        vehicles_said = f"{len(vehicles)} vehicle(s)" if counts is None else f"the first {len(vehicles)} vehicles' paths"
         heading = (f"{name}: {cam.width}×{cam.height} px at {float(cam.fps):g} fps, "
-                   f"{len(scenario.zones)} zone(s), {len(vehicles)} vehicle(s), {len(rows)} passage(s), "
+                   f"{len(scenario.zones)} zone(s), {vehicles_said}, {passage_count} passage(s), "
                    f"lost timeout {scenario.recognition.lost_timeout_us / 1e6:g} s")
         if at_us is not None:
             frame_px = pixels(frame_left, frame_top, frame_w_in, frame_h_in)
@@ -831,19 +1085,29 @@ def render_preview(scenario: Scenario, until_us: int | None = None, at_us: int |
             sub = f"as the camera sees it: {moment}; zones and paths overlaid"
         else:
             _draw_zones(ax, scenario, labels, faded=False)
-            labelled, spacings = _draw_paths(ax, vehicles, generated, labels, faded=False)
+            labelled, spacings = _draw_paths(ax, vehicles, generated, labels, faded=False,
+                                             merge_px=WAIT_MERGE_SHARE * math.hypot(cam.width, cam.height))
             every = "a dot every second"
             if spacings:  # long paths: fewer dots, each path's label says how far apart
                 every += f" (longer paths: every {', '.join(_spacing(s) for s in sorted(spacings))}, as labelled)"
             sub = f"the frame in pixels: zones with their arrows; each path with {every}, its times and plate"
             if not labelled:
                 sub += f" (over {MAX_LABELLED_VEHICLES} vehicles: thin lines, the plates on the timeline)"
-        if kind == "first":
-            sub += f"\ngenerated traffic: its first {end_us / 1e6:g} s shown (--until to see more)"
+        if counts is not None:
+            sub += (f"\nover {MAX_BARS} passages: the paths of the first {len(vehicles)} vehicles only, and the "
+                    f"timelines count passages and events per {_spacing(counts.width_s)}")
+        labels.place()
+        if labels.left_out:
+            sub += f"; {labels.left_out} label(s) left out for want of room"
+        if kind == "first" and end_us > DEFAULT_WINDOW_US and first_generated_us is not None:
+            sub += (f"\ngenerated traffic: up to {_moment(end_us)} shown, a minute after its first vehicle at "
+                    f"{first_generated_us / 1e6:.1f} s (--until to see more)")
+        elif kind == "first":
+            sub += f"\ngenerated traffic: its first {_moment(end_us)} shown (--until to see more)"
         elif kind == "until":
-            sub += f"\nup to {end_us / 1e6:g} s (--until)"
+            sub += f"\nup to {_moment(end_us)} (--until)"
         elif kind == "around":
-            sub += (f"\nfrom {from_us / 1e6:g} s to {end_us / 1e6:g} s, around --at: the vehicles on their way then "
+            sub += (f"\nfrom {_moment(from_us)} to {_moment(end_us)}, around --at: the vehicles on their way then "
                     "(those that arrived earlier too) and their passages")
         # from the left margin, whatever the frame's shape: the longest title fits
         fig.text(TITLE_LEFT_IN / fig_w_in, 1 - 0.12 / fig_h_in, heading, fontsize=10, fontweight="bold",
@@ -855,16 +1119,23 @@ def render_preview(scenario: Scenario, until_us: int | None = None, at_us: int |
         order = (NEW, UPDATE, RELIABLE, LOST)
         for n, profile in enumerate(profiles):
             tl = fig.add_axes(box(LEFT_IN, timeline_tops[n], avail, timeline_in))
-            sent = sum(len(r.sent.get(profile.id, [])) for r in rows)
+            sent = (sum(len(r.sent.get(profile.id, [])) for r in rows) if counts is None
+                    else sum(counts.series.get(("sent", profile.id), [])))
             kinds = ", ".join(sorted(profile.events, key=order.index))
             tl.set_title(f"profile {profile.id} ({profile.protocol}, sends {kinds}): {sent} event(s)",
                          fontsize=9, pad=4 + (12 if shown_windows else 0) + (10 if at_us is not None else 0))
-            _draw_timeline(tl, rows, profile.id, vehicles, shown_windows, span, at_us, row_in, slots, avail)
+            if counts is None:
+                _draw_timeline(tl, rows, profile.id, vehicles, shown_windows, span, at_us, row_in, slots, avail)
+            else:
+                _draw_counts(tl, counts, profile.id, shown_windows, span)
             if n == len(profiles) - 1:
-                tl.set_xlabel("time after t=0 (s)", fontsize=8, labelpad=2)
+                tl.set_xlabel("time after t=0" + (" (s)" if counts is None or span[1] - span[0] <= 7200 else ""),
+                              fontsize=8, labelpad=2)
             tl.tick_params(axis="x", labelsize=7, pad=2)
             timeline_boxes.append(pixels(LEFT_IN, timeline_tops[n], avail, timeline_in))
-        _legend(fig, _legend_handles(scenario, rows, vehicles, shown_windows), legend_top, LEFT_IN)
+        _legend(fig, handles, legend_top, LEFT_IN)
+        height_px = size[1]
+        frame_labels = tuple((text, (b.x0, height_px - b.y1, b.x1, height_px - b.y0)) for text, b in labels.placed)
 
         out = io.BytesIO()
         if image_format == "png":
@@ -876,7 +1147,9 @@ def render_preview(scenario: Scenario, until_us: int | None = None, at_us: int |
         profiles=tuple(p.id for p in profiles), events=packets, window_us=(from_us, end_us), until_us=until_us,
         windowed=windowed, window_kind=kind, at_us=at_us, frame_box=pixels(frame_left, frame_top, frame_w_in, frame_h_in),
         frame_size=(cam.width, cam.height), timeline_boxes=tuple(timeline_boxes), timeline_span=span,
-        timeline_rows=(-0.5, slots - 0.5), scene=tuple(scene))
+        timeline_rows=(-0.5, slots - 0.5), scene=tuple(scene), frame_labels=frame_labels,
+        labels_left_out=labels.left_out, passages=passage_count, bin_us=0 if counts is None else counts.width_s * 1_000_000,
+        counts=() if counts is None else tuple((k, tuple(v)) for k, v in sorted(counts.series.items())))
 
 
 def preview(scenario: Scenario, until_us: int | None = None, at_us: int | None = None,
