@@ -6,10 +6,12 @@ its zones (ffsim.importers.camera)."""
 from __future__ import annotations
 
 import math
+import os
 import sys
 
 import click
 
+from .cli_common import fail, progress_bar, write_file
 from .terminal import printable
 
 
@@ -36,25 +38,39 @@ def _fail(lines: list[str]) -> None:
 @click.option("--vtypes", "vtype_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="SUMO route or additional file whose vTypes give the vehicle classes (default: a vType id "
                    "such as truck or bus is taken as the class). Repeatable.")
+@click.option("--begin", "begin_text", metavar="SECONDS",
+              help="Import from this SUMO time on (as sumo --begin): a vehicle already in view is there from then.")
+@click.option("--end", "end_text", metavar="SECONDS",
+              help="Import until this SUMO time (as sumo --end); the FCD is read no further.")
 @click.option("-o", "--output", metavar="FILE", help="Write the scenario there (default: standard output).")
 @click.option("--force", is_flag=True, help="Replace the -o file if it exists.")
 def sumo_command(fcd: str, view_file: str, country_text: str, seed: int, vtype_files: tuple[str, ...],
-                 output: str | None, force: bool) -> None:
+                 begin_text: str | None, end_text: str | None, output: str | None, force: bool) -> None:
     """Turn SUMO's floating car data (sumo --fcd-output FCD.xml[.gz]) into scenario vehicles.
 
     Each vehicle's stretch inside the view becomes a timed path in frame pixels with SUMO's
     timing (a queue's wait stays a wait), its type from SUMO's vehicle class (passenger CAR,
-    truck TRUCK, bus BUS...), a plate generated per country. A summary goes to standard error.
-    Needs the sumo extra: pip install 'ffsim[sumo]'.
+    truck TRUCK, bus BUS...), a plate generated per country. A vehicle out of the view for at
+    most the lost timeout stays one vehicle (hidden meanwhile). A summary goes to standard error.
+    At most 2 GB of XML is read (decompressed); --begin/--end import a time window of it.
     """
-    from .importers.sumo import ImportProblem, import_fcd, load_view, parse_countries
+    from .importers.sumo import ImportProblem, import_fcd, load_view, parse_countries, seconds_us
 
     try:
         countries = parse_countries(country_text)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="'--country'") from None
+    window: dict[str, int | None] = {}
+    for key, option, text in (("begin_us", "--begin", begin_text), ("end_us", "--end", end_text)):
+        try:
+            window[key] = None if text is None else seconds_us(text)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint=f"'{option}'") from None
     try:
-        imported = import_fcd(fcd, load_view(view_file), countries=countries, seed=seed, vtype_files=vtype_files)
+        # an FCD may be gigabytes: a bar of its bytes read, on a terminal
+        with progress_bar(f"reading {os.path.basename(fcd)}", kind="bytes", after_s=0) as progress:
+            imported = import_fcd(fcd, load_view(view_file), countries=countries, seed=seed, vtype_files=vtype_files,
+                                  progress=progress, **window)
     except ImportProblem as exc:
         _fail(exc.lines)
         return
@@ -63,8 +79,6 @@ def sumo_command(fcd: str, view_file: str, country_text: str, seed: int, vtype_f
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        from .cli_init import write_file
-
         write_file(output, data, force)
     where = "" if output is None else f" -> {printable(output)}"
     click.echo(f"ffsim import sumo: {imported.summary()}{where}", err=True)
@@ -109,7 +123,6 @@ def camera_command(config: str, output: str | None, force: bool, name: str | Non
     `active`, and `ttl` (the lost timeout, milliseconds). The skeleton has those zones and
     timeout, and one example vehicle through each active zone along its arrow: it validates
     and plays as it stands. Mistakes: CONFIG:LINE:COL: message, exit 1."""
-    from .cli_common import write_file
     from .importers.camera import import_camera_config
     from .scenario import ScenarioError
 
@@ -119,8 +132,7 @@ def camera_command(config: str, output: str | None, force: bool, name: str | Non
         click.echo(str(exc), err=True)
         sys.exit(1)
     except OSError as exc:
-        click.echo(f"ffsim: error: cannot read {printable(config)}: {exc.strerror or exc}", err=True)
-        sys.exit(1)
+        fail(f"cannot read {printable(config)}: {exc.strerror or exc}")
     if output is None:
         click.echo(result.text, nl=False)
     else:
