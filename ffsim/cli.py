@@ -20,6 +20,10 @@ from .scenario import ScenarioError, load_scenario
 from .transport.targets import target_problem
 
 
+# what writing an output can fail with (a full disk or quota, a file too large, a device's error)
+_WRITE_FAILURES = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS, errno.EBADF}
+
+
 class _Commands(click.Group):
     """ffsim's commands; an output that cannot be written (a full disk behind `> file`, a device
     that refuses) is one line and exit 1, not a traceback. (A reader that has gone, EPIPE, is
@@ -32,8 +36,8 @@ class _Commands(click.Group):
             finally:  # what is still buffered fails here, within reach, not at the interpreter's exit
                 sys.stdout.flush()
         except OSError as exc:
-            if exc.errno == errno.EPIPE:
-                raise
+            if exc.errno not in _WRITE_FAILURES:
+                raise  # EPIPE is click's; anything else is not an output's and must not be worded as one
             what = f"cannot write {printable(exc.filename)}" if exc.filename else "cannot write its output"
             try:
                 devnull = os.open(os.devnull, os.O_WRONLY)
