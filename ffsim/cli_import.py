@@ -30,10 +30,10 @@ def _fail(lines: list[str]) -> None:
 @click.argument("fcd", type=click.Path(exists=True, dir_okay=False))
 @click.option("--view", "view_file", required=True, type=click.Path(exists=True, dir_okay=False),
               help="YAML: four road points (SUMO x/y, metres) and their pixels, the camera's resolution and fps, "
-                   "optionally zones and lost_timeout (see examples/sumo/view.yaml).")
+                   "optionally zones and lost_timeout (README: Traffic from SUMO).")
 @click.option("--country", "country_text", default="CZE", show_default=True, metavar="CODE[=W],...",
               help="The plates' countries: one code, or weights such as CZE=0.7,DEU=0.3.")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(-(2**63), 2**63 - 1), default=0, show_default=True,
               help="Seed of the plates, makes and colours (and the scenario's seed).")
 @click.option("--vtypes", "vtype_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="SUMO route or additional file whose vTypes give the vehicle classes (default: a vType id "

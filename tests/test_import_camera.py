@@ -278,7 +278,13 @@ def test_options_out_of_range_are_usage_errors(tmp_path, args):
 
 @pytest.mark.parametrize("text, expected", [
     ('{"ttl": ' + "1" * 5000 + ', "roi": [{"coordinates": [[0, 0], [1, 0], [0, 1]]}]}',
-     "FILE:1:1: not read: Exceeds the limit (4300 digits) for integer string conversion"),
+     "FILE:1:9: an integer of 5000 digits is too long (at most 4300 digits)"),
+    ('{"ttl": ' + "1" * 310 + ', "roi": [{"coordinates": [[0, 0], [1, 0], [0, 1]]}]}',
+     "FILE:1:9: must be the lost timeout in milliseconds, a whole number > 0 (at most 10 years)"),
+    ('{"roi": [{"coordinates": [[0, 0], [1, 0], [0, 1]], "angle": ' + "9" * 400 + '}]}',
+     "FILE:1:61: must be a number 0-360000 (thousandths of a degree)"),
+    ('{"roi": [{"coordinates": [[0, 0], [' + "9" * 400 + ', 0], [0, 1]]}]}',
+     "FILE:1:35: must be a point [x, y] in frame pixels"),
     ('{"ttl": 1000000000000000, "roi": [{"coordinates": [[0, 0], [1, 0], [0, 1]]}]}',
      "FILE:1:9: must be the lost timeout in milliseconds, a whole number > 0 (at most 10 years)"),
 ])

@@ -108,6 +108,8 @@ POINTS = """points:
      ["view.yaml:2:12: points[0].sumo: each coordinate must be a finite number, got [.nan, 196]"]),
     (POINTS.replace("pixel: [40, 1040]", "pixel: [-.inf, 1040]"),
      ["view.yaml:5:31: points[3].pixel: each coordinate must be a finite number, got [-.inf, 1040]"]),
+    (POINTS.replace("sumo: [135, 196]", "sumo: [1" + "0" * 400 + ", 196]"),
+     ["view.yaml:2:12: points[0].sumo: each coordinate must be a finite number, got [1" + "0" * 400 + ", 196]"]),
     (POINTS + "zones: [{id: 1, polygon: [[0, 0], [10, 0], [2000, 10]], direction: 90}]\n",
      ["view.yaml:6:44: zones[0].polygon[2]: point [2000.0, 10.0] is outside the 1920x1080 frame"]),
 ])
@@ -928,3 +930,8 @@ def test_a_wait_is_kept_as_its_first_and_last_sample(tmp_path):
         u, v = trajectory.position(t)
         pu, pv = project(reference, 150, 198.4)
         assert abs(u - pu) <= 0.01 and abs(v - pv) <= 0.01, t
+
+
+def test_a_seed_beyond_64_bits_is_a_usage_error():
+    done = CliRunner().invoke(main, ["import", "sumo", str(FCD), "--view", str(VIEW), "--seed", "9" * 400])
+    assert done.exit_code == 2 and "--seed" in done.output and "Traceback" not in done.output

@@ -671,3 +671,10 @@ def test_generated_traffic_that_starts_late_is_in_the_default_window():
 
 def m_ceil(us: float) -> int:
     return -(-int(us) // 1_000_000) * 1_000_000
+
+
+@pytest.mark.parametrize("at", ["50s", "110s", "10m"])
+def test_a_moment_far_after_the_end_names_the_scenario_s_real_end(at):
+    done = run_ffsim("preview", ffsim.bundled("parking-gate"), "--at", at, "-o", "-")
+    assert done.returncode == 1
+    assert "is after the end of the scenario at 42.1 s (its last vehicle gone, its last Lost sent)" in done.stderr

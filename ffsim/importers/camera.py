@@ -43,6 +43,7 @@ FRAME_SIZES = ((1920, 1080), (2560, 1440), (3840, 2160))  # FF-EVENTS.md, sectio
 MAX_ZONES = 2  # the camera recognises in at most two zones
 ID_KEYS = ("id", "roiID", "roi_id")
 ANGLE_FULL = 360_000  # thousandths of a degree
+MAX_DIGITS = 300  # an integer longer than this is beyond a float's range (1.8e308)
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,21 @@ class _Reader:
 
 
 def _number(value: object) -> float | None:
+    """The value as a finite float, or None (not a number, NaN, infinite, or an integer beyond a
+    float: float() of it overflows)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value) if math.isfinite(value) else None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _whole(text: str) -> int | float:
+    """A JSON integer; one of more digits than any configuration holds is taken as infinite (refused
+    where it stands, by the check of its field), not converted (Python refuses 4,300 digits)."""
+    return int(text) if len(text.lstrip("-")) <= MAX_DIGITS else math.inf
 
 
 def _find(value: object, path: tuple, depth: int, zones: list, ttls: list) -> None:
@@ -184,13 +197,11 @@ def import_camera_config(source: str | os.PathLike[str] | bytes, *, name: str | 
     except UnicodeDecodeError as exc:
         raise ScenarioError([Problem(file, 1, 1, f"not UTF-8 text (byte {exc.start})")]) from None
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_whole)
     except json.JSONDecodeError as exc:
         raise ScenarioError([Problem(file, exc.lineno, exc.colno, f"not valid JSON: {exc.msg}")]) from None
     except RecursionError:
         raise ScenarioError([Problem(file, 1, 1, "not valid JSON: nested too deeply")]) from None
-    except ValueError as exc:  # a number of thousands of digits (Python's int conversion limit)
-        raise ScenarioError([Problem(file, 1, 1, f"not read: {exc}")]) from None
     try:  # JSON is YAML: the loader's reader knows where every value stands (tabs are JSON's whitespace)
         located = locate(text.replace("\t", " "))
     except YamlProblem as exc:  # its bounds: nesting deeper than a configuration's, too many values

@@ -257,12 +257,22 @@ class View:
 
 
 def _yaml_number(value: float) -> str:
-    """A number as YAML writes it (.nan, -.inf, 135)."""
+    """A number as YAML writes it (.nan, -.inf, 135; an integer beyond a float's range as written)."""
+    if isinstance(value, int) and not _finite(value):
+        return str(value)
     if math.isnan(value):
         return ".nan"
     if math.isinf(value):
         return ".inf" if value > 0 else "-.inf"
     return str(_number(value))
+
+
+def _finite(value: float) -> bool:
+    """A finite number (an integer beyond a float's range is not: float() of it overflows)."""
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def load_view(path: str) -> View:
@@ -294,7 +304,7 @@ def load_view(path: str) -> View:
     width, height = data.get("camera", {}).get("resolution", (1920, 1080))
     for i, point in enumerate(data["points"]):  # YAML has .nan and .inf, which are numbers to the schema
         for key in ("sumo", "pixel"):
-            if not all(math.isfinite(c) for c in point[key]):
+            if not all(_finite(c) for c in point[key]):
                 collector.add(("points", i, key), f"points[{i}].{key}: each coordinate must be a finite number, "
                                                   f"got [{', '.join(_yaml_number(c) for c in point[key])}]")
     if collector.problems:

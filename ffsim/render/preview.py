@@ -416,6 +416,8 @@ def _passages(scenario: Scenario, until_us: int | None, from_us: int, vehicles: 
             continue
         row = rows.get(passage)
         if row is None:
+            if ev.state == LOST:  # a passage over before the window: not drawn, but the scenario's end
+                last_us = max(last_us, ev.time_us)
             continue
         if ev.text != row.text:
             row.texts.append((ev.time_us, row.text, ev.text))
