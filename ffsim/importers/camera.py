@@ -97,7 +97,9 @@ def _number(value: object) -> float | None:
 def _whole(text: str) -> int | float:
     """A JSON integer; one of more digits than any configuration holds is taken as infinite (refused
     where it stands, by the check of its field), not converted (Python refuses 4,300 digits)."""
-    return int(text) if len(text.lstrip("-")) <= MAX_DIGITS else math.inf
+    if len(text.lstrip("-")) <= MAX_DIGITS:
+        return int(text)
+    return -math.inf if text.startswith("-") else math.inf
 
 
 def _find(value: object, path: tuple, depth: int, zones: list, ttls: list) -> None:
