@@ -3,6 +3,7 @@ and stays fair to good senders when others hog it (issue 8, items 1-3, 6, 9, 11)
 
 import base64
 import json
+import errno
 import os
 import select
 import socket
@@ -544,9 +545,12 @@ def test_one_failed_write_does_not_cost_the_other_documents_of_a_read(tmp_path):
         host, port = rx.tcp_address.rsplit(":", 1)
         with socket.create_connection((host, int(port)), timeout=20) as s:
             s.sendall(b'{"a": 1}{"b": 2}{"c": 3}')
-            s.shutdown(socket.SHUT_WR)
-            with pytest.raises(ConnectionResetError):
+            # the reset may come before our FIN: then shutdown meets it (ENOTCONN), else recv (ECONNRESET);
+            # a connection closed, not reset, would give neither
+            with pytest.raises(OSError) as reset:
+                s.shutdown(socket.SHUT_WR)
                 s.recv(1)
+            assert reset.value.errno in (errno.ECONNRESET, errno.ENOTCONN), reset.value
     assert rx.packets == 3 and rx.storage_failures == 3
 
 
