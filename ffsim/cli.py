@@ -17,6 +17,7 @@ from .cli_common import BIND, DURATION, INSTANT, Parsed
 from .cli_common import load_or_exit as _load_or_exit
 from .protocol import Camera, Packet
 from .scenario import ScenarioError, load_scenario
+from .terminal import printable
 from .transport.targets import target_problem
 
 
@@ -38,12 +39,14 @@ class _Commands(click.Group):
         except OSError as exc:
             if exc.errno not in _WRITE_FAILURES:
                 raise  # EPIPE is click's; anything else is not an output's and must not be worded as one
-            what = f"cannot write {printable(exc.filename)}" if exc.filename else "cannot write its output"
-            try:
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, sys.stdout.fileno())  # nothing left to flush at exit
-            except (OSError, ValueError):
-                pass
+            if exc.filename:
+                what = f"cannot write {printable(exc.filename)}"
+            else:  # standard output: what is left in its buffer would fail again at exit
+                what = "cannot write its output"
+                try:
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                except (OSError, ValueError):
+                    pass
             sys.stderr.write(f"ffsim: error: {what}: {exc.strerror or exc}\n")
             sys.exit(1)
 
@@ -566,7 +569,6 @@ def replay(source, http_url, tcp_target, speed, now, renumber, device_id, fmt, d
 
     from .replay import Skipped, load_source, replay as send
     from .runner import LivePrinter
-    from .terminal import printable
     from .transport import TargetError
 
     credentials = _credentials(basic, auth_header)

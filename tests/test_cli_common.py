@@ -69,3 +69,29 @@ def test_preview_refuses_to_put_a_picture_in_the_place_of_a_device(tmp_path):
                           text=True, timeout=120)
     assert done.returncode == 1 and "not a regular file" in done.stderr and "Traceback" not in done.stderr
     assert link.is_symlink() and stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+
+def test_a_named_file_that_cannot_be_written_is_named_and_other_errors_stay_themselves(capsys):
+    import errno
+
+    import click
+
+    from ffsim.cli import _Commands
+
+    def group(error: OSError):
+        @click.group(cls=_Commands)
+        def cli() -> None:
+            pass
+
+        @cli.command()
+        def write() -> None:
+            raise error
+
+        return cli
+
+    with pytest.raises(SystemExit) as done:
+        group(OSError(errno.ENOSPC, "No space left on device", "out\x1b.csv")).main(["write"])
+    assert done.value.code == 1
+    assert capsys.readouterr().err == "ffsim: error: cannot write out\\x1b.csv: No space left on device\n"
+    with pytest.raises(ConnectionRefusedError):  # not an output's failure: not worded as one
+        group(ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")).main(["write"])

@@ -860,7 +860,7 @@ def import_fcd(fcd_path: str, view: View | str, *, countries: Sequence[tuple[str
             never += 1
             continue
         us, vs = view.homography(xs, ys)
-        times_list, n, first = times.tolist(), len(seen), 0
+        n, first = len(seen), 0
         previous: Passage | None = None
         while first < n:  # each run of samples in view, one after the other in SUMO's steps, is a passage
             if not seen[first]:
